@@ -1,0 +1,96 @@
+import { type Static, type TObject, type TProperties, type TLiteral, Type } from "@sinclair/typebox";
+import type { Logger } from "pino";
+import { DURATION_PATTERN } from "../../config/units.js";
+import type { Expression } from "../../pipeline/expression.js";
+import type { WebhookEvent } from "../../pipeline/event.js";
+
+/**
+ * A delivery's result as a value (Vector's `Retry | DontRetry | Successful`): the worker turns
+ * it into a settlement (done, retry at t, dead letter). Throwing is reserved for bugs.
+ */
+export type DeliveryOutcome =
+  | { kind: "delivered"; detail: string }
+  | { kind: "retry"; error: string; retryAfterMs?: number }
+  | { kind: "fail"; error: string };
+
+export interface DeliveryInput {
+  event: WebhookEvent;
+  /** Present when the target has a `transform`: its result. */
+  transformed?: { value: unknown };
+}
+
+export interface Target {
+  /**
+   * What a delivery would send, without sending it: `switchyard test` prints this.
+   * http: { method, url, headers, body }; exec: { argv, env, stdin }.
+   */
+  render(input: DeliveryInput): Promise<Record<string, unknown>>;
+  /** Sends one delivery. `signal` aborts it on shutdown. Never throws for a target's failure. */
+  deliver(input: DeliveryInput, signal: AbortSignal): Promise<DeliveryOutcome>;
+}
+
+export interface TargetContext {
+  /** The target's place in the config, e.g. `routes[0].targets[1]`. */
+  where: string;
+  route: string;
+  name: string;
+  /** The target's `timeout` in milliseconds (its own default when not written). */
+  timeoutMs: number;
+  /** Compiles a JSONata field of this target; errors name `${where}.${field}`. */
+  compile(source: string, field: string): Expression;
+  log: Logger;
+}
+
+export const retryProperties = Type.Object(
+  {
+    attempts: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: "Total tries, the first included (default 8)." })),
+    backoff: Type.Optional(
+      Type.String({ pattern: DURATION_PATTERN, description: "Base delay, doubled each retry, with full jitter (default 1s)." }),
+    ),
+    max_backoff: Type.Optional(
+      Type.String({ pattern: DURATION_PATTERN, description: "Cap on one delay, Retry-After included (default 10m)." }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+/** Fields every target takes; the worker, not the plugin, acts on them. */
+export const targetCommonProperties = {
+  name: Type.String({ pattern: "^[a-z0-9_-]+$", maxLength: 64, description: "Unique within the route; a metrics label." }),
+  filter: Type.Optional(Type.String({ minLength: 1, description: "JSONata over the event; truthy = deliver to this target." })),
+  transform: Type.Optional(Type.String({ minLength: 1, description: "JSONata over the event; its result is what is sent." })),
+  timeout: Type.Optional(Type.String({ pattern: DURATION_PATTERN, description: "Limit on one attempt." })),
+  retry: Type.Optional(retryProperties),
+  concurrency: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: "Deliveries in flight at once for this target." })),
+};
+
+export interface TargetPlugin {
+  readonly type: string;
+  readonly description: string;
+  readonly schema: TObject;
+  readonly defaultTimeoutMs: number;
+  readonly defaultConcurrency: number;
+  create(options: Record<string, unknown>, ctx: TargetContext): Target;
+}
+
+export function defineTarget<T extends string, P extends TProperties>(spec: {
+  type: T;
+  description: string;
+  defaultTimeoutMs: number;
+  defaultConcurrency: number;
+  properties: P;
+  create(options: Static<TObject<P & typeof targetCommonProperties & { type: TLiteral<T> }>>, ctx: TargetContext): Target;
+}): TargetPlugin {
+  const schema = Type.Object(
+    { ...targetCommonProperties, type: Type.Literal(spec.type), ...spec.properties },
+    { additionalProperties: false, description: spec.description },
+  ) as unknown as TObject;
+  return {
+    type: spec.type,
+    description: spec.description,
+    schema,
+    defaultTimeoutMs: spec.defaultTimeoutMs,
+    defaultConcurrency: spec.defaultConcurrency,
+    create: spec.create as unknown as TargetPlugin["create"],
+  };
+}

@@ -1,0 +1,176 @@
+import { createHash, createHmac, timingSafeEqual } from "node:crypto";
+import { type Static, type TObject, type TProperties, type TLiteral, Type } from "@sinclair/typebox";
+import { DURATION_PATTERN } from "../../config/units.js";
+
+/** What a verifier sees of a request: nothing parsed, the raw bytes exactly as received. */
+export interface InboundRequest {
+  method: string;
+  path: string;
+  /** Lower-cased names; repeated headers joined with ", ". */
+  headers: Readonly<Record<string, string>>;
+  query: Readonly<Record<string, string>>;
+  rawBody: Buffer;
+  /** Epoch milliseconds the request arrived; timestamped schemes check tolerance against it. */
+  receivedAt: number;
+}
+
+/**
+ * Why a request was refused. Kept to a small closed set: it goes to logs and metrics labels,
+ * never to the client (which only gets a generic 401).
+ */
+export type VerifyFailure =
+  | "missing_signature"
+  | "malformed_signature"
+  | "signature_mismatch"
+  | "timestamp_out_of_tolerance"
+  | "body_not_json";
+
+export type Verdict = { ok: true; deliveryId?: string } | { ok: false; reason: VerifyFailure };
+
+/** A request that passes this route's verification: what `switchyard sign` prints. */
+export interface SignedRequest {
+  headers: Record<string, string>;
+  query?: Record<string, string>;
+  body: Buffer;
+}
+
+/** A provider's handshake answer (GitHub `ping`, Slack `url_verification`): answered, not stored. */
+export interface HandshakeAnswer {
+  status: number;
+  body: unknown;
+}
+
+export interface Verifier {
+  verify(req: InboundRequest): Verdict;
+  /** Makes a request that `verify` accepts (signing with the first key), for `sign` and `test --sign`. */
+  sign(body: Buffer, now: number): SignedRequest;
+  /** Called only after verification passed, with the parsed body. */
+  handshake?(headers: Readonly<Record<string, string>>, body: unknown): HandshakeAnswer | undefined;
+  /**
+   * Removes the credential itself from the event before it is stored, so that no target and
+   * no `events` listing ever sees it (a token header, a Meraki `sharedSecret` field).
+   * Signatures are not credentials and stay.
+   */
+  scrub?(event: { headers: Record<string, string>; query: Record<string, string>; body: unknown }): void;
+  /** 400 when the body is not JSON (schemes that read fields of it). */
+  readonly needsJsonBody: boolean;
+}
+
+export interface VerifierContext {
+  /** The route's secrets, resolved from `secret`, `secrets` or `secret_file`; empty for `none`. */
+  keys: readonly Buffer[];
+}
+
+/** The secret fields every scheme but `none` takes; exactly one of them must be given. */
+export const secretProperties = {
+  secret: Type.Optional(Type.String({ minLength: 1, description: "The shared secret (use ${ENV_VAR} rather than writing it inline)." })),
+  secrets: Type.Optional(
+    Type.Array(Type.String({ minLength: 1 }), {
+      minItems: 1,
+      description: "Several secrets, any one of which may match: for rotating a secret without downtime.",
+    }),
+  ),
+  secret_file: Type.Optional(
+    Type.String({
+      minLength: 1,
+      description: "A file holding the secret (trailing newline ignored), e.g. a Docker or systemd credential.",
+    }),
+  ),
+};
+
+export const toleranceProperty = {
+  tolerance: Type.Optional(
+    Type.String({ pattern: DURATION_PATTERN, description: "How far the signed timestamp may be from now, either way (default 5m)." }),
+  ),
+};
+
+/** Stripe, Slack and Standard Webhooks all use five minutes. */
+export const DEFAULT_TOLERANCE_MS = 5 * 60_000;
+
+export interface VerifierPlugin<P extends TProperties = TProperties> {
+  readonly type: string;
+  readonly description: string;
+  /** Whether the scheme needs `secret`/`secrets`/`secret_file`. */
+  readonly needsSecret: boolean;
+  /** The options schema, `type` included; additionalProperties false. */
+  readonly schema: TObject;
+  create(options: Static<TObject<P & { type: TLiteral<string> }>>, ctx: VerifierContext): Verifier;
+}
+
+export function defineVerifier<T extends string, P extends TProperties>(spec: {
+  type: T;
+  description: string;
+  needsSecret: boolean;
+  properties: P;
+  create(options: Static<TObject<P & { type: TLiteral<T> }>>, ctx: VerifierContext): Verifier;
+}): VerifierPlugin {
+  const schema: TObject = Type.Object(
+    { type: Type.Literal(spec.type), ...spec.properties },
+    { additionalProperties: false, description: spec.description },
+  ) as unknown as TObject;
+  return {
+    type: spec.type,
+    description: spec.description,
+    needsSecret: spec.needsSecret,
+    schema,
+    create: spec.create as VerifierPlugin["create"],
+  };
+}
+
+// ---- helpers shared by the schemes -------------------------------------------------------
+
+export type HmacAlgorithm = "sha1" | "sha256" | "sha512";
+
+export function hmac(algorithm: HmacAlgorithm, key: Buffer, ...parts: (Buffer | string)[]): Buffer {
+  const h = createHmac(algorithm, key);
+  for (const p of parts) h.update(p);
+  return h.digest();
+}
+
+/**
+ * Constant-time equality that also hides the length: both sides are hashed to a fixed size
+ * first, so a wrong-length guess takes as long as a wrong-content one.
+ */
+export function safeEqual(a: Buffer | string, b: Buffer | string): boolean {
+  const ha = createHash("sha256").update(a).digest();
+  const hb = createHash("sha256").update(b).digest();
+  return timingSafeEqual(ha, hb) && Buffer.byteLength(a) === Buffer.byteLength(b);
+}
+
+/** Decodes hex strictly: undefined for odd length or non-hex characters. */
+export function decodeHex(text: string): Buffer | undefined {
+  if (text.length === 0 || text.length % 2 !== 0 || !/^[0-9a-fA-F]+$/.test(text)) return undefined;
+  return Buffer.from(text, "hex");
+}
+
+/** Decodes base64 strictly (standard alphabet, padding optional): undefined otherwise. */
+export function decodeBase64(text: string): Buffer | undefined {
+  if (text.length === 0 || !/^[A-Za-z0-9+/]+={0,2}$/.test(text)) return undefined;
+  return Buffer.from(text, "base64");
+}
+
+/** True when `given` matches the HMAC of the parts under any of the keys. Checks every key. */
+export function anyKeyMatches(keys: readonly Buffer[], given: Buffer, algorithm: HmacAlgorithm, ...parts: (Buffer | string)[]): boolean {
+  let ok = false;
+  // No early exit: the time taken does not tell which key (if any) matched.
+  for (const key of keys) ok = safeEqual(hmac(algorithm, key, ...parts), given) || ok;
+  return ok;
+}
+
+export function firstKey(ctx: VerifierContext): Buffer {
+  const key = ctx.keys[0];
+  if (!key) throw new Error("no secret configured");
+  return key;
+}
+
+/** Parses a Unix-seconds timestamp header and checks it against the tolerance. */
+export function timestampWithin(
+  text: string | undefined,
+  receivedAt: number,
+  toleranceMs: number,
+): "ok" | "missing" | "malformed" | "stale" {
+  if (text === undefined || text === "") return "missing";
+  if (!/^[0-9]{1,12}$/.test(text)) return "malformed";
+  const ts = Number(text) * 1000;
+  return Math.abs(receivedAt - ts) <= toleranceMs ? "ok" : "stale";
+}

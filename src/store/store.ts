@@ -1,0 +1,125 @@
+import type { WebhookEvent } from "../pipeline/event.js";
+
+/**
+ * Where accepted events live until every target has them. A 202 is sent only after
+ * `enqueue` resolves, so an implementation must resolve only once the event and its
+ * deliveries would survive a kill -9 of the process (SQLite: committed to the WAL with
+ * fsync; Redis: acknowledged by the server).
+ *
+ * Delivery states:
+ *   pending    waiting for its first try, or in flight (leased)
+ *   retrying   a try failed; waiting until `due_at` for the next one
+ *   delivered  the target took it                    (terminal)
+ *   skipped    the target's filter said no           (terminal)
+ *   coalesced  superseded by a newer event (coalesce) (terminal)
+ *   dead       out of attempts or failed for good; kept with its last error until replayed
+ */
+export type DeliveryState = "pending" | "retrying" | "delivered" | "skipped" | "coalesced" | "dead";
+
+export interface EnqueueRequest {
+  event: WebhookEvent;
+  /** The route's target names: one delivery row each, all written with the event. */
+  targets: readonly string[];
+  /** When set, the event is a duplicate if this key was seen for the route and has not expired. */
+  dedupe?: { key: string; expiresAt: number };
+}
+
+export type EnqueueResult = { status: "accepted"; id: string } | { status: "duplicate"; id: string };
+
+export interface TargetKey {
+  route: string;
+  target: string;
+}
+
+/** A target that has deliveries waiting (pending or retrying), and when the earliest is due. */
+export interface TargetBacklog extends TargetKey {
+  nextDueAt: number;
+}
+
+export interface ClaimOptions extends TargetKey {
+  /** At most this many deliveries (the target's free concurrency slots). */
+  limit: number;
+  /** The lease: a claim not settled by `now + leaseMs` is handed out again (crashed worker). */
+  leaseMs: number;
+  now: number;
+  /** Who holds the lease: settle and release only act on their own leases. */
+  owner: string;
+  /**
+   * Coalesce (exec targets): claim only the newest due delivery of the target and settle every
+   * older due one as `coalesced`, in the same transaction.
+   */
+  coalesce: boolean;
+}
+
+export interface ClaimedDelivery extends TargetKey {
+  id: string;
+  eventId: string;
+  /** 1 for the first try. */
+  attempt: number;
+  event: WebhookEvent;
+  /** How many older deliveries this claim superseded (coalesce); 0 otherwise. */
+  coalesced: number;
+}
+
+export type Settlement =
+  | { kind: "delivered"; detail?: string }
+  | { kind: "skipped" }
+  | { kind: "retry"; at: number; error: string }
+  | { kind: "dead"; error: string };
+
+export interface DeadLetter extends TargetKey {
+  id: string;
+  eventId: string;
+  attempts: number;
+  lastError: string;
+  receivedAt: string;
+  /** Epoch ms of the last attempt. */
+  failedAt: number;
+}
+
+export interface DeliverySummary {
+  id: string;
+  target: string;
+  state: DeliveryState;
+  attempts: number;
+  lastError?: string;
+  /** Epoch ms the next try is due (pending/retrying). */
+  dueAt?: number;
+}
+
+export interface EventSummary {
+  id: string;
+  route: string;
+  receivedAt: string;
+  deliveries: DeliverySummary[];
+}
+
+export interface QueueDepth {
+  pending: number;
+  retrying: number;
+  dead: number;
+}
+
+export interface Store {
+  /** Durable before it resolves; groups concurrent calls into one commit. Rejects with StoreUnavailableError. */
+  enqueue(req: EnqueueRequest): Promise<EnqueueResult>;
+  /** Targets with deliveries in state pending/retrying that are not leased, with the earliest due time. */
+  backlog(): Promise<TargetBacklog[]>;
+  claim(opts: ClaimOptions): Promise<ClaimedDelivery[]>;
+  /** Settles a claimed delivery; a no-op if `owner` no longer holds its lease. */
+  settle(deliveryId: string, owner: string, settlement: Settlement, now: number): Promise<void>;
+  /** Gives back every lease `owner` holds, due now (graceful shutdown). */
+  release(owner: string): Promise<number>;
+  /** Hands expired leases back out (their holder crashed). Its own query, not part of claim. */
+  reclaimExpired(now: number): Promise<number>;
+  deadLetters(opts?: { route?: string; limit?: number }): Promise<DeadLetter[]>;
+  /** Dead deliveries back to pending with fresh attempts; returns how many. Unknown ids are ignored. */
+  replay(ids: readonly string[] | "all", now: number): Promise<number>;
+  events(opts?: { route?: string; limit?: number }): Promise<EventSummary[]>;
+  depth(): Promise<QueueDepth>;
+  /** Deletes events whose deliveries are all terminal and not dead, received before `before`; and expired dedupe keys. */
+  prune(before: number, now: number): Promise<number>;
+  /** Resolves when the store can take writes; rejects with StoreUnavailableError otherwise. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
