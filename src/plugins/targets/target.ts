@@ -1,8 +1,8 @@
-import { type Static, type TObject, type TProperties, type TLiteral, Type } from "@sinclair/typebox";
+import { type Static, type TLiteral, type TObject, type TProperties, Type } from "@sinclair/typebox";
 import type { Logger } from "pino";
 import { DURATION_PATTERN } from "../../config/units.js";
-import type { Expression } from "../../pipeline/expression.js";
 import type { WebhookEvent } from "../../pipeline/event.js";
+import type { Expression } from "../../pipeline/expression.js";
 
 /**
  * A delivery's result as a value (Vector's `Retry | DontRetry | Successful`): the worker turns

@@ -1,5 +1,5 @@
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
-import { type Static, type TObject, type TProperties, type TLiteral, Type } from "@sinclair/typebox";
+import { type Static, type TLiteral, type TObject, type TProperties, Type } from "@sinclair/typebox";
 import { DURATION_PATTERN } from "../../config/units.js";
 
 /** What a verifier sees of a request: nothing parsed, the raw bytes exactly as received. */
