@@ -34,6 +34,8 @@ export interface TargetContext {
   where: string;
   route: string;
   name: string;
+  /** The folder of the config file: relative paths written in it (`./deploy.sh`) resolve against it. */
+  configDir: string;
   /** The target's `timeout` in milliseconds (its own default when not written). */
   timeoutMs: number;
   /** Compiles a JSONata field of this target; errors name `${where}.${field}`. */
