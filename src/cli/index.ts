@@ -1,0 +1,111 @@
+import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import { ConfigError, StoreUnavailableError, UserError } from "../errors.js";
+import { VERSION } from "../version.js";
+import { check } from "./check.js";
+import { dlqList, dlqReplay } from "./dlq.js";
+import { events } from "./events.js";
+import { serve } from "./serve.js";
+import { sign } from "./sign.js";
+import { test } from "./test.js";
+
+/** Exit codes: 0 success, 1 user error (bad config, unknown route), 2 usage error. */
+export const EXIT_OK = 0;
+export const EXIT_USER = 1;
+export const EXIT_USAGE = 2;
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError("must be a whole number from 1 up");
+  return n;
+}
+
+function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+const configOption = () => new Option("-c, --config <file>", "config file (default $SWITCHYARD_CONFIG or config/switchyard.yaml)");
+
+export function buildProgram(setExit: (code: number) => void): Command {
+  const program = new Command("switchyard")
+    .description("A declarative webhook router: verify, filter, transform and durably deliver webhooks.")
+    .version(VERSION)
+    .exitOverride()
+    .showHelpAfterError();
+
+  program
+    .command("serve")
+    .description("run the daemon; SIGHUP or a change to the file reloads; SIGTERM drains and exits 0")
+    .addOption(configOption())
+    .action(async (o) => setExit(await serve(o)));
+  program
+    .command("check")
+    .description("validate the config (schema, env vars, JSONata, paths, commands); exit 0 or 1 with every error")
+    .addOption(configOption())
+    .option("--json", "machine-readable output")
+    .action((o) => setExit(check(o)));
+  program
+    .command("test")
+    .description("dry run: verification, route filter, each target's filter and rendered request; delivers nothing")
+    .argument("<route>", "route name")
+    .requiredOption("--body <file>", "the request body ('-' for stdin)")
+    .option("-H, --header <line>", "a request header, 'Name: value' (repeatable)", collect)
+    .option("-q, --query <pair>", "a query parameter, name=value (repeatable)", collect)
+    .option("--sign", "sign the body with the route's secret first")
+    .option("--json", "machine-readable output")
+    .addOption(configOption())
+    .action(async (route, o) => setExit(await test(route, o)));
+  program
+    .command("sign")
+    .description("print the headers (and a ready curl line) of a valid signed request for a route")
+    .argument("<route>", "route name")
+    .requiredOption("--body <file>", "the request body ('-' for stdin)")
+    .option("--url <base>", "base URL for the curl line (default: the listen address)")
+    .addOption(configOption())
+    .action((route, o) => setExit(sign(route, o)));
+  const dlq = program.command("dlq").description("the dead-letter queue: deliveries that ran out of attempts");
+  dlq
+    .command("list")
+    .description("list dead letters with their last error")
+    .option("--route <name>", "only this route")
+    .option("--limit <n>", "at most n", positiveInt)
+    .option("--json", "machine-readable output")
+    .addOption(configOption())
+    .action(async (o) => setExit(await dlqList(o)));
+  dlq
+    .command("replay")
+    .description("queue dead letters again (a running daemon picks them up)")
+    .argument("[ids...]", "dead-letter ids from dlq list")
+    .option("--all", "replay every dead letter")
+    .addOption(configOption())
+    .action(async (ids, o) => setExit(await dlqReplay(ids, o)));
+  program
+    .command("events")
+    .description("recent events with each target's delivery state")
+    .option("--route <name>", "only this route")
+    .option("--limit <n>", "at most n (default 20)", positiveInt)
+    .option("--json", "machine-readable output")
+    .addOption(configOption())
+    .action(async (o) => setExit(await events(o)));
+  return program;
+}
+
+export async function run(argv: readonly string[]): Promise<number> {
+  let code = EXIT_OK;
+  const program = buildProgram((c) => {
+    code = c;
+  });
+  try {
+    await program.parseAsync([...argv], { from: "user" });
+    return code;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // --help and --version "fail" with exit code 0.
+      return err.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
+    }
+    if (err instanceof ConfigError || err instanceof UserError || err instanceof StoreUnavailableError) {
+      process.stderr.write(`switchyard: ${err.message}\n`);
+      return EXIT_USER;
+    }
+    throw err;
+  }
+}

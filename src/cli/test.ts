@@ -1,0 +1,133 @@
+import { ExpressionError, UserError } from "../errors.js";
+import { admit } from "../pipeline/admit.js";
+import { prepare } from "../pipeline/prepare.js";
+import type { InboundRequest } from "../plugins/verifiers/verifier.js";
+import { findRoute, loadForCli, print } from "./common.js";
+import { readBodyFile } from "./sign.js";
+
+/**
+ * `switchyard test`: one payload through the exact compiled route, offline. Prints what
+ * verification, the route filter and each target would do; delivers nothing, touches no store.
+ */
+
+export interface TestOptions {
+  config?: string;
+  body: string;
+  header?: string[];
+  query?: string[];
+  sign?: boolean;
+  json?: boolean;
+}
+
+function parseHeaders(lines: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of lines) {
+    const i = line.indexOf(":");
+    if (i <= 0) throw new UserError(`-H takes 'Name: value', got ${JSON.stringify(line)}`);
+    out[line.slice(0, i).trim().toLowerCase()] = line.slice(i + 1).trim();
+  }
+  return out;
+}
+
+export async function dryRun(routeName: string, options: TestOptions): Promise<Record<string, unknown>> {
+  const config = loadForCli(options.config);
+  const route = findRoute(config, routeName);
+  let rawBody = readBodyFile(options.body);
+  let headers: Record<string, string> = {};
+  let query: Record<string, string> = Object.fromEntries(new URLSearchParams((options.query ?? []).join("&")));
+  if (options.sign) {
+    const signed = route.verifier.sign(rawBody, Date.now());
+    rawBody = signed.body;
+    headers = Object.fromEntries(Object.entries(signed.headers).map(([k, v]) => [k.toLowerCase(), v]));
+    query = { ...query, ...signed.query };
+  }
+  headers = { ...headers, ...parseHeaders(options.header ?? []) };
+  if (!headers["content-type"] && /^\s*[[{]/.test(rawBody.toString("utf8"))) headers["content-type"] = "application/json";
+  const req: InboundRequest = { method: "POST", path: route.path, headers, query, rawBody, receivedAt: Date.now() };
+
+  const report: Record<string, unknown> = { route: route.name, path: route.path, verify: route.verifyType };
+  let admission: Awaited<ReturnType<typeof admit>>;
+  try {
+    admission = await admit(route, req);
+  } catch (err) {
+    if (!(err instanceof ExpressionError)) throw err;
+    return { ...report, verification: "ok", routeFilter: { error: err.message }, answer: 500 };
+  }
+  switch (admission.kind) {
+    case "rejected":
+      return {
+        ...report,
+        verification: admission.reason === "missing_signature" ? "unsigned: use --sign to sign it with the route's secret" : `failed: ${admission.reason}`,
+        answer: 401,
+      };
+    case "invalid":
+      return { ...report, verification: "ok", answer: 400, error: "body is not valid JSON" };
+    case "handshake":
+      return { ...report, verification: "ok", handshake: admission.answer.body, answer: admission.answer.status };
+    case "ignored":
+      return { ...report, verification: "ok", deliveryId: admission.deliveryId, routeFilter: "no", answer: 200 };
+    case "accept":
+      break;
+  }
+  const { event } = admission;
+  const targets: Record<string, unknown>[] = [];
+  for (const t of route.targets) {
+    const entry: Record<string, unknown> = { name: t.name, type: t.type };
+    try {
+      const prepared = await prepare(t, event);
+      if (prepared.skip) entry.filter = "no";
+      else {
+        entry.filter = t.filter ? "pass" : "none";
+        entry.would = await t.target.render(prepared.input);
+      }
+    } catch (err) {
+      if (!(err instanceof ExpressionError)) throw err;
+      entry.error = err.message;
+    }
+    targets.push(entry);
+  }
+  return {
+    ...report,
+    verification: "ok",
+    deliveryId: admission.deliveryId,
+    dedupeKey: admission.dedupeKey,
+    routeFilter: route.filter ? "pass" : "none",
+    answer: 202,
+    targets,
+  };
+}
+
+function show(value: unknown): string {
+  return typeof value === "string" ? value : JSON.stringify(value, null, 2);
+}
+
+export async function test(routeName: string, options: TestOptions): Promise<number> {
+  const report = await dryRun(routeName, options);
+  if (options.json) {
+    print(JSON.stringify(report, null, 2));
+    return 0;
+  }
+  print(`route ${report.route} (POST ${report.path}, verify ${report.verify})`);
+  print(`verification: ${report.verification}`);
+  if (report.deliveryId) print(`delivery id: ${report.deliveryId}`);
+  if (report.handshake !== undefined) print(`provider handshake, answered with: ${show(report.handshake)}`);
+  if (report.routeFilter !== undefined) print(`route filter: ${show(report.routeFilter)}`);
+  if (report.dedupeKey) print(`dedupe id: ${report.dedupeKey}`);
+  if (report.error) print(`error: ${report.error}`);
+  print(`answer: ${report.answer}`);
+  for (const t of (report.targets as Record<string, unknown>[] | undefined) ?? []) {
+    print("");
+    print(`target ${t.name} (${t.type})`);
+    if (t.error) print(`  error: ${show(t.error)}`);
+    else if (t.filter === "no") print("  filter: no (not delivered)");
+    else {
+      print(`  filter: ${t.filter}`);
+      for (const [k, v] of Object.entries((t.would as Record<string, unknown>) ?? {})) {
+        print(`  ${k}: ${show(v).split("\n").join("\n  ")}`);
+      }
+    }
+  }
+  print("");
+  print("(dry run: nothing was delivered or stored)");
+  return 0;
+}

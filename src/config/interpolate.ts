@@ -1,0 +1,65 @@
+import type { ConfigIssue } from "../errors.js";
+
+/**
+ * `${NAME}` and `${NAME:-default}` in config strings, from the environment, at load.
+ * `$${` writes a literal `${`. JSONata fields are never interpolated: `$` is JSONata's own
+ * syntax there, and a secret pasted into an expression would end up in logs of its errors.
+ */
+
+export type Path = readonly (string | number)[];
+
+/** Places whose strings are JSONata (relative to the config root). */
+function isJsonataField(path: Path): boolean {
+  const [top, , key, , field] = path;
+  if (top !== "routes") return false;
+  if (path.length === 3) return key === "filter";
+  if (key === "dedupe") return path[3] === "id";
+  if (key === "targets" && path.length >= 5) {
+    if (field === "filter" || field === "transform") return path.length === 5;
+    if (field === "args" || field === "env") return path.length === 6;
+  }
+  return false;
+}
+
+export function placeOf(path: Path): string {
+  let out = "";
+  for (const p of path) out += typeof p === "number" ? `[${p}]` : out ? `.${p}` : p;
+  return out;
+}
+
+const VARIABLE = /\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
+
+export function interpolateString(text: string, env: NodeJS.ProcessEnv, missing: (name: string) => void): string {
+  return text.replace(VARIABLE, (whole, name: string | undefined, fallback: string | undefined) => {
+    if (whole === "$${") return "${";
+    const value = env[name as string];
+    if (value !== undefined && value !== "") return value;
+    if (fallback !== undefined) return fallback;
+    if (value === undefined) missing(name as string);
+    return "";
+  });
+}
+
+/**
+ * Returns a copy of `value` with every non-JSONata string interpolated, and an issue for every
+ * variable that is missing (all of them, not the first only).
+ */
+export function interpolate(value: unknown, env: NodeJS.ProcessEnv, lineOf: (path: Path) => number | undefined): { value: unknown; issues: ConfigIssue[] } {
+  const issues: ConfigIssue[] = [];
+  const walk = (v: unknown, path: Path): unknown => {
+    if (typeof v === "string") {
+      if (isJsonataField(path)) return v;
+      return interpolateString(v, env, (name) => {
+        issues.push({ place: placeOf(path), message: `environment variable ${name} is not set (write \${${name}:-default} for a default)`, line: lineOf(path), severity: "error" });
+      });
+    }
+    if (Array.isArray(v)) return v.map((item, i) => walk(item, [...path, i]));
+    if (v !== null && typeof v === "object") {
+      const out: Record<string, unknown> = {};
+      for (const [k, item] of Object.entries(v)) out[k] = walk(item, [...path, k]);
+      return out;
+    }
+    return v;
+  };
+  return { value: walk(value, []), issues };
+}

@@ -1,0 +1,255 @@
+import { createHash } from "node:crypto";
+import { type FSWatcher, readFileSync, unwatchFile, watch, watchFile } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { basename, dirname, resolve } from "node:path";
+import type Koa from "koa";
+import type { Logger } from "pino";
+import { type CompiledConfig, type ListenAddress, loadAndCompile } from "./config/compile.js";
+import { ConfigError, formatIssue } from "./errors.js";
+import { Worker } from "./pipeline/work.js";
+import { createAdminApp, createAdminRouter } from "./server/admin.js";
+import { createIngressApp } from "./server/ingress.js";
+import { openStore } from "./store/open.js";
+import type { Store } from "./store/store.js";
+import { Metrics } from "./telemetry/metrics.js";
+import { VERSION } from "./version.js";
+
+/**
+ * The composition root: config, store, servers, worker, reload and shutdown. Everything that
+ * holds state lives on one Daemon instance (no module state), so tests can run several.
+ */
+
+export interface DaemonOptions {
+  configFile: string;
+  log: Logger;
+  env?: NodeJS.ProcessEnv;
+  /** Reload when the config file changes (default true). SIGHUP is wired by the CLI. */
+  watch?: boolean;
+}
+
+/** Editors save in bursts (write temp, rename, chmod): one reload for the lot. */
+const RELOAD_DEBOUNCE_MS = 200;
+/** Stat polling catches what inotify cannot see, such as a single file bind-mounted into a container. */
+const POLL_INTERVAL_MS = 2_000;
+const PRUNE_EVERY_MS = 3_600_000;
+
+function listenOn(server: Server, at: ListenAddress): Promise<AddressInfo> {
+  return new Promise((resolveListen, reject) => {
+    server.once("error", reject);
+    server.listen(at.port, at.host, () => {
+      server.off("error", reject);
+      resolveListen(server.address() as AddressInfo);
+    });
+  });
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((done) => {
+    server.close(() => done());
+    server.closeIdleConnections();
+  });
+}
+
+function hashFile(file: string): string | undefined {
+  try {
+    return createHash("sha256").update(readFileSync(file)).digest("hex");
+  } catch {
+    return undefined;
+  }
+}
+
+export class Daemon {
+  private draining = false;
+  private readonly servers: Server[] = [];
+  private watcher: FSWatcher | undefined;
+  private reloadTimer: NodeJS.Timeout | undefined;
+  private pruneTimer: NodeJS.Timeout | undefined;
+  private lastHash: string | undefined;
+  private reloading: Promise<boolean> = Promise.resolve(true);
+  listenAddress: AddressInfo | undefined;
+  adminAddress: AddressInfo | undefined;
+
+  private constructor(
+    private readonly opts: DaemonOptions,
+    private live: CompiledConfig,
+    readonly store: Store,
+    readonly metrics: Metrics,
+    private readonly worker: Worker,
+  ) {}
+
+  static async start(opts: DaemonOptions): Promise<Daemon> {
+    const log = opts.log;
+    const file = resolve(opts.configFile);
+    const config = loadAndCompile(file, { log, env: opts.env });
+    for (const w of config.warnings) log.warn({ place: w.place, line: w.line }, `config warning: ${w.message}`);
+    const store = await openStore(config.store);
+    const metrics = new Metrics(() => store.depth());
+    metrics.declareRoutes(config.routes);
+    metrics.configLoaded(true);
+    metrics.reloads.inc({ result: "success" }, 0);
+    let daemon: Daemon | undefined;
+    const worker = new Worker({ store, metrics, log, config: () => daemon?.live ?? config });
+    daemon = new Daemon({ ...opts, configFile: file }, config, store, metrics, worker);
+    daemon.lastHash = hashFile(file);
+    try {
+      await daemon.listen();
+    } catch (err) {
+      await store.close();
+      throw err;
+    }
+    worker.start();
+    daemon.schedulePrune();
+    if (opts.watch !== false) daemon.watchConfig();
+    log.info(
+      { listen: daemon.listenAddress, admin: daemon.adminAddress ?? "on listen", routes: config.routes.length, store: config.store.type, version: VERSION },
+      "switchyard started",
+    );
+    return daemon;
+  }
+
+  config(): CompiledConfig {
+    return this.live;
+  }
+
+  private async listen(): Promise<void> {
+    const { log } = this.opts;
+    const adminRouter = createAdminRouter({ metrics: this.metrics, store: this.store, config: () => this.live, version: VERSION });
+    const separateAdmin = this.live.server.admin !== undefined;
+    const ingress = createIngressApp({
+      store: this.store,
+      metrics: this.metrics,
+      log,
+      config: () => this.live,
+      draining: () => this.draining,
+      onAccepted: () => this.worker.wake(),
+      admin: separateAdmin ? undefined : (adminRouter.routes() as unknown as Koa.Middleware),
+    });
+    const ingressServer = createServer(ingress.callback());
+    // Slow clients: a request must arrive whole within these bounds (slowloris).
+    ingressServer.headersTimeout = 10_000;
+    ingressServer.requestTimeout = 30_000;
+    ingressServer.keepAliveTimeout = 5_000;
+    this.servers.push(ingressServer);
+    this.listenAddress = await listenOn(ingressServer, this.live.server.listen);
+    if (this.live.server.admin) {
+      const adminServer = createServer(createAdminApp(adminRouter).callback());
+      adminServer.headersTimeout = 10_000;
+      adminServer.requestTimeout = 30_000;
+      this.servers.push(adminServer);
+      this.adminAddress = await listenOn(adminServer, this.live.server.admin);
+    }
+  }
+
+  /**
+   * Builds the new config completely, then swaps one reference: requests in flight finish on
+   * the routes they started with, and any error keeps the old config serving.
+   */
+  reload(trigger: string): Promise<boolean> {
+    this.reloading = this.reloading.then(() => this.doReload(trigger));
+    return this.reloading;
+  }
+
+  private async doReload(trigger: string): Promise<boolean> {
+    const { log } = this.opts;
+    const file = this.live.file;
+    let next: CompiledConfig;
+    try {
+      next = loadAndCompile(file, { log, env: this.opts.env });
+    } catch (err) {
+      this.metrics.reloads.inc({ result: "failure" });
+      this.metrics.configLoaded(false);
+      if (err instanceof ConfigError) {
+        for (const issue of err.issues) log.error({ place: issue.place, line: issue.line }, `config reload failed: ${formatIssue(file, issue)}`);
+      } else {
+        log.error({ err: (err as Error).message }, "config reload failed");
+      }
+      log.error({ trigger }, "config reload failed; the previous config keeps serving");
+      return false;
+    }
+    const old = this.live;
+    const needsRestart: string[] = [];
+    const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+    if (!same(old.server.listen, next.server.listen)) needsRestart.push("server.listen");
+    if (!same(old.server.admin, next.server.admin)) needsRestart.push("server.admin");
+    if (!same(old.store, next.store)) needsRestart.push("store");
+    // Listeners and the store are not rebuilt on reload: keep running ones, say so, apply the rest.
+    this.live = { ...next, server: { ...next.server, listen: old.server.listen, admin: old.server.admin }, store: old.store };
+    for (const w of next.warnings) log.warn({ place: w.place, line: w.line }, `config warning: ${w.message}`);
+    if (needsRestart.length > 0) log.warn({ keys: needsRestart }, "these settings changed and take effect only after a restart");
+    this.metrics.declareRoutes(next.routes);
+    this.metrics.reloads.inc({ result: "success" });
+    this.metrics.configLoaded(true);
+    const names = (c: CompiledConfig) => new Set(c.routes.flatMap((r) => r.targetNames.map((t) => `${r.name}/${t}`)));
+    const before = names(old);
+    const after = names(next);
+    const removed = [...before].filter((t) => !after.has(t));
+    log.info({ trigger, routes: next.routes.length, added: [...after].filter((t) => !before.has(t)), removed }, "config reloaded");
+    this.worker.wake();
+    return true;
+  }
+
+  private watchConfig(): void {
+    const file = this.live.file;
+    const onChange = () => {
+      clearTimeout(this.reloadTimer);
+      this.reloadTimer = setTimeout(() => {
+        const hash = hashFile(file);
+        // Editors and `git pull` touch files without changing them; only a new content reloads.
+        if (hash === undefined || hash === this.lastHash) return;
+        this.lastHash = hash;
+        void this.reload("file change");
+      }, RELOAD_DEBOUNCE_MS);
+    };
+    // The folder, not the file: editors and `git pull` replace the file by rename, which a
+    // watch on the old file's inode would never see.
+    try {
+      this.watcher = watch(dirname(file), (_event, name) => {
+        if (name === null || name === basename(file)) onChange();
+      });
+      this.watcher.on("error", (err) => this.opts.log.warn({ err: err.message }, "config folder watch failed; polling continues"));
+    } catch (err) {
+      this.opts.log.warn({ err: (err as Error).message }, "cannot watch the config folder; polling only");
+    }
+    watchFile(file, { interval: POLL_INTERVAL_MS, persistent: false }, onChange);
+  }
+
+  /** SIGHUP: reload even when the file did not change (secret files, environment). */
+  reloadNow(): Promise<boolean> {
+    this.lastHash = hashFile(this.live.file);
+    return this.reload("SIGHUP");
+  }
+
+  private schedulePrune(): void {
+    const prune = async () => {
+      const now = Date.now();
+      try {
+        const n = await this.store.prune(now - this.live.store.retentionMs, now);
+        if (n > 0) this.opts.log.info({ pruned: n }, "finished events past retention pruned");
+      } catch (err) {
+        this.opts.log.warn({ err: (err as Error).message }, "pruning failed; will try again");
+      }
+    };
+    void prune();
+    this.pruneTimer = setInterval(prune, PRUNE_EVERY_MS);
+    this.pruneTimer.unref();
+  }
+
+  /** Graceful shutdown: refuse new webhooks (503), let deliveries finish up to the bound, release leases, close. */
+  async stop(): Promise<void> {
+    if (this.draining) return;
+    this.draining = true;
+    this.opts.log.info("shutting down: new webhooks get 503, in-flight deliveries may finish");
+    clearTimeout(this.reloadTimer);
+    clearInterval(this.pruneTimer);
+    this.watcher?.close();
+    unwatchFile(this.live.file);
+    const closing = this.servers.map(closeServer);
+    await this.worker.stop(this.live.server.shutdownTimeoutMs);
+    await this.reloading;
+    for (const s of this.servers) s.closeAllConnections();
+    await Promise.all(closing);
+    await this.store.close();
+    this.opts.log.info("stopped");
+  }
+}

@@ -1,0 +1,52 @@
+import { randomUUID } from "node:crypto";
+import type { CompiledRoute } from "../config/compile.js";
+import type { HandshakeAnswer, InboundRequest, VerifyFailure } from "../plugins/verifiers/verifier.js";
+import { parseBody } from "./body.js";
+import type { WebhookEvent } from "./event.js";
+import { isTruthy } from "./expression.js";
+
+/**
+ * The ingress decision, without side effects: verify the raw bytes → parse → handshake → route
+ * filter → dedupe id. `receive` acts on it (store, metrics, answer); `switchyard test` prints it.
+ * Throws ExpressionError when a route expression fails.
+ */
+export type Admission =
+  | { kind: "rejected"; reason: VerifyFailure }
+  | { kind: "invalid"; reason: "body_not_json" }
+  | { kind: "handshake"; answer: HandshakeAnswer; deliveryId?: string }
+  | { kind: "ignored"; event: WebhookEvent; deliveryId?: string }
+  | { kind: "accept"; event: WebhookEvent; deliveryId?: string; dedupeKey?: string };
+
+function stringifyId(value: unknown): string | undefined {
+  if (value === undefined || value === null || value === "") return undefined;
+  return typeof value === "string" ? value : JSON.stringify(value);
+}
+
+export async function admit(route: CompiledRoute, req: InboundRequest): Promise<Admission> {
+  const verdict = route.verifier.verify(req);
+  if (!verdict.ok) return verdict.reason === "body_not_json" ? { kind: "invalid", reason: verdict.reason } : { kind: "rejected", reason: verdict.reason };
+  const { deliveryId } = verdict;
+
+  const parsed = parseBody(req.rawBody, req.headers["content-type"]);
+  if (!parsed.ok) return { kind: "invalid", reason: "body_not_json" };
+
+  const answer = route.verifier.handshake?.(req.headers, parsed.value);
+  if (answer) return { kind: "handshake", answer, deliveryId };
+
+  const event: WebhookEvent = {
+    id: randomUUID(),
+    route: route.name,
+    receivedAt: new Date(req.receivedAt).toISOString(),
+    method: req.method,
+    path: req.path,
+    query: { ...req.query },
+    headers: { ...req.headers },
+    body: parsed.value,
+  };
+  route.verifier.scrub?.(event);
+
+  if (route.filter && !isTruthy(await route.filter.evaluate(event))) return { kind: "ignored", event, deliveryId };
+  let dedupeKey: string | undefined;
+  if (route.dedupe) dedupeKey = route.dedupe.id ? stringifyId(await route.dedupe.id.evaluate(event)) : deliveryId;
+  return { kind: "accept", event, deliveryId, dedupeKey };
+}

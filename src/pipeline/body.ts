@@ -1,0 +1,33 @@
+/**
+ * The request body as JSONata sees it: parsed JSON, form fields as an object, or the raw text.
+ * Runs only after verification passed.
+ */
+export type ParsedBody = { ok: true; value: unknown; json: boolean } | { ok: false };
+
+function isJsonType(contentType: string): boolean {
+  return contentType === "application/json" || contentType.endsWith("+json") || contentType === "text/json";
+}
+
+function formFields(text: string): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const [k, v] of new URLSearchParams(text)) {
+    const prev = out[k];
+    out[k] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [prev, v];
+  }
+  return out;
+}
+
+export function parseBody(raw: Buffer, contentTypeHeader: string | undefined): ParsedBody {
+  const contentType = (contentTypeHeader ?? "").split(";")[0]?.trim().toLowerCase() ?? "";
+  const text = raw.toString("utf8");
+  if (contentType === "application/x-www-form-urlencoded") return { ok: true, value: formFields(text), json: false };
+  const looksJson = /^\s*[[{"]/.test(text);
+  if (isJsonType(contentType) || (contentType === "" && looksJson)) {
+    try {
+      return { ok: true, value: JSON.parse(text), json: true };
+    } catch {
+      return isJsonType(contentType) ? { ok: false } : { ok: true, value: text, json: false };
+    }
+  }
+  return { ok: true, value: text, json: false };
+}

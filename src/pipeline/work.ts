@@ -1,0 +1,215 @@
+import { randomUUID } from "node:crypto";
+import type { Logger } from "pino";
+import type { CompiledConfig, CompiledTarget } from "../config/compile.js";
+import { ExpressionError } from "../errors.js";
+import type { DeliveryOutcome } from "../plugins/targets/target.js";
+import type { ClaimedDelivery, Store, TargetKey } from "../store/store.js";
+import type { Metrics } from "../telemetry/metrics.js";
+import { prepare } from "./prepare.js";
+import { settlementFor } from "./settle.js";
+
+/**
+ * The worker loop, top to bottom: find targets with due work → claim up to each target's free
+ * concurrency → per delivery: filter → transform → deliver → settle. Delivery never happens
+ * inside a request; the store is the only hand-off.
+ */
+
+/** How often an idle worker looks for work another process made due (a CLI `dlq replay`). */
+const IDLE_POLL_MS = 1_000;
+/** How often expired leases (a crashed process's claims) are handed back out. */
+const RECLAIM_EVERY_MS = 5_000;
+/** A lease outlives the attempt's own timeout by this much before another worker may take it. */
+const LEASE_MARGIN_MS = 30_000;
+
+export interface WorkerDeps {
+  store: Store;
+  metrics: Metrics;
+  log: Logger;
+  /** The live config: read on every pass, so a reload applies to the next claim. */
+  config: () => CompiledConfig;
+}
+
+export class Worker {
+  readonly owner = `worker-${process.pid}-${randomUUID().slice(0, 8)}`;
+  private readonly inflight = new Map<string, number>();
+  private readonly running = new Set<Promise<void>>();
+  private readonly abort = new AbortController();
+  private stopping = false;
+  private wakeUp: (() => void) | undefined;
+  private woken = false;
+  private loopDone: Promise<void> | undefined;
+  private lastReclaim = 0;
+  /** Targets with deliveries but no longer in the config, reported once per config generation. */
+  private reportedOrphans = new WeakMap<CompiledConfig, Set<string>>();
+
+  constructor(private readonly deps: WorkerDeps) {}
+
+  start(): void {
+    this.loopDone ??= this.loop();
+  }
+
+  /** New work may be due (an enqueue, a settled delivery freeing a slot). */
+  wake(): void {
+    this.woken = true;
+    this.wakeUp?.();
+  }
+
+  /**
+   * Stops claiming, waits up to `timeoutMs` for in-flight deliveries, then aborts the rest and
+   * gives their leases back so the next start retries them at once.
+   */
+  async stop(timeoutMs: number): Promise<void> {
+    this.stopping = true;
+    this.wake();
+    await this.loopDone;
+    const drained = Promise.allSettled([...this.running]);
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = await Promise.race([drained.then(() => false), new Promise<boolean>((r) => (timer = setTimeout(() => r(true), timeoutMs)))]);
+    clearTimeout(timer);
+    if (timedOut) {
+      this.deps.log.warn({ inflight: this.running.size }, "shutdown timeout: aborting in-flight deliveries");
+      this.abort.abort();
+      await drained;
+    }
+    const released = await this.deps.store.release(this.owner).catch(() => 0);
+    if (released > 0) this.deps.log.info({ released }, "leases released for the next start");
+  }
+
+  private async loop(): Promise<void> {
+    while (!this.stopping) {
+      let sleepMs = IDLE_POLL_MS;
+      try {
+        sleepMs = await this.pass();
+      } catch (err) {
+        this.deps.log.error({ err: (err as Error).message }, "worker pass failed; retrying");
+      }
+      if (this.stopping) break;
+      await this.sleep(sleepMs);
+    }
+  }
+
+  /** One look at the backlog; returns how long to sleep before the next. */
+  private async pass(): Promise<number> {
+    const { store, log } = this.deps;
+    const now = Date.now();
+    if (now - this.lastReclaim >= RECLAIM_EVERY_MS) {
+      this.lastReclaim = now;
+      const n = await store.reclaimExpired(now);
+      if (n > 0) log.warn({ reclaimed: n }, "expired leases reclaimed (a worker stopped mid-delivery)");
+    }
+    const config = this.deps.config();
+    let nextAt = now + IDLE_POLL_MS;
+    for (const b of await store.backlog()) {
+      if (this.stopping) break;
+      const target = config.byName.get(b.route)?.targets.find((t) => t.name === b.target);
+      if (!target) {
+        this.reportOrphan(config, b);
+        continue;
+      }
+      if (b.nextDueAt > now) {
+        nextAt = Math.min(nextAt, b.nextDueAt);
+        continue;
+      }
+      const key = `${b.route}\u0000${b.target}`;
+      const free = target.concurrency - (this.inflight.get(key) ?? 0);
+      if (free <= 0) continue;
+      const claimed = await store.claim({
+        route: b.route,
+        target: b.target,
+        limit: free,
+        leaseMs: target.timeoutMs + LEASE_MARGIN_MS,
+        now,
+        owner: this.owner,
+        coalesce: target.coalesce,
+      });
+      for (const d of claimed) this.dispatch(key, d, target);
+    }
+    return Math.max(0, nextAt - Date.now());
+  }
+
+  private dispatch(key: string, d: ClaimedDelivery, target: CompiledTarget): void {
+    this.inflight.set(key, (this.inflight.get(key) ?? 0) + 1);
+    if (d.coalesced > 0) this.deps.log.info({ eventId: d.eventId, route: d.route, target: d.target, coalesced: d.coalesced }, "older events coalesced into this run");
+    const run = this.deliver(d, target).finally(() => {
+      this.inflight.set(key, (this.inflight.get(key) ?? 1) - 1);
+      this.running.delete(run);
+      this.wake();
+    });
+    this.running.add(run);
+  }
+
+  private async deliver(d: ClaimedDelivery, target: CompiledTarget): Promise<void> {
+    const { store, metrics, log } = this.deps;
+    const fields = { eventId: d.eventId, route: d.route, target: d.target, attempt: d.attempt };
+    const started = performance.now();
+    let outcome: DeliveryOutcome;
+    try {
+      const prepared = await prepare(target, d.event);
+      if (prepared.skip) {
+        await store.settle(d.id, this.owner, { kind: "skipped" }, Date.now());
+        log.debug(fields, "target filter said no");
+        return;
+      }
+      outcome = await target.target.deliver(prepared.input, this.abort.signal);
+    } catch (err) {
+      // A filter or transform that fails will fail again on retry: dead-letter it, so it can be
+      // replayed once the config is fixed. Anything else is a bug; keep it retryable.
+      outcome = err instanceof ExpressionError ? { kind: "fail", error: err.message } : { kind: "retry", error: `internal error: ${(err as Error).message}` };
+    }
+    const seconds = (performance.now() - started) / 1000;
+    metrics.deliveryDuration.observe({ route: d.route, target: d.target }, seconds);
+    const settlement = settlementFor(outcome, d.attempt, target.retry, Date.now());
+    try {
+      await store.settle(d.id, this.owner, settlement, Date.now());
+    } catch (err) {
+      // The lease will expire and the delivery be retried: at least once, never lost.
+      log.error({ ...fields, err: (err as Error).message }, "could not record the delivery result");
+      return;
+    }
+    switch (settlement.kind) {
+      case "delivered":
+        metrics.deliveries.inc({ route: d.route, target: d.target, outcome: "success" });
+        log.info({ ...fields, outcome: "success", detail: settlement.detail, seconds }, "delivered");
+        break;
+      case "retry":
+        metrics.deliveries.inc({ route: d.route, target: d.target, outcome: "retry" });
+        log.warn({ ...fields, outcome: "retry", error: settlement.error, retryAt: new Date(settlement.at).toISOString() }, "delivery failed; retry scheduled");
+        break;
+      case "dead":
+        metrics.deliveries.inc({ route: d.route, target: d.target, outcome: "dead" });
+        log.error({ ...fields, outcome: "dead", error: settlement.error }, "delivery failed for good; kept in the dead-letter queue");
+        break;
+      case "skipped":
+        break;
+    }
+  }
+
+  private reportOrphan(config: CompiledConfig, key: TargetKey): void {
+    let seen = this.reportedOrphans.get(config);
+    if (!seen) this.reportedOrphans.set(config, (seen = new Set()));
+    const id = `${key.route}/${key.target}`;
+    if (seen.has(id)) return;
+    seen.add(id);
+    this.deps.log.warn(
+      { route: key.route, target: key.target },
+      "deliveries are waiting for a route or target that is no longer in the config; they are kept and resume if it comes back (see `switchyard events`)",
+    );
+  }
+
+  private sleep(ms: number): Promise<void> {
+    if (this.woken) {
+      this.woken = false;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const finish = () => {
+        clearTimeout(timer);
+        this.wakeUp = undefined;
+        this.woken = false;
+        resolve();
+      };
+      const timer = setTimeout(finish, ms);
+      this.wakeUp = finish;
+    });
+  }
+}

@@ -1,0 +1,99 @@
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import type { QueueDepth } from "../store/store.js";
+
+/**
+ * Every metric, declared once per daemon on its own registry (prom-client's global registry
+ * would make two daemons in one process, as in tests, collide). Labels are few and bounded:
+ * route and target names from the config, and closed sets of outcomes.
+ */
+
+export type ReceiveOutcome = "accepted" | "rejected" | "duplicate" | "ignored" | "invalid";
+export type DeliveryMetricOutcome = "success" | "retry" | "dead";
+
+const RECEIVE_OUTCOMES: readonly ReceiveOutcome[] = ["accepted", "rejected", "duplicate", "ignored", "invalid"];
+const DELIVERY_OUTCOMES: readonly DeliveryMetricOutcome[] = ["success", "retry", "dead"];
+
+export class Metrics {
+  readonly registry = new Registry();
+  readonly eventsReceived: Counter<"route" | "outcome">;
+  readonly deliveries: Counter<"route" | "target" | "outcome">;
+  readonly deliveryDuration: Histogram<"route" | "target">;
+  readonly queueDepth: Gauge<"state">;
+  readonly reloadSuccessful: Gauge;
+  readonly reloadSuccessTimestamp: Gauge;
+  readonly reloads: Counter<"result">;
+
+  constructor(depth: () => Promise<QueueDepth>) {
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry });
+    this.eventsReceived = new Counter({
+      name: "switchyard_events_received_total",
+      help: "Webhook requests received on a route, by outcome (accepted, rejected, duplicate, ignored, invalid).",
+      labelNames: ["route", "outcome"],
+      registers,
+    });
+    this.deliveries = new Counter({
+      name: "switchyard_deliveries_total",
+      help: "Delivery attempts by outcome: success, retry (a retry was scheduled) or dead (out of attempts).",
+      labelNames: ["route", "target", "outcome"],
+      registers,
+    });
+    this.deliveryDuration = new Histogram({
+      name: "switchyard_delivery_duration_seconds",
+      help: "How long one delivery attempt took.",
+      labelNames: ["route", "target"],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+      registers,
+    });
+    this.queueDepth = new Gauge({
+      name: "switchyard_queue_depth",
+      help: "Deliveries in the store by state: pending (waiting or in flight), retrying, dead.",
+      labelNames: ["state"],
+      registers,
+      // Read from the store at scrape time, so it is true even for work done by other processes.
+      async collect() {
+        try {
+          const d = await depth();
+          this.set({ state: "pending" }, d.pending);
+          this.set({ state: "retrying" }, d.retrying);
+          this.set({ state: "dead" }, d.dead);
+        } catch {
+          // Store unavailable: leave the last values; /readyz reports the outage.
+        }
+      },
+    });
+    this.reloadSuccessful = new Gauge({
+      name: "switchyard_config_last_reload_successful",
+      help: "1 if the last config load or reload succeeded, 0 if it failed (the previous config is still serving).",
+      registers,
+    });
+    this.reloadSuccessTimestamp = new Gauge({
+      name: "switchyard_config_last_reload_success_timestamp_seconds",
+      help: "Unix time of the last successful config load or reload.",
+      registers,
+    });
+    this.reloads = new Counter({
+      name: "switchyard_config_reloads_total",
+      help: "Config reloads by result (success, failure).",
+      labelNames: ["result"],
+      registers,
+    });
+    this.reloads.inc({ result: "success" }, 0);
+    this.reloads.inc({ result: "failure" }, 0);
+  }
+
+  /** Makes every series of the config's routes and targets visible at 0, so rate() works from the start. */
+  declareRoutes(routes: readonly { name: string; targetNames: readonly string[] }[]): void {
+    for (const r of routes) {
+      for (const outcome of RECEIVE_OUTCOMES) this.eventsReceived.inc({ route: r.name, outcome }, 0);
+      for (const target of r.targetNames) {
+        for (const outcome of DELIVERY_OUTCOMES) this.deliveries.inc({ route: r.name, target, outcome }, 0);
+      }
+    }
+  }
+
+  configLoaded(ok: boolean, now = Date.now()): void {
+    this.reloadSuccessful.set(ok ? 1 : 0);
+    if (ok) this.reloadSuccessTimestamp.set(now / 1000);
+  }
+}
