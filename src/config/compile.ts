@@ -123,7 +123,7 @@ export function compileConfig(loaded: LoadedConfig, opts: { log: Logger; env?: N
     issue(["server"], "admin is required when listen is not loopback (otherwise /metrics would be served to the internet)");
   }
   for (const [key, a] of [["listen", listen], ["admin", admin]] as const) {
-    if (a && (a.port < 1 || a.port > 65535)) issue(["server", key], `port ${a.port} is out of range`);
+    if (a && a.port > 65535) issue(["server", key], `port ${a.port} is out of range`);
   }
 
   const storeCfg = config.store ?? {};

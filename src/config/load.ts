@@ -93,12 +93,18 @@ function schemaIssues(errors: readonly ErrorObject[], lineOf: (path: Path) => nu
 /** Parses and validates config text. Throws ConfigError listing every problem. */
 export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
   const lineCounter = new LineCounter();
+  const textLines = text.split("\n");
   const doc = parseDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
-    throw new ConfigError(
-      file,
-      doc.errors.map((e) => ({ place: "", message: `YAML: ${e.message.split("\n")[0]}`, line: e.linePos?.[0]?.line, severity: "error" as const })),
-    );
+    // The first YAML error is the cause; the rest usually cascade from it.
+    const shown = doc.errors.slice(0, 3).map((e) => {
+      const line = e.linePos?.[0]?.line;
+      const text = line ? (textLines[line - 1] ?? "") : "";
+      const hint = /[{[,]\s*[^"'\s]*\$\{|:\s*\$\{.*[}\]]\s*$/.test(text) ? ' (inside { } or [ ], quote ${...} values: "${NAME}")' : "";
+      return { place: "", message: `YAML: ${e.message.split("\n")[0]}${hint}`, line, severity: "error" as const };
+    });
+    if (doc.errors.length > 3) shown.push({ place: "", message: `YAML: ${doc.errors.length - 3} more errors, likely following from the first`, line: undefined, severity: "error" });
+    throw new ConfigError(file, shown);
   }
   const lineOf = (path: Path): number | undefined => {
     // The line of the key (for a map entry) or the item (for a list entry); a place that does

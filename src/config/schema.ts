@@ -32,7 +32,7 @@ function byType(branches: readonly TSchema[], description: string) {
 
 export const ServerSchema = Type.Object(
   {
-    listen: Type.Optional(Address("Webhook ingress address, host:port (default 127.0.0.1:8080).")),
+    listen: Type.Optional(Address("Webhook ingress address, host:port (default 127.0.0.1:8080; port 0 picks a free port, logged at start).")),
     admin: Type.Optional(
       Address("Address for /metrics, /healthz, /readyz and the status page. May be omitted only when listen is loopback: then they are served on listen."),
     ),

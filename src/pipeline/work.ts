@@ -19,7 +19,7 @@ const IDLE_POLL_MS = 1_000;
 /** How often expired leases (a crashed process's claims) are handed back out. */
 const RECLAIM_EVERY_MS = 5_000;
 /** A lease outlives the attempt's own timeout by this much before another worker may take it. */
-const LEASE_MARGIN_MS = 30_000;
+const LEASE_MARGIN_MS = 5_000;
 
 export interface WorkerDeps {
   store: Store;

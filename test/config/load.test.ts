@@ -148,3 +148,17 @@ routes:
     expect(issues[0]).toMatchObject({ place: "routes[0].targets[0].command[0]", message: expect.stringMatching(/not found/) });
   });
 });
+
+describe("YAML mistakes", () => {
+  it("hints at quoting ${VAR} inside a flow map, and does not flood with cascading errors", () => {
+    const issues = issuesOf(`
+routes:
+  - name: g
+    path: /g
+    verify: { type: github, secret: \${GH_SECRET} }
+    targets: [{ name: t, type: http, url: "http://127.0.0.1:9/" }]
+`);
+    expect(issues.length).toBeLessThanOrEqual(4);
+    expect(issues[0]).toMatchObject({ line: 5, message: expect.stringContaining('quote ${...} values') });
+  });
+});

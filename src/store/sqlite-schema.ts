@@ -1,0 +1,94 @@
+import type Database from "better-sqlite3";
+
+/**
+ * The SQLite store's tables and indexes. Bump SCHEMA_VERSION (PRAGMA user_version) and add a
+ * migration step when this changes; an older daemon refuses a newer file instead of
+ * misreading it.
+ */
+export const SCHEMA_VERSION = 1;
+
+/**
+ * A delivery a worker may pick up: waiting, and not leased. Written in one place so that the
+ * partial index and every query that relies on it use the very same terms: SQLite only uses
+ * a partial index when the query's WHERE contains the index's WHERE terms.
+ * https://www.sqlite.org/partialindex.html#queries_using_partial_indexes
+ */
+export function claimable(alias = ""): string {
+  const c = alias ? `${alias}.` : "";
+  return `${c}state IN ('pending', 'retrying') AND ${c}lease_until IS NULL`;
+}
+
+/** Deliveries in these states are finished for good; an event whose deliveries all are may be pruned. */
+export const PRUNABLE_STATES = "('delivered', 'skipped', 'coalesced')";
+
+const DDL = `
+CREATE TABLE IF NOT EXISTS events (
+  id             TEXT PRIMARY KEY,
+  route          TEXT NOT NULL,
+  received_at_ms INTEGER NOT NULL,
+  doc            TEXT NOT NULL -- the WebhookEvent as JSON
+);
+CREATE INDEX IF NOT EXISTS events_received ON events (received_at_ms);
+CREATE INDEX IF NOT EXISTS events_route_received ON events (route, received_at_ms);
+
+CREATE TABLE IF NOT EXISTS deliveries (
+  id          INTEGER PRIMARY KEY AUTOINCREMENT, -- AUTOINCREMENT: an id is never reused, so a DLQ id typed into the CLI cannot hit a newer row
+  event_id    TEXT NOT NULL REFERENCES events (id) ON DELETE CASCADE,
+  route       TEXT NOT NULL,
+  target      TEXT NOT NULL,
+  state       TEXT NOT NULL CHECK (state IN ('pending', 'retrying', 'delivered', 'skipped', 'coalesced', 'dead')),
+  attempts    INTEGER NOT NULL DEFAULT 0,
+  due_at      INTEGER NOT NULL,
+  lease_owner TEXT,
+  lease_until INTEGER,
+  last_error  TEXT,
+  updated_at  INTEGER NOT NULL
+);
+-- backlog() and claim(): only the claimable rows, so it is as small as the queue itself.
+CREATE INDEX IF NOT EXISTS deliveries_claimable ON deliveries (route, target, due_at) WHERE ${claimable()};
+-- reclaimExpired() and release(): only leased rows, i.e. those in flight.
+CREATE INDEX IF NOT EXISTS deliveries_lease_until ON deliveries (lease_until) WHERE lease_until IS NOT NULL;
+CREATE INDEX IF NOT EXISTS deliveries_lease_owner ON deliveries (lease_owner) WHERE lease_owner IS NOT NULL;
+-- depth() counts and the dead-letter listing.
+CREATE INDEX IF NOT EXISTS deliveries_state ON deliveries (state, route, updated_at);
+-- events() listing and the ON DELETE CASCADE of prune(); one delivery per target and event.
+CREATE UNIQUE INDEX IF NOT EXISTS deliveries_event_target ON deliveries (event_id, target);
+
+CREATE TABLE IF NOT EXISTS dedupe (
+  route      TEXT NOT NULL,
+  key        TEXT NOT NULL,
+  event_id   TEXT NOT NULL, -- no foreign key: the key outlives a pruned event, and a duplicate still reports the original id
+  expires_at INTEGER NOT NULL,
+  PRIMARY KEY (route, key)
+);
+CREATE INDEX IF NOT EXISTS dedupe_expires ON dedupe (expires_at);
+`;
+
+/**
+ * Connection settings, then the schema. WAL lets the CLI read and replay while the daemon
+ * writes; synchronous=FULL makes every commit fsync the WAL, which is what a 202 promises
+ * (better-sqlite3 builds with SQLITE_DEFAULT_WAL_SYNCHRONOUS=1, i.e. NORMAL, which may lose
+ * the last commits on power loss). busy_timeout makes a second process wait for the write
+ * lock instead of failing at once.
+ */
+export function prepareDatabase(db: Database.Database, busyTimeoutMs: number, readonly: boolean): void {
+  db.pragma(`busy_timeout = ${Math.max(0, Math.trunc(busyTimeoutMs))}`);
+  db.pragma("foreign_keys = ON");
+  if (!readonly) {
+    const mode = db.pragma("journal_mode = WAL", { simple: true });
+    if (mode !== "wal") throw new Error(`SQLite refused WAL mode (journal_mode is ${String(mode)})`);
+  }
+  // After journal_mode: switching to WAL would otherwise apply the WAL default.
+  db.pragma("synchronous = FULL");
+
+  const version = Number(db.pragma("user_version", { simple: true }));
+  if (version > SCHEMA_VERSION) {
+    throw new Error(`the store file has schema version ${version}; this Switchyard knows up to ${SCHEMA_VERSION}`);
+  }
+  if (version === SCHEMA_VERSION) return;
+  if (readonly) throw new Error(`the store file has schema version ${version}, not ${SCHEMA_VERSION}; open it once read-write`);
+  db.transaction(() => {
+    db.exec(DDL);
+    db.pragma(`user_version = ${SCHEMA_VERSION}`);
+  }).immediate();
+}

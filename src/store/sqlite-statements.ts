@@ -1,0 +1,165 @@
+import type Database from "better-sqlite3";
+import { claimable, PRUNABLE_STATES } from "./sqlite-schema.js";
+
+/** Rows as SQLite returns them (column aliases match these names). */
+export interface DedupeRow {
+  eventId: string;
+  expiresAt: number;
+}
+export interface BacklogRow {
+  route: string;
+  target: string;
+  nextDueAt: number;
+}
+export interface DueRow {
+  id: number;
+  eventId: string;
+  attempts: number;
+  doc: string;
+  receivedAtMs: number;
+}
+export interface DeadRow {
+  id: number;
+  eventId: string;
+  route: string;
+  target: string;
+  attempts: number;
+  lastError: string | null;
+  failedAt: number;
+  receivedAt: string;
+}
+export interface EventRow {
+  id: string;
+  route: string;
+  receivedAt: string;
+}
+export interface DeliveryRow {
+  id: number;
+  eventId: string;
+  target: string;
+  state: string;
+  attempts: number;
+  lastError: string | null;
+  dueAt: number;
+}
+export interface PruneRow {
+  rid: number;
+  ms: number;
+  done: number;
+}
+
+type Db = Database.Database;
+
+/**
+ * Every statement the store runs, prepared once at open: preparing is a parse and plan, too
+ * costly to repeat for each request. Named parameters keep each call readable.
+ */
+export function prepareStatements(db: Db) {
+  const DUE = `route = @route AND target = @target AND ${claimable()} AND due_at <= @now`;
+  const DEAD = `SELECT d.id, d.event_id AS eventId, d.route, d.target, d.attempts, d.last_error AS lastError,
+      d.updated_at AS failedAt, json_extract(e.doc, '$.receivedAt') AS receivedAt
+    FROM deliveries d JOIN events e ON e.id = d.event_id`;
+  const EVENTS = "SELECT id, route, json_extract(doc, '$.receivedAt') AS receivedAt FROM events";
+  return {
+    ping: db.prepare<[], number>("SELECT 1").pluck(),
+
+    findDedupe: db.prepare<{ route: string; key: string }, DedupeRow>(
+      "SELECT event_id AS eventId, expires_at AS expiresAt FROM dedupe WHERE route = @route AND key = @key",
+    ),
+    // An expired key is overwritten: the request that reuses it is a new event.
+    putDedupe: db.prepare<{ route: string; key: string; eventId: string; expiresAt: number }>(
+      `INSERT INTO dedupe (route, key, event_id, expires_at) VALUES (@route, @key, @eventId, @expiresAt)
+       ON CONFLICT (route, key) DO UPDATE SET event_id = excluded.event_id, expires_at = excluded.expires_at`,
+    ),
+    insertEvent: db.prepare<{ id: string; route: string; receivedAtMs: number; doc: string }>(
+      "INSERT INTO events (id, route, received_at_ms, doc) VALUES (@id, @route, @receivedAtMs, @doc)",
+    ),
+    insertDelivery: db.prepare<{ eventId: string; route: string; target: string; now: number }>(
+      `INSERT INTO deliveries (event_id, route, target, state, attempts, due_at, updated_at)
+       VALUES (@eventId, @route, @target, 'pending', 0, @now, @now)`,
+    ),
+
+    // The workers poll this. INDEXED BY: without ANALYZE statistics the planner prefers the
+    // state index, which also walks leased rows and needs a sort; the partial index holds
+    // exactly the claimable rows, already in group order.
+    backlog: db.prepare<[], BacklogRow>(
+      `SELECT route, target, MIN(due_at) AS nextDueAt FROM deliveries INDEXED BY deliveries_claimable
+       WHERE ${claimable()} GROUP BY route, target`,
+    ),
+    // The subquery reads only the claimable index; the join fetches the documents of the few rows picked.
+    dueOldestFirst: db.prepare<{ route: string; target: string; now: number; limit: number }, DueRow>(
+      `SELECT d.id, d.event_id AS eventId, d.attempts, e.doc, e.received_at_ms AS receivedAtMs
+       FROM (SELECT id, event_id, attempts, due_at FROM deliveries WHERE ${DUE} ORDER BY due_at, id LIMIT @limit) d
+       JOIN events e ON e.id = d.event_id ORDER BY d.due_at, d.id`,
+    ),
+    dueNewestEvent: db.prepare<{ route: string; target: string; now: number }, DueRow>(
+      `SELECT d.id, d.event_id AS eventId, d.attempts, e.doc, e.received_at_ms AS receivedAtMs
+       FROM (SELECT id, event_id, attempts FROM deliveries WHERE ${DUE}) d
+       JOIN events e ON e.id = d.event_id ORDER BY e.received_at_ms DESC, d.id DESC LIMIT 1`,
+    ),
+    // Supersedes every unleased waiting delivery of an older event, due or not: a retry of an
+    // older event must not run after the newer one it was coalesced into.
+    coalesceOlder: db.prepare<{ route: string; target: string; keepId: number; keepMs: number; now: number }>(
+      `UPDATE deliveries SET state = 'coalesced', updated_at = @now WHERE id IN (
+         SELECT d.id FROM deliveries d JOIN events e ON e.id = d.event_id
+         WHERE d.route = @route AND d.target = @target AND ${claimable("d")}
+           AND (e.received_at_ms < @keepMs OR (e.received_at_ms = @keepMs AND d.id < @keepId)))`,
+    ),
+    lease: db.prepare<{ id: number; owner: string; until: number; now: number }>(
+      `UPDATE deliveries SET lease_owner = @owner, lease_until = @until, attempts = attempts + 1, updated_at = @now
+       WHERE id = @id`,
+    ),
+
+    settle: db.prepare<{ id: number; owner: string; state: string; dueAt: number | null; error: string | null; now: number }>(
+      `UPDATE deliveries SET state = @state, due_at = COALESCE(@dueAt, due_at), last_error = @error,
+         lease_owner = NULL, lease_until = NULL, updated_at = @now
+       WHERE id = @id AND lease_owner = @owner`,
+    ),
+    release: db.prepare<{ owner: string; now: number }>(
+      "UPDATE deliveries SET lease_owner = NULL, lease_until = NULL, due_at = @now, updated_at = @now WHERE lease_owner = @owner",
+    ),
+    reclaimExpired: db.prepare<{ now: number }>("UPDATE deliveries SET lease_owner = NULL, lease_until = NULL WHERE lease_until < @now"),
+
+    deadLetters: db.prepare<{ limit: number }, DeadRow>(
+      `${DEAD} WHERE d.state = 'dead' ORDER BY d.updated_at DESC, d.id DESC LIMIT @limit`,
+    ),
+    deadLettersOfRoute: db.prepare<{ route: string; limit: number }, DeadRow>(
+      `${DEAD} WHERE d.state = 'dead' AND d.route = @route ORDER BY d.updated_at DESC, d.id DESC LIMIT @limit`,
+    ),
+    // The last error stays until the next try overwrites it: it is why the delivery died.
+    replayOne: db.prepare<{ id: number; now: number }>(
+      "UPDATE deliveries SET state = 'pending', attempts = 0, due_at = @now, updated_at = @now WHERE id = @id AND state = 'dead'",
+    ),
+    replayAll: db.prepare<{ now: number }>(
+      "UPDATE deliveries SET state = 'pending', attempts = 0, due_at = @now, updated_at = @now WHERE state = 'dead'",
+    ),
+
+    events: db.prepare<{ limit: number }, EventRow>(`${EVENTS} ORDER BY received_at_ms DESC, rowid DESC LIMIT @limit`),
+    eventsOfRoute: db.prepare<{ route: string; limit: number }, EventRow>(
+      `${EVENTS} WHERE route = @route ORDER BY received_at_ms DESC, rowid DESC LIMIT @limit`,
+    ),
+    // @ids is a JSON array, so one prepared statement serves any number of events.
+    deliveriesOf: db.prepare<{ ids: string }, DeliveryRow>(
+      `SELECT id, event_id AS eventId, target, state, attempts, last_error AS lastError, due_at AS dueAt
+       FROM deliveries WHERE event_id IN (SELECT value FROM json_each(@ids)) ORDER BY id`,
+    ),
+    depth: db.prepare<[], { state: string; n: number }>(
+      "SELECT state, COUNT(*) AS n FROM deliveries WHERE state IN ('pending', 'retrying', 'dead') GROUP BY state",
+    ),
+
+    // prune walks old events with a cursor, so events it keeps (dead, in flight) are read once
+    // per prune rather than once per batch.
+    pruneWindow: db.prepare<{ before: number; afterMs: number; afterRid: number; limit: number }, PruneRow>(
+      `SELECT rowid AS rid, received_at_ms AS ms,
+         NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = events.id AND d.state NOT IN ${PRUNABLE_STATES}) AS done
+       FROM events WHERE received_at_ms < @before AND (received_at_ms, rowid) > (@afterMs, @afterRid)
+       ORDER BY received_at_ms, rowid LIMIT @limit`,
+    ),
+    deleteEvent: db.prepare<{ rid: number }>("DELETE FROM events WHERE rowid = @rid"),
+    pruneDedupe: db.prepare<{ now: number; limit: number }>(
+      "DELETE FROM dedupe WHERE rowid IN (SELECT rowid FROM dedupe WHERE expires_at < @now LIMIT @limit)",
+    ),
+  };
+}
+
+export type Statements = ReturnType<typeof prepareStatements>;

@@ -1,0 +1,212 @@
+import { accessSync, constants, existsSync, mkdirSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import Database from "better-sqlite3";
+import { StoreUnavailableError } from "../errors.js";
+import { GroupCommit, type ItemResult } from "./group-commit.js";
+import { toStoreError } from "./sqlite-errors.js";
+import { prepareDatabase } from "./sqlite-schema.js";
+import { prepareStatements, type Statements } from "./sqlite-statements.js";
+import { PRUNE_BATCH, type PruneCursor, prepareTransactions, type Queued, rowId, type Transactions } from "./sqlite-transactions.js";
+import type {
+  ClaimedDelivery,
+  ClaimOptions,
+  DeadLetter,
+  EnqueueRequest,
+  EnqueueResult,
+  EventSummary,
+  QueueDepth,
+  Settlement,
+  Store,
+  TargetBacklog,
+} from "./store.js";
+
+export interface SqliteStoreOptions {
+  /** How long to wait for another process's write lock before giving up (StoreUnavailableError). */
+  busyTimeoutMs?: number;
+  /** Open an existing store for reading only (listing from the CLI); every write rejects with StoreUnavailableError. */
+  readonly?: boolean;
+}
+
+const DEFAULT_BUSY_TIMEOUT_MS = 5_000;
+/** Caps one group commit: large enough to absorb a burst, small enough to keep each transaction short. */
+const MAX_BATCH = 256;
+const DEFAULT_EVENTS_LIMIT = 20;
+
+const nextTurn = () => new Promise<void>((done) => setImmediate(done));
+
+/** The embedded default Store: one SQLite file in WAL mode, shared safely by the daemon and the CLI. */
+export class SqliteStore implements Store {
+  private readonly stmt: Statements;
+  private readonly batcher = new GroupCommit<Queued, EnqueueResult>((items) => this.writeBatch(items), MAX_BATCH);
+  /** The file to check in ping(); undefined for an in-memory database. */
+  private readonly file: string | undefined;
+  private commits = 0;
+  private closed = false;
+
+  private readonly tx: Transactions;
+
+  private constructor(private readonly db: Database.Database) {
+    this.file = db.memory ? undefined : resolve(db.name);
+    this.stmt = prepareStatements(db);
+    this.tx = prepareTransactions(db, this.stmt);
+  }
+
+  /**
+   * Opens (creating the folder, file and schema if needed) the store at `path`. Throws
+   * StoreUnavailableError when the file cannot be opened or written.
+   */
+  static open(path: string, opts: SqliteStoreOptions = {}): SqliteStore {
+    const readonly = opts.readonly ?? false;
+    const busyTimeoutMs = opts.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
+    let db: Database.Database | undefined;
+    try {
+      if (path !== ":memory:" && !readonly) mkdirSync(dirname(resolve(path)), { recursive: true });
+      db = new Database(path, { readonly, fileMustExist: readonly, timeout: busyTimeoutMs });
+      prepareDatabase(db, busyTimeoutMs, readonly);
+      return new SqliteStore(db);
+    } catch (err) {
+      db?.close();
+      // mkdir failing (EACCES, EROFS, ENOSPC) is as much "cannot store" as SQLITE_CANTOPEN.
+      const fsFault = err instanceof Error && "syscall" in err;
+      throw fsFault
+        ? new StoreUnavailableError(`sqlite store: open ${path}: ${err.message}`, { cause: err })
+        : toStoreError(err, `open ${path}`);
+    }
+  }
+
+  /** Test hook and a number worth logging: how many group-commit transactions were committed. */
+  stats(): { commits: number } {
+    return { commits: this.commits };
+  }
+
+  enqueue(req: EnqueueRequest): Promise<EnqueueResult> {
+    if (this.closed) return Promise.reject(new StoreUnavailableError("sqlite store: enqueue: the store is closed"));
+    const parsed = Date.parse(req.event.receivedAt);
+    let doc: string;
+    try {
+      doc = JSON.stringify(req.event);
+    } catch (err) {
+      return Promise.reject(err); // this request's own fault (a cycle, a BigInt); the batch never sees it
+    }
+    return this.batcher.submit({ req, doc, receivedAtMs: Number.isFinite(parsed) ? parsed : Date.now() });
+  }
+
+  async backlog(): Promise<TargetBacklog[]> {
+    return this.guard("backlog", () => this.stmt.backlog.all());
+  }
+
+  // IMMEDIATE: take the write lock before reading, so a claim in another process cannot pick
+  // the same rows between our read and our lease (and WAL cannot fail the upgrade with BUSY).
+  async claim(opts: ClaimOptions): Promise<ClaimedDelivery[]> {
+    return this.guard("claim", () => this.tx.claim.immediate(opts));
+  }
+
+  async settle(deliveryId: string, owner: string, s: Settlement, now: number): Promise<void> {
+    const id = rowId(deliveryId);
+    if (id === undefined) return;
+    const change =
+      s.kind === "retry"
+        ? { state: "retrying", dueAt: s.at, error: s.error }
+        : s.kind === "dead"
+          ? { state: "dead", dueAt: null, error: s.error }
+          : { state: s.kind, dueAt: null, error: null };
+    this.guard("settle", () => this.stmt.settle.run({ id, owner, now, ...change }));
+  }
+
+  /** Leases given back keep their attempt: a delivery cut off by shutdown may have reached its target. */
+  async release(owner: string): Promise<number> {
+    return this.guard("release", () => this.stmt.release.run({ owner, now: Date.now() }).changes);
+  }
+
+  async reclaimExpired(now: number): Promise<number> {
+    return this.guard("reclaimExpired", () => this.stmt.reclaimExpired.run({ now }).changes);
+  }
+
+  async deadLetters(opts: { route?: string; limit?: number } = {}): Promise<DeadLetter[]> {
+    const limit = opts.limit ?? -1; // SQLite: LIMIT -1 is no limit; dead letters are few and all matter
+    const rows = this.guard("deadLetters", () =>
+      opts.route === undefined ? this.stmt.deadLetters.all({ limit }) : this.stmt.deadLettersOfRoute.all({ route: opts.route, limit }),
+    );
+    return rows.map((r) => ({ ...r, id: String(r.id), lastError: r.lastError ?? "" }));
+  }
+
+  async replay(ids: readonly string[] | "all", now: number): Promise<number> {
+    return this.guard("replay", () => this.tx.replay.immediate(ids, now));
+  }
+
+  async events(opts: { route?: string; limit?: number } = {}): Promise<EventSummary[]> {
+    return this.guard("events", () => this.tx.events.deferred(opts.route, opts.limit ?? DEFAULT_EVENTS_LIMIT));
+  }
+
+  async depth(): Promise<QueueDepth> {
+    const depth: QueueDepth = { pending: 0, retrying: 0, dead: 0 };
+    for (const { state, n } of this.guard("depth", () => this.stmt.depth.all())) {
+      if (state === "pending" || state === "retrying" || state === "dead") depth[state] = n;
+    }
+    return depth;
+  }
+
+  /** Deletes in short transactions and yields between them, so ingress commits interleave. */
+  async prune(before: number, now: number): Promise<number> {
+    let deleted = 0;
+    let cursor: PruneCursor | undefined = { ms: Number.MIN_SAFE_INTEGER, rid: 0 };
+    while (cursor) {
+      const after: PruneCursor = cursor;
+      const step = this.guard("prune", () => this.tx.pruneStep.immediate(before, after));
+      deleted += step.deleted;
+      cursor = step.next;
+      if (cursor) await nextTurn();
+    }
+    while (this.guard("prune", () => this.stmt.pruneDedupe.run({ now, limit: PRUNE_BATCH }).changes) === PRUNE_BATCH) {
+      await nextTurn();
+    }
+    return deleted;
+  }
+
+  async ping(): Promise<void> {
+    this.guard("ping", () => {
+      this.stmt.ping.get();
+      if (this.db.readonly) throw new StoreUnavailableError("sqlite store: ping: opened read-only");
+      if (this.file === undefined) return;
+      // A deleted or replaced file keeps "working" through the open handle while nothing lasts.
+      if (!existsSync(this.file)) throw new StoreUnavailableError(`sqlite store: ping: ${this.file} is gone`);
+      try {
+        accessSync(this.file, constants.W_OK);
+      } catch (err) {
+        throw new StoreUnavailableError(`sqlite store: ping: ${this.file} is not writable`, { cause: err });
+      }
+    });
+  }
+
+  /** Writes what is waiting for the next group commit, then closes. Calling it again does nothing. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      this.batcher.flush();
+    } finally {
+      this.db.close();
+    }
+  }
+
+  private writeBatch(items: readonly Queued[]): ItemResult<EnqueueResult>[] {
+    if (!this.db.open) throw new StoreUnavailableError("sqlite store: enqueue: the store is closed");
+    try {
+      const results = this.tx.enqueueBatch.immediate(items, Date.now());
+      this.commits++;
+      return results;
+    } catch (err) {
+      throw toStoreError(err, "enqueue");
+    }
+  }
+
+  /** Runs a synchronous database call, turning faults of the store into StoreUnavailableError. */
+  private guard<T>(what: string, fn: () => T): T {
+    if (this.closed || !this.db.open) throw new StoreUnavailableError(`sqlite store: ${what}: the store is closed`);
+    try {
+      return fn();
+    } catch (err) {
+      throw toStoreError(err, what);
+    }
+  }
+}

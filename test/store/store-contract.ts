@@ -1,0 +1,459 @@
+import { randomUUID } from "node:crypto";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { WebhookEvent } from "../../src/pipeline/event.js";
+import type { ClaimedDelivery, ClaimOptions, EnqueueRequest, Settlement, Store } from "../../src/store/store.js";
+
+/** What a store implementation hands the contract for each test. */
+export interface StoreHarness {
+  store: Store;
+  /** Opens the same data again after the contract closed `store`; given, the contract checks that everything survives. */
+  reopen?: () => Promise<Store>;
+  /** How many dedupe keys the backend holds, when it can tell (a store with native key expiry may omit it). */
+  dedupeKeys?: () => Promise<number>;
+  /** Closes what the harness opened and removes its data. */
+  cleanup: () => Promise<void>;
+}
+
+const MINUTE = 60_000;
+const DAY = 24 * 60 * MINUTE;
+
+function makeEvent(route: string, receivedAtMs = Date.now(), body: unknown = { n: 1 }): WebhookEvent {
+  return {
+    id: randomUUID(),
+    route,
+    receivedAt: new Date(receivedAtMs).toISOString(),
+    method: "POST",
+    path: `/hooks/${route}`,
+    query: {},
+    headers: { "content-type": "application/json" },
+    body,
+  };
+}
+
+function claimOpts(route: string, target: string, now: number, extra: Partial<ClaimOptions> = {}): ClaimOptions {
+  return { route, target, now, limit: 10, leaseMs: MINUTE, owner: "w1", coalesce: false, ...extra };
+}
+
+/**
+ * The Store semantics every implementation must keep (see src/store/store.ts). Times are real
+ * epoch milliseconds: a new delivery is due when it is written, so claims use `Date.now()` or later.
+ */
+export function storeContract(name: string, open: () => Promise<StoreHarness>): void {
+  describe(`Store contract: ${name}`, () => {
+    let h: StoreHarness;
+    let store: Store;
+    let opened: Store[] = [];
+
+    beforeEach(async () => {
+      h = await open();
+      store = h.store;
+      opened = [store];
+    });
+    afterEach(async () => {
+      for (const s of opened) await s.close().catch(() => undefined);
+      await h.cleanup();
+    });
+
+    async function enqueue(event: WebhookEvent, targets: string[], dedupe?: EnqueueRequest["dedupe"]) {
+      return store.enqueue(dedupe ? { event, targets, dedupe } : { event, targets });
+    }
+
+    /** Claims the single due delivery of route/target and settles it. */
+    async function deliverOne(route: string, target: string, settlement: Settlement, now = Date.now()): Promise<ClaimedDelivery> {
+      const [d] = await store.claim(claimOpts(route, target, now, { limit: 1 }));
+      if (!d) throw new Error(`nothing to claim for ${route}/${target}`);
+      await store.settle(d.id, "w1", settlement, now);
+      return d;
+    }
+
+    async function stateOf(eventId: string, target: string) {
+      const summary = (await store.events({ limit: 1000 })).find((e) => e.id === eventId);
+      return summary?.deliveries.find((d) => d.target === target);
+    }
+
+    it("enqueue → backlog → claim → settle delivered", async () => {
+      const e = makeEvent("github");
+      expect(await enqueue(e, ["notify"])).toEqual({ status: "accepted", id: e.id });
+
+      const now = Date.now();
+      const backlog = await store.backlog();
+      expect(backlog).toHaveLength(1);
+      expect(backlog[0]).toMatchObject({ route: "github", target: "notify" });
+      expect(backlog[0]?.nextDueAt).toBeLessThanOrEqual(now);
+
+      const claimed = await store.claim(claimOpts("github", "notify", now));
+      expect(claimed).toHaveLength(1);
+      const d = claimed[0]!;
+      expect(d).toMatchObject({ route: "github", target: "notify", eventId: e.id, attempt: 1, coalesced: 0 });
+      expect(typeof d.id).toBe("string");
+      expect(d.event).toEqual(e);
+
+      await store.settle(d.id, "w1", { kind: "delivered" }, now);
+      expect(await store.backlog()).toEqual([]);
+      expect(await store.depth()).toEqual({ pending: 0, retrying: 0, dead: 0 });
+      expect(await stateOf(e.id, "notify")).toMatchObject({ id: d.id, state: "delivered", attempts: 1 });
+    });
+
+    it("stores an event without targets, with nothing to deliver", async () => {
+      const e = makeEvent("github");
+      expect(await enqueue(e, [])).toEqual({ status: "accepted", id: e.id });
+      expect(await store.backlog()).toEqual([]);
+      const [summary] = await store.events();
+      expect(summary).toMatchObject({ id: e.id, route: "github", receivedAt: e.receivedAt, deliveries: [] });
+    });
+
+    it("keeps targets and routes apart", async () => {
+      const e = makeEvent("github");
+      const other = makeEvent("stripe");
+      await enqueue(e, ["notify", "deploy"]);
+      await enqueue(other, ["notify"]);
+      const byKey = (await store.backlog()).map((b) => `${b.route}/${b.target}`).sort();
+      expect(byKey).toEqual(["github/deploy", "github/notify", "stripe/notify"]);
+
+      const now = Date.now();
+      await deliverOne("github", "notify", { kind: "dead", error: "gone" }, now);
+      const deploy = await store.claim(claimOpts("github", "deploy", now));
+      expect(deploy.map((d) => [d.eventId, d.attempt])).toEqual([[e.id, 1]]);
+      const stripe = await store.claim(claimOpts("stripe", "notify", now));
+      expect(stripe.map((d) => d.eventId)).toEqual([other.id]);
+      expect(await stateOf(e.id, "deploy")).toMatchObject({ state: "pending" });
+    });
+
+    it("respects the claim limit, oldest first", async () => {
+      const events = Array.from({ length: 5 }, () => makeEvent("github"));
+      for (const e of events) await enqueue(e, ["notify"]);
+      const now = Date.now();
+      const first = await store.claim(claimOpts("github", "notify", now, { limit: 2 }));
+      expect(first.map((d) => d.eventId)).toEqual([events[0]?.id, events[1]?.id]);
+      const rest = await store.claim(claimOpts("github", "notify", now, { limit: 10 }));
+      expect(rest.map((d) => d.eventId)).toEqual(events.slice(2).map((e) => e.id));
+      expect(await store.claim(claimOpts("github", "notify", now))).toEqual([]);
+    });
+
+    it("does not hand out a leased delivery; reclaimExpired gives an expired lease back", async () => {
+      const e = makeEvent("github");
+      await enqueue(e, ["notify"]);
+      const now = Date.now();
+      const [first] = await store.claim(claimOpts("github", "notify", now, { leaseMs: 1_000, owner: "w1" }));
+      expect(first?.attempt).toBe(1);
+
+      expect(await store.claim(claimOpts("github", "notify", now + 500, { owner: "w2" }))).toEqual([]);
+      expect(await store.backlog()).toEqual([]);
+      expect(await store.depth()).toMatchObject({ pending: 1 });
+      expect(await store.reclaimExpired(now + 500)).toBe(0);
+
+      expect(await store.reclaimExpired(now + 1_001)).toBe(1);
+      expect(await store.backlog()).toHaveLength(1);
+      const [again] = await store.claim(claimOpts("github", "notify", now + 1_001, { owner: "w2" }));
+      expect(again).toMatchObject({ id: first?.id, attempt: 2 });
+
+      // The crashed holder's late answer no longer counts.
+      await store.settle(first!.id, "w1", { kind: "delivered" }, now + 1_002);
+      expect(await stateOf(e.id, "notify")).toMatchObject({ state: "pending", attempts: 2 });
+      await store.settle(again!.id, "w2", { kind: "delivered" }, now + 1_003);
+      expect(await stateOf(e.id, "notify")).toMatchObject({ state: "delivered", attempts: 2 });
+    });
+
+    it("ignores a settle from a worker that does not hold the lease", async () => {
+      const e = makeEvent("github");
+      await enqueue(e, ["notify"]);
+      const now = Date.now();
+      const [d] = await store.claim(claimOpts("github", "notify", now, { owner: "w1" }));
+      await store.settle(d!.id, "w2", { kind: "dead", error: "not mine" }, now);
+      await store.settle("999999999", "w1", { kind: "delivered" }, now);
+      await store.settle("not-an-id", "w1", { kind: "delivered" }, now);
+      expect(await store.depth()).toEqual({ pending: 1, retrying: 0, dead: 0 });
+      await store.settle(d!.id, "w1", { kind: "skipped" }, now);
+      expect(await stateOf(e.id, "notify")).toMatchObject({ state: "skipped", attempts: 1 });
+    });
+
+    it("schedules a retry: not due before `at`, due from `at` on", async () => {
+      const e = makeEvent("github");
+      await enqueue(e, ["notify"]);
+      const now = Date.now();
+      const at = now + 5_000;
+      await deliverOne("github", "notify", { kind: "retry", at, error: "HTTP 503" }, now);
+
+      expect(await store.depth()).toEqual({ pending: 0, retrying: 1, dead: 0 });
+      expect(await store.backlog()).toEqual([{ route: "github", target: "notify", nextDueAt: at }]);
+      expect(await stateOf(e.id, "notify")).toMatchObject({ state: "retrying", attempts: 1, lastError: "HTTP 503", dueAt: at });
+      expect(await store.claim(claimOpts("github", "notify", at - 1))).toEqual([]);
+      const [d] = await store.claim(claimOpts("github", "notify", at));
+      expect(d).toMatchObject({ eventId: e.id, attempt: 2 });
+    });
+
+    it("dead letters: listed with their last error, replayed to pending with fresh attempts", async () => {
+      const e = makeEvent("github", Date.now() - MINUTE);
+      await enqueue(e, ["notify", "deploy"]);
+      const now = Date.now();
+      const dead = await deliverOne("github", "notify", { kind: "dead", error: "boom" }, now);
+
+      const letters = await store.deadLetters();
+      expect(letters).toEqual([
+        {
+          id: dead.id,
+          eventId: e.id,
+          route: "github",
+          target: "notify",
+          attempts: 1,
+          lastError: "boom",
+          receivedAt: e.receivedAt,
+          failedAt: now,
+        },
+      ]);
+      expect(await store.deadLetters({ route: "stripe" })).toEqual([]);
+      expect(await store.depth()).toEqual({ pending: 1, retrying: 0, dead: 1 });
+
+      const deploy = (await stateOf(e.id, "deploy"))!;
+      // Unknown ids and deliveries that are not dead are ignored.
+      expect(await store.replay([dead.id, deploy.id, "999999999", "nope"], now + 1)).toBe(1);
+      expect(await store.deadLetters()).toEqual([]);
+      expect(await store.depth()).toEqual({ pending: 2, retrying: 0, dead: 0 });
+      // The last error stays visible until the next try.
+      expect(await stateOf(e.id, "notify")).toMatchObject({ state: "pending", attempts: 0, lastError: "boom" });
+
+      const [again] = await store.claim(claimOpts("github", "notify", now + 1));
+      expect(again).toMatchObject({ id: dead.id, attempt: 1 });
+    });
+
+    it("lists dead letters newest first, per route, limited", async () => {
+      await enqueue(makeEvent("github"), ["notify"]);
+      await enqueue(makeEvent("stripe"), ["notify"]);
+      const now = Date.now();
+      const older = await deliverOne("github", "notify", { kind: "dead", error: "a" }, now);
+      const newer = await deliverOne("stripe", "notify", { kind: "dead", error: "b" }, now + 10);
+      expect((await store.deadLetters()).map((d) => d.id)).toEqual([newer.id, older.id]);
+      expect((await store.deadLetters({ limit: 1 })).map((d) => d.id)).toEqual([newer.id]);
+      expect((await store.deadLetters({ route: "github" })).map((d) => d.id)).toEqual([older.id]);
+    });
+
+    it('replays "all" dead letters', async () => {
+      await enqueue(makeEvent("github"), ["notify"]);
+      await enqueue(makeEvent("stripe"), ["notify"]);
+      const now = Date.now();
+      await deliverOne("github", "notify", { kind: "dead", error: "x" }, now);
+      await deliverOne("stripe", "notify", { kind: "dead", error: "y" }, now);
+      expect(await store.replay("all", now)).toBe(2);
+      expect(await store.replay("all", now)).toBe(0);
+      expect(await store.depth()).toEqual({ pending: 2, retrying: 0, dead: 0 });
+    });
+
+    it("coalesce claims only the newest due event and supersedes the older ones", async () => {
+      const base = Date.now() - 10 * MINUTE;
+      const events = Array.from({ length: 5 }, (_, i) => makeEvent("github", base + i * 1_000, { n: i }));
+      // Written out of order: "newest" is by the time the event was received.
+      for (const i of [2, 4, 0, 3, 1]) await enqueue(events[i]!, ["deploy", "notify"]);
+
+      const now = Date.now();
+      const claimed = await store.claim(claimOpts("github", "deploy", now, { coalesce: true, limit: 4 }));
+      expect(claimed).toHaveLength(1);
+      expect(claimed[0]).toMatchObject({ eventId: events[4]?.id, attempt: 1, coalesced: 4 });
+      expect(claimed[0]?.event.body).toEqual({ n: 4 });
+
+      for (const e of events.slice(0, 4)) expect(await stateOf(e.id, "deploy")).toMatchObject({ state: "coalesced" });
+      expect(await store.claim(claimOpts("github", "deploy", now, { coalesce: true }))).toEqual([]);
+      // Other targets are untouched.
+      expect(await store.claim(claimOpts("github", "notify", now))).toHaveLength(5);
+      expect(await store.depth()).toEqual({ pending: 6, retrying: 0, dead: 0 });
+    });
+
+    it("coalesce leaves deliveries in flight alone and supersedes an older retry that is not due yet", async () => {
+      const base = Date.now() - 10 * MINUTE;
+      const [e0, e1, e2, e3] = Array.from({ length: 4 }, (_, i) => makeEvent("github", base + i * 1_000));
+      await enqueue(e0!, ["deploy"]);
+      const retryAt = Date.now() + MINUTE;
+      await deliverOne("github", "deploy", { kind: "retry", at: retryAt, error: "exit 1" });
+      await enqueue(e1!, ["deploy"]);
+      const [inFlight] = await store.claim(claimOpts("github", "deploy", Date.now(), { owner: "w2" }));
+      expect(inFlight?.eventId).toBe(e1?.id);
+      await enqueue(e2!, ["deploy"]);
+      await enqueue(e3!, ["deploy"]);
+
+      const claimed = await store.claim(claimOpts("github", "deploy", Date.now(), { coalesce: true }));
+      expect(claimed).toMatchObject([{ eventId: e3?.id, coalesced: 2 }]);
+      // A retry of an older event must not run after the newer event it was superseded by.
+      expect(await stateOf(e0!.id, "deploy")).toMatchObject({ state: "coalesced" });
+      expect(await stateOf(e1!.id, "deploy")).toMatchObject({ state: "pending", attempts: 1 });
+      expect(await stateOf(e2!.id, "deploy")).toMatchObject({ state: "coalesced" });
+    });
+
+    it("dedupe: a duplicate returns the original event's id and stores nothing", async () => {
+      const first = makeEvent("github");
+      const second = makeEvent("github");
+      const dedupe = { key: "delivery-1", expiresAt: Date.now() + DAY };
+      expect(await enqueue(first, ["notify"], dedupe)).toEqual({ status: "accepted", id: first.id });
+      expect(await enqueue(second, ["notify"], dedupe)).toEqual({ status: "duplicate", id: first.id });
+      expect((await store.events()).map((e) => e.id)).toEqual([first.id]);
+      expect(await store.depth()).toMatchObject({ pending: 1 });
+    });
+
+    it("dedupe: an expired key counts as new", async () => {
+      const [a, b, c] = [makeEvent("github"), makeEvent("github"), makeEvent("github")];
+      expect(await enqueue(a, ["notify"], { key: "k", expiresAt: Date.now() - 1 })).toMatchObject({ status: "accepted" });
+      expect(await enqueue(b, ["notify"], { key: "k", expiresAt: Date.now() + DAY })).toEqual({ status: "accepted", id: b.id });
+      expect(await enqueue(c, ["notify"], { key: "k", expiresAt: Date.now() + DAY })).toEqual({ status: "duplicate", id: b.id });
+    });
+
+    it("dedupe: keys are per route", async () => {
+      const expiresAt = Date.now() + DAY;
+      const a = makeEvent("github");
+      const b = makeEvent("gitlab");
+      expect(await enqueue(a, ["notify"], { key: "same", expiresAt })).toEqual({ status: "accepted", id: a.id });
+      expect(await enqueue(b, ["notify"], { key: "same", expiresAt })).toEqual({ status: "accepted", id: b.id });
+    });
+
+    it("dedupe: the second of two identical keys in one concurrent batch is a duplicate of the first", async () => {
+      const dedupe = { key: "k", expiresAt: Date.now() + DAY };
+      const [a, b, c] = [makeEvent("github"), makeEvent("github"), makeEvent("github")];
+      const results = await Promise.all([enqueue(a, ["notify"], dedupe), enqueue(b, ["notify"], dedupe), enqueue(c, ["notify"])]);
+      expect(results).toEqual([
+        { status: "accepted", id: a.id },
+        { status: "duplicate", id: a.id },
+        { status: "accepted", id: c.id },
+      ]);
+    });
+
+    it("counts the queue depth by state", async () => {
+      for (let i = 0; i < 3; i++) await enqueue(makeEvent("github"), ["notify", "deploy"]);
+      const now = Date.now();
+      const claimed = await store.claim(claimOpts("github", "notify", now, { limit: 3 }));
+      // Leased deliveries are still pending.
+      expect(await store.depth()).toEqual({ pending: 6, retrying: 0, dead: 0 });
+      const [a, b, c] = claimed;
+      await store.settle(a!.id, "w1", { kind: "delivered" }, now);
+      await store.settle(b!.id, "w1", { kind: "retry", at: now + MINUTE, error: "timeout" }, now);
+      await store.settle(c!.id, "w1", { kind: "dead", error: "400" }, now);
+      expect(await store.depth()).toEqual({ pending: 3, retrying: 1, dead: 1 });
+    });
+
+    it("lists events newest first, by route, with every delivery's state", async () => {
+      const base = Date.now() - MINUTE;
+      const e1 = makeEvent("github", base);
+      const e2 = makeEvent("stripe", base + 1_000);
+      const e3 = makeEvent("github", base + 2_000);
+      await enqueue(e1, ["notify", "deploy"]);
+      await enqueue(e3, ["notify", "deploy"]);
+      await enqueue(e2, ["notify"]);
+
+      expect((await store.events()).map((e) => e.id)).toEqual([e3.id, e2.id, e1.id]);
+      expect((await store.events({ route: "github" })).map((e) => e.id)).toEqual([e3.id, e1.id]);
+      expect((await store.events({ limit: 2 })).map((e) => e.id)).toEqual([e3.id, e2.id]);
+
+      const now = Date.now();
+      // The oldest due delivery of github/deploy is e1's.
+      await deliverOne("github", "deploy", { kind: "retry", at: now + MINUTE, error: "HTTP 502" }, now);
+      const [summary] = await store.events({ route: "github", limit: 1 });
+      expect(summary).toMatchObject({ id: e3.id, route: "github", receivedAt: e3.receivedAt });
+      const byTarget = Object.fromEntries(summary!.deliveries.map((d) => [d.target, d]));
+      expect(byTarget.notify).toMatchObject({ state: "pending", attempts: 0 });
+      expect(byTarget.notify?.dueAt).toBeLessThanOrEqual(now);
+      expect(byTarget.notify?.lastError).toBeUndefined();
+      expect(await stateOf(e1.id, "deploy")).toMatchObject({ state: "retrying", attempts: 1, lastError: "HTTP 502", dueAt: now + MINUTE });
+    });
+
+    it("lists 20 events unless told otherwise", async () => {
+      await Promise.all(Array.from({ length: 25 }, () => enqueue(makeEvent("github"), ["notify"])));
+      expect(await store.events()).toHaveLength(20);
+      expect(await store.events({ limit: 100 })).toHaveLength(25);
+    });
+
+    it("prune deletes old finished events only, and expired dedupe keys", async () => {
+      const old = Date.now() - 10 * DAY;
+      const before = Date.now() - DAY;
+      const event = (route: string, at = old) => makeEvent(route, at);
+      const delivered = event("delivered");
+      const skipped = event("skipped");
+      const noTargets = event("none");
+      const withDead = event("dead");
+      const waiting = event("waiting");
+      const retrying = event("retrying");
+      const recent = event("recent", Date.now());
+      const coalescedOld = event("coalesce", old);
+      const coalescedNew = event("coalesce", old + 1);
+
+      await enqueue(delivered, ["t"]);
+      await enqueue(skipped, ["t"]);
+      await enqueue(noTargets, []);
+      await enqueue(withDead, ["t", "u"]);
+      await enqueue(waiting, ["t"]);
+      await enqueue(retrying, ["t"]);
+      await enqueue(recent, ["t"]);
+      await enqueue(coalescedOld, ["t"]);
+      await enqueue(coalescedNew, ["t"]);
+      await enqueue(event("keyed-expired"), [], { key: "gone", expiresAt: Date.now() - 1 });
+      const keyed = event("keyed");
+      await enqueue(keyed, [], { key: "live", expiresAt: Date.now() + DAY });
+
+      const now = Date.now();
+      await deliverOne("delivered", "t", { kind: "delivered" }, now);
+      await deliverOne("skipped", "t", { kind: "skipped" }, now);
+      await deliverOne("dead", "t", { kind: "delivered" }, now);
+      await deliverOne("dead", "u", { kind: "dead", error: "x" }, now);
+      await deliverOne("retrying", "t", { kind: "retry", at: now + MINUTE, error: "x" }, now);
+      await deliverOne("recent", "t", { kind: "delivered" }, now);
+      const [newest] = await store.claim(claimOpts("coalesce", "t", now, { coalesce: true }));
+      await store.settle(newest!.id, "w1", { kind: "delivered" }, now);
+
+      const keysBefore = await h.dedupeKeys?.();
+      // delivered, skipped, none, both coalesce events, keyed-expired and keyed (no targets).
+      expect(await store.prune(before, now)).toBe(7);
+      const left = (await store.events({ limit: 100 })).map((e) => e.route).sort();
+      expect(left).toEqual(["dead", "recent", "retrying", "waiting"]);
+      expect(await store.deadLetters()).toHaveLength(1);
+      expect(await store.prune(before, now)).toBe(0);
+
+      if (keysBefore !== undefined) {
+        expect(keysBefore).toBe(2);
+        expect(await h.dedupeKeys?.()).toBe(1);
+      }
+      // A live key outlives its pruned event and still marks a duplicate.
+      expect(await enqueue(event("keyed"), [], { key: "live", expiresAt: Date.now() + DAY })).toEqual({
+        status: "duplicate",
+        id: keyed.id,
+      });
+    });
+
+    it("release gives back every lease of one owner, due now", async () => {
+      for (let i = 0; i < 3; i++) await enqueue(makeEvent("github"), ["notify"]);
+      const now = Date.now();
+      const mine = await store.claim(claimOpts("github", "notify", now, { owner: "w1", limit: 2 }));
+      const theirs = await store.claim(claimOpts("github", "notify", now, { owner: "w2", limit: 2 }));
+      expect(theirs).toHaveLength(1);
+      expect(await store.backlog()).toEqual([]);
+
+      expect(await store.release("w1")).toBe(2);
+      expect(await store.release("w1")).toBe(0);
+      const again = await store.claim(claimOpts("github", "notify", Date.now(), { owner: "w3" }));
+      expect(again.map((d) => d.id).sort()).toEqual(mine.map((d) => d.id).sort());
+      // The old holder's settle is now a no-op.
+      await store.settle(mine[0]!.id, "w1", { kind: "delivered" }, now);
+      expect(await store.depth()).toEqual({ pending: 3, retrying: 0, dead: 0 });
+    });
+
+    it("keeps everything across close and reopen", async (ctx) => {
+      if (!h.reopen) ctx.skip();
+      const e1 = makeEvent("github", Date.now() - MINUTE);
+      const e2 = makeEvent("github");
+      const dedupe = { key: "k", expiresAt: Date.now() + DAY };
+      await enqueue(e1, ["notify", "deploy"], dedupe);
+      await enqueue(e2, ["notify"]);
+      const now = Date.now();
+      const dead = await deliverOne("github", "notify", { kind: "dead", error: "boom" }, now);
+      const [leased] = await store.claim(claimOpts("github", "notify", now, { leaseMs: 1_000 }));
+      await store.close();
+
+      store = await h.reopen!();
+      opened.push(store);
+      expect((await store.events()).map((e) => e.id)).toEqual([e2.id, e1.id]);
+      expect(await store.deadLetters()).toMatchObject([{ id: dead.id, lastError: "boom", attempts: 1 }]);
+      expect(await store.depth()).toEqual({ pending: 2, retrying: 0, dead: 1 });
+      expect(await store.enqueue({ event: makeEvent("github"), targets: ["notify"], dedupe })).toEqual({ status: "duplicate", id: e1.id });
+      // The lease survived too: not claimable until it expires.
+      expect(await store.claim(claimOpts("github", "notify", now + 500))).toEqual([]);
+      expect(await store.reclaimExpired(now + 1_001)).toBe(1);
+      const [again] = await store.claim(claimOpts("github", "notify", now + 1_001));
+      expect(again).toMatchObject({ id: leased?.id, attempt: 2, event: e2 });
+      expect(await store.claim(claimOpts("github", "deploy", now + 1_001))).toMatchObject([{ eventId: e1.id, event: e1 }]);
+    });
+  });
+}
