@@ -1,0 +1,10 @@
+import { exec } from "./exec.js";
+import { http } from "./http.js";
+import type { TargetPlugin } from "./target.js";
+
+/** Every delivery target, by `type`. An explicit list: adding one is one line here. */
+export const targets: readonly TargetPlugin[] = [http, exec];
+
+export function findTarget(type: string): TargetPlugin | undefined {
+  return targets.find((t) => t.type === type);
+}

@@ -1,0 +1,44 @@
+import { Writable } from "node:stream";
+import pino, { type Logger } from "pino";
+import type { WebhookEvent } from "../../../src/pipeline/event.js";
+import { compileExpression } from "../../../src/pipeline/expression.js";
+import type { TargetContext } from "../../../src/plugins/targets/target.js";
+
+/** A TargetContext as the config compiler builds it, with a logger whose lines the test can read. */
+export function makeContext(configDir: string, timeoutMs: number, over: Partial<TargetContext> = {}) {
+  const lines: Record<string, unknown>[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      for (const line of chunk.toString("utf8").split("\n").filter(Boolean)) lines.push(JSON.parse(line) as Record<string, unknown>);
+      cb();
+    },
+  });
+  const log: Logger = pino({ level: "info" }, sink);
+  const ctx: TargetContext = {
+    where: "routes[0].targets[0]",
+    route: "github",
+    name: "deploy",
+    configDir,
+    timeoutMs,
+    compile: (src, field) => compileExpression(src, `routes[0].targets[0].${field}`),
+    log,
+    ...over,
+  };
+  return { ctx, lines };
+}
+
+export function makeEvent(body: unknown, over: Partial<WebhookEvent> = {}): WebhookEvent {
+  return {
+    id: "evt_01",
+    route: "github",
+    receivedAt: "2026-11-29T12:00:00.000Z",
+    method: "POST",
+    path: "/hooks/github",
+    query: {},
+    headers: { "content-type": "application/json" },
+    body,
+    ...over,
+  };
+}
+
+export const never = new AbortController().signal;
