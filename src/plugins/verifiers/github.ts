@@ -1,4 +1,4 @@
-import { anyKeyMatches, decodeHex, defineVerifier, firstKey, hmac, secretProperties } from "./verifier.js";
+import { accepted, anyKeyMatches, decodeDigest, defineVerifier, firstKey, hmac, secretProperties } from "./verifier.js";
 
 const PREFIX = "sha256=";
 
@@ -16,11 +16,11 @@ export const github = defineVerifier({
     verify(req) {
       const header = req.headers["x-hub-signature-256"];
       if (!header) return { ok: false, reason: "missing_signature" };
-      const given = header.startsWith(PREFIX) ? decodeHex(header.slice(PREFIX.length)) : undefined;
+      const given = header.startsWith(PREFIX) ? decodeDigest(header.slice(PREFIX.length), "hex", "sha256") : undefined;
       if (!given) return { ok: false, reason: "malformed_signature" };
       if (!anyKeyMatches(ctx.keys, given, "sha256", req.rawBody)) return { ok: false, reason: "signature_mismatch" };
-      const deliveryId = req.headers["x-github-delivery"];
-      return deliveryId ? { ok: true, deliveryId } : { ok: true };
+      // The delivery id stays the same when GitHub (or a user) redelivers: exactly what dedupe needs.
+      return accepted(req.headers["x-github-delivery"]);
     },
     sign(body) {
       return { headers: { "X-Hub-Signature-256": PREFIX + hmac("sha256", firstKey(ctx), body).toString("hex") }, body };

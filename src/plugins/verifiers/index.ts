@@ -1,8 +1,34 @@
+import { bitbucket } from "./bitbucket.js";
+import { gitea } from "./gitea.js";
 import { github } from "./github.js";
+import { gitlab } from "./gitlab.js";
+import { hmac } from "./hmac.js";
+import { linear } from "./linear.js";
+import { none } from "./none.js";
+import { sharedSecret } from "./shared-secret.js";
+import { shopify } from "./shopify.js";
+import { slack } from "./slack.js";
+import { standardWebhooks } from "./standard-webhooks.js";
+import { stripe } from "./stripe.js";
+import { token } from "./token.js";
 import type { VerifierPlugin } from "./verifier.js";
 
 /** Every verification scheme, by `verify.type`. An explicit list: adding one is one line here. */
-export const verifiers: readonly VerifierPlugin[] = [github];
+export const verifiers: readonly VerifierPlugin[] = [
+  github,
+  gitea,
+  gitlab,
+  bitbucket,
+  stripe,
+  slack,
+  shopify,
+  standardWebhooks,
+  linear,
+  sharedSecret,
+  token,
+  hmac,
+  none,
+];
 
 export function findVerifier(type: string): VerifierPlugin | undefined {
   return verifiers.find((v) => v.type === type);

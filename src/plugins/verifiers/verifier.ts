@@ -1,6 +1,6 @@
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 import { type Static, type TLiteral, type TObject, type TProperties, Type } from "@sinclair/typebox";
-import { DURATION_PATTERN } from "../../config/units.js";
+import { DURATION_PATTERN, parseDuration } from "../../config/units.js";
 
 /** What a verifier sees of a request: nothing parsed, the raw bytes exactly as received. */
 export interface InboundRequest {
@@ -83,6 +83,9 @@ export const toleranceProperty = {
     Type.String({ pattern: DURATION_PATTERN, description: "How far the signed timestamp may be from now, either way (default 5m)." }),
   ),
 };
+
+/** RFC 9110 token characters: what a header name may be made of (for options naming a header). */
+export const HEADER_NAME_PATTERN = "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$";
 
 /** Stripe, Slack and Standard Webhooks all use five minutes. */
 export const DEFAULT_TOLERANCE_MS = 5 * 60_000;
@@ -173,4 +176,60 @@ export function timestampWithin(
   if (!/^[0-9]{1,12}$/.test(text)) return "malformed";
   const ts = Number(text) * 1000;
   return Math.abs(receivedAt - ts) <= toleranceMs ? "ok" : "stale";
+}
+
+const DIGEST_BYTES: Record<HmacAlgorithm, number> = { sha1: 20, sha256: 32, sha512: 64 };
+
+/**
+ * Decodes a signature strictly and checks it is as long as the algorithm's digest: a wrong
+ * length is reported as malformed (the length of a digest is public, so this leaks nothing).
+ */
+export function decodeDigest(text: string, encoding: "hex" | "base64", algorithm: HmacAlgorithm): Buffer | undefined {
+  const bytes = encoding === "hex" ? decodeHex(text) : decodeBase64(text);
+  return bytes?.length === DIGEST_BYTES[algorithm] ? bytes : undefined;
+}
+
+/** True when any expected value equals any given one. Compares every pair, no early exit. */
+export function anyPairMatches(expected: readonly Buffer[], given: readonly Buffer[]): boolean {
+  let ok = false;
+  for (const e of expected) for (const g of given) ok = safeEqual(e, g) || ok;
+  return ok;
+}
+
+/** True when `given` equals any key itself (token-style schemes). Checks every key. */
+export function anyKeyEquals(keys: readonly Buffer[], given: string): boolean {
+  let ok = false;
+  for (const key of keys) ok = safeEqual(key, given) || ok;
+  return ok;
+}
+
+/** The `tolerance` option in milliseconds; parsed once in `create`. */
+export function toleranceMs(text: string | undefined): number {
+  return text === undefined ? DEFAULT_TOLERANCE_MS : parseDuration(text);
+}
+
+/** `timestampWithin` as a refusal reason, or undefined when the timestamp is fine. */
+export function timestampFailure(text: string | undefined, receivedAt: number, tolerance: number): VerifyFailure | undefined {
+  const result = timestampWithin(text, receivedAt, tolerance);
+  if (result === "ok") return undefined;
+  if (result === "missing") return "missing_signature";
+  return result === "malformed" ? "malformed_signature" : "timestamp_out_of_tolerance";
+}
+
+/** Parses the body as JSON, only ever after the signature over its raw bytes was checked. */
+export function parseJson(raw: Buffer): { ok: true; value: unknown } | { ok: false } {
+  try {
+    return { ok: true, value: JSON.parse(raw.toString("utf8")) };
+  } catch {
+    return { ok: false };
+  }
+}
+
+export function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** An accepting verdict, with the delivery id only when there is a non-empty one. */
+export function accepted(deliveryId: unknown): Verdict {
+  return typeof deliveryId === "string" && deliveryId !== "" ? { ok: true, deliveryId } : { ok: true };
 }

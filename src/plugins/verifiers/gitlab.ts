@@ -1,0 +1,31 @@
+import { accepted, anyKeyEquals, defineVerifier, firstKey, secretProperties } from "./verifier.js";
+
+const TOKEN_HEADER = "x-gitlab-token";
+
+/**
+ * GitLab sends the secret token itself in `X-Gitlab-Token` (no signature), so it is compared
+ * in constant time and then scrubbed: it is a credential and must not reach targets.
+ * https://docs.gitlab.com/user/project/integrations/webhooks/#create-a-webhook
+ */
+export const gitlab = defineVerifier({
+  type: "gitlab",
+  description: "GitLab: X-Gitlab-Token equals the secret; dedupe id X-Gitlab-Event-UUID; the token is removed from the event.",
+  needsSecret: true,
+  properties: { ...secretProperties },
+  create: (_options, ctx) => ({
+    needsJsonBody: false,
+    verify(req) {
+      const token = req.headers[TOKEN_HEADER];
+      if (!token) return { ok: false, reason: "missing_signature" };
+      if (!anyKeyEquals(ctx.keys, token)) return { ok: false, reason: "signature_mismatch" };
+      // Stays the same across GitLab's retries of one event.
+      return accepted(req.headers["x-gitlab-event-uuid"]);
+    },
+    sign(body) {
+      return { headers: { "X-Gitlab-Token": firstKey(ctx).toString("utf8") }, body };
+    },
+    scrub(event) {
+      delete event.headers[TOKEN_HEADER];
+    },
+  }),
+});

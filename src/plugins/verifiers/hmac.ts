@@ -1,0 +1,91 @@
+import { Type } from "@sinclair/typebox";
+import { compileSignedTemplate, renderSignedTemplate } from "./signed-template.js";
+import {
+  accepted,
+  anyKeyMatches,
+  decodeDigest,
+  defineVerifier,
+  hmac as digest,
+  firstKey,
+  HEADER_NAME_PATTERN,
+  secretProperties,
+  timestampFailure,
+  toleranceMs,
+  toleranceProperty,
+} from "./verifier.js";
+
+/** A plain `enum` (not TypeBox's anyOf of literals), so ajv's error names the allowed values. */
+function stringEnum<T extends string>(values: readonly T[], description: string) {
+  return Type.Unsafe<T>({ type: "string", enum: [...values], description });
+}
+
+const headerName = (description: string) => Type.String({ pattern: HEADER_NAME_PATTERN, description });
+
+/**
+ * Any sender that puts an HMAC of the body (and maybe a timestamp) in a header, described by
+ * options rather than code. Zoom, for instance, is `header: x-zm-signature, prefix: "v0=",
+ * timestamp_header: x-zm-request-timestamp, signed: "v0:{timestamp}:{body}"`.
+ * https://developers.zoom.us/docs/api/webhooks/#verify-webhook-events
+ */
+export const hmac = defineVerifier({
+  type: "hmac",
+  description: "Generic HMAC: a header holding prefix + the hex or base64 HMAC of the signed template, optionally timestamped.",
+  needsSecret: true,
+  properties: {
+    ...secretProperties,
+    header: headerName("The header that carries the signature."),
+    algorithm: Type.Optional(stringEnum(["sha1", "sha256", "sha512"] as const, "The HMAC hash (default sha256).")),
+    encoding: Type.Optional(stringEnum(["hex", "base64"] as const, "How the signature is written (default hex).")),
+    prefix: Type.Optional(Type.String({ description: 'Text before the signature in the header, e.g. "sha256=" (default none).' })),
+    timestamp_header: Type.Optional(
+      headerName("A header with the Unix time in seconds, checked against tolerance and signable as {timestamp}."),
+    ),
+    ...toleranceProperty,
+    signed: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description:
+          "What is signed: {body}, {timestamp} and {header:Name} placeholders between literal text (default {body}, or {timestamp}.{body} with timestamp_header).",
+      }),
+    ),
+    id_header: Type.Optional(headerName("A header whose value is the delivery id used by dedupe.")),
+  },
+  create: (options, ctx) => {
+    if (options.tolerance !== undefined && options.timestamp_header === undefined) {
+      throw new Error("tolerance needs timestamp_header");
+    }
+    const algorithm = options.algorithm ?? "sha256";
+    const encoding = options.encoding ?? "hex";
+    const prefix = options.prefix ?? "";
+    const tsHeader = options.timestamp_header?.toLowerCase();
+    const parts = compileSignedTemplate(options.signed ?? (tsHeader ? "{timestamp}.{body}" : "{body}"), tsHeader !== undefined);
+    const tolerance = toleranceMs(options.tolerance);
+    const sigHeader = options.header.toLowerCase();
+    const idHeader = options.id_header?.toLowerCase();
+    return {
+      needsJsonBody: false,
+      verify(req) {
+        const header = req.headers[sigHeader];
+        const ts = tsHeader === undefined ? "" : req.headers[tsHeader];
+        if (!header || ts === undefined) return { ok: false, reason: "missing_signature" };
+        const given = header.startsWith(prefix) ? decodeDigest(header.slice(prefix.length), encoding, algorithm) : undefined;
+        const time = tsHeader === undefined ? undefined : timestampFailure(ts, req.receivedAt, tolerance);
+        if (time === "missing_signature") return { ok: false, reason: time };
+        if (!given || time === "malformed_signature") return { ok: false, reason: "malformed_signature" };
+        const signed = renderSignedTemplate(parts, req.rawBody, ts, (name) => req.headers[name]);
+        if (!anyKeyMatches(ctx.keys, given, algorithm, ...signed)) return { ok: false, reason: "signature_mismatch" };
+        // After the signature: this reason then only names genuine but old (replayed) requests.
+        if (time) return { ok: false, reason: time };
+        return accepted(idHeader === undefined ? undefined : req.headers[idHeader]);
+      },
+      sign(body, now) {
+        const ts = String(Math.floor(now / 1000));
+        const signed = renderSignedTemplate(parts, body, ts, (name) => (name === tsHeader ? ts : undefined));
+        const signature = prefix + digest(algorithm, firstKey(ctx), ...signed).toString(encoding);
+        const headers: Record<string, string> = { [options.header]: signature };
+        if (options.timestamp_header !== undefined) headers[options.timestamp_header] = ts;
+        return { headers, body };
+      },
+    };
+  },
+});

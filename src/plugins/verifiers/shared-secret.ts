@@ -1,0 +1,50 @@
+import { Type } from "@sinclair/typebox";
+import { accepted, anyKeyEquals, defineVerifier, firstKey, isRecord, parseJson, secretProperties } from "./verifier.js";
+
+const DEFAULT_FIELD = "sharedSecret";
+
+/**
+ * A secret carried in a top-level field of the JSON body, Cisco Meraki style: nothing is signed,
+ * so the body must be parsed to verify it, and the field is scrubbed before the event is stored.
+ * https://developer.cisco.com/meraki/webhooks/introduction/#shared-secret
+ */
+export const sharedSecret = defineVerifier({
+  type: "shared-secret",
+  description:
+    "A top-level field of the JSON body equals the secret (Cisco Meraki); dedupe id alertId; the field is removed from the event.",
+  needsSecret: true,
+  properties: {
+    ...secretProperties,
+    field: Type.Optional(
+      Type.String({ minLength: 1, description: "The top-level body field that holds the secret (default sharedSecret)." }),
+    ),
+  },
+  create: (options, ctx) => {
+    const field = options.field ?? DEFAULT_FIELD;
+    return {
+      needsJsonBody: true,
+      verify(req) {
+        const body = parseJson(req.rawBody);
+        if (!body.ok) return { ok: false, reason: "body_not_json" };
+        const value = isRecord(body.value) ? body.value : {};
+        const given = value[field];
+        if (typeof given !== "string" || given === "") return { ok: false, reason: "missing_signature" };
+        if (!anyKeyEquals(ctx.keys, given)) return { ok: false, reason: "signature_mismatch" };
+        // Meraki's alertId names one alert; its retries repeat it.
+        return accepted(value.alertId);
+      },
+      sign(raw) {
+        const body = parseJson(raw);
+        if (!body.ok || !isRecord(body.value))
+          throw new Error(`shared-secret: the body must be a JSON object to carry the "${field}" field`);
+        return {
+          headers: { "Content-Type": "application/json" },
+          body: Buffer.from(JSON.stringify({ ...body.value, [field]: firstKey(ctx).toString("utf8") })),
+        };
+      },
+      scrub(event) {
+        if (isRecord(event.body)) delete event.body[field];
+      },
+    };
+  },
+});

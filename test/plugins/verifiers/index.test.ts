@@ -1,0 +1,51 @@
+import type { TSchema } from "@sinclair/typebox";
+import { Ajv } from "ajv";
+import { describe, expect, it } from "vitest";
+import { findVerifier, verifiers } from "../../../src/plugins/verifiers/index.js";
+import { build, roundTrip } from "./helpers.js";
+
+/** Options that make each scheme loadable, for the checks every scheme must pass. */
+const OPTIONS: Record<string, Record<string, unknown>> = {
+  "standard-webhooks": { secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw" },
+  hmac: { header: "X-Signature", timestamp_header: "X-Timestamp" },
+};
+
+describe("the verifier registry", () => {
+  it("lists the contract's schemes, in its order", () => {
+    expect(verifiers.map((v) => v.type)).toEqual([
+      "github",
+      "gitea",
+      "gitlab",
+      "bitbucket",
+      "stripe",
+      "slack",
+      "shopify",
+      "standard-webhooks",
+      "linear",
+      "shared-secret",
+      "token",
+      "hmac",
+      "none",
+    ]);
+    expect(findVerifier("stripe")?.type).toBe("stripe");
+    expect(findVerifier("nope")).toBeUndefined();
+  });
+
+  describe.each(verifiers.map((v) => ({ type: v.type, plugin: v })))("$type", ({ type, plugin }) => {
+    it("has a strict schema that closes the object and documents every option", () => {
+      new Ajv({ strict: true }).compile(plugin.schema);
+      expect(plugin.schema.additionalProperties).toBe(false);
+      expect(plugin.description).not.toBe("");
+      const properties = plugin.schema.properties as Record<string, TSchema>;
+      for (const [name, schema] of Object.entries(properties)) {
+        if (name !== "type") expect(schema.description, `${type}.${name}`).toBeTruthy();
+      }
+      expect(Object.hasOwn(properties, "secret")).toBe(plugin.needsSecret);
+    });
+
+    it("accepts what it signs", () => {
+      const body = JSON.stringify({ id: "evt_1", hello: "world" });
+      expect(roundTrip(build(plugin, OPTIONS[type] ?? {}), body).ok).toBe(true);
+    });
+  });
+});
