@@ -102,7 +102,13 @@ export class Daemon {
     daemon.schedulePrune();
     if (opts.watch !== false) daemon.watchConfig();
     log.info(
-      { listen: daemon.listenAddress, admin: daemon.adminAddress ?? "on listen", routes: config.routes.length, store: config.store.type, version: VERSION },
+      {
+        listen: daemon.listenAddress,
+        admin: daemon.adminAddress ?? "on listen",
+        routes: config.routes.length,
+        store: config.store.type,
+        version: VERSION,
+      },
       "switchyard started",
     );
     return daemon;
@@ -160,7 +166,8 @@ export class Daemon {
       this.metrics.reloads.inc({ result: "failure" });
       this.metrics.configLoaded(false);
       if (err instanceof ConfigError) {
-        for (const issue of err.issues) log.error({ place: issue.place, line: issue.line }, `config reload failed: ${formatIssue(file, issue)}`);
+        for (const issue of err.issues)
+          log.error({ place: issue.place, line: issue.line }, `config reload failed: ${formatIssue(file, issue)}`);
       } else {
         log.error({ err: (err as Error).message }, "config reload failed");
       }

@@ -11,7 +11,9 @@ export function check(options: { config?: string; json?: boolean }): number {
     } else {
       for (const w of config.warnings) print(`warning: ${formatIssue(file, w)}`);
       const targets = config.routes.reduce((n, r) => n + r.targets.length, 0);
-      print(`${file}: ok (${config.routes.length} route${config.routes.length === 1 ? "" : "s"}, ${targets} target${targets === 1 ? "" : "s"})`);
+      print(
+        `${file}: ok (${config.routes.length} route${config.routes.length === 1 ? "" : "s"}, ${targets} target${targets === 1 ? "" : "s"})`,
+      );
     }
     return 0;
   } catch (err) {

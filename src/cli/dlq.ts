@@ -15,7 +15,9 @@ export async function dlqList(options: { config?: string; route?: string; limit?
       return 0;
     }
     for (const d of letters) {
-      print(`${d.id}  ${d.route}/${d.target}  event ${d.eventId}  received ${d.receivedAt}  failed ${new Date(d.failedAt).toISOString()}  attempts ${d.attempts}`);
+      print(
+        `${d.id}  ${d.route}/${d.target}  event ${d.eventId}  received ${d.receivedAt}  failed ${new Date(d.failedAt).toISOString()}  attempts ${d.attempts}`,
+      );
       print(`    ${d.lastError}`);
     }
     print(`${letters.length} dead letter${letters.length === 1 ? "" : "s"}; replay with: switchyard dlq replay ID... or --all`);
@@ -24,7 +26,8 @@ export async function dlqList(options: { config?: string; route?: string; limit?
 }
 
 export async function dlqReplay(ids: string[], options: { config?: string; all?: boolean }): Promise<number> {
-  if (!options.all && ids.length === 0) throw new UserError("name the dead letters to replay (switchyard dlq list shows their ids), or pass --all");
+  if (!options.all && ids.length === 0)
+    throw new UserError("name the dead letters to replay (switchyard dlq list shows their ids), or pass --all");
   if (options.all && ids.length > 0) throw new UserError("give either ids or --all, not both");
   return withStore(options.config, async (store) => {
     const n = await store.replay(options.all ? "all" : ids, Date.now());

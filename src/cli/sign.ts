@@ -23,7 +23,8 @@ export function sign(routeName: string, options: { config?: string; body: string
   const signed = route.verifier.sign(body, Date.now());
   for (const [name, value] of Object.entries(signed.headers)) print(`${name}: ${value}`);
   const listen = config.server.listen;
-  const host = listen.host === "0.0.0.0" || listen.host === "::" ? "127.0.0.1" : listen.host.includes(":") ? `[${listen.host}]` : listen.host;
+  const host =
+    listen.host === "0.0.0.0" || listen.host === "::" ? "127.0.0.1" : listen.host.includes(":") ? `[${listen.host}]` : listen.host;
   const base = options.url ?? `http://${host}:${listen.port}`;
   const query = signed.query ? `?${new URLSearchParams(signed.query).toString()}` : "";
   const json = (() => {
@@ -35,9 +36,13 @@ export function sign(routeName: string, options: { config?: string; body: string
     }
   })();
   const headerArgs = Object.entries(signed.headers).map(([n, v]) => `-H ${shellQuote(`${n}: ${v}`)}`);
-  if (json && !Object.keys(signed.headers).some((h) => h.toLowerCase() === "content-type")) headerArgs.unshift(`-H 'Content-Type: application/json'`);
+  if (json && !Object.keys(signed.headers).some((h) => h.toLowerCase() === "content-type"))
+    headerArgs.unshift(`-H 'Content-Type: application/json'`);
   // The file as is when signing left the body alone; inline when it changed (shared-secret).
-  const bodyArg = signed.body.equals(body) && options.body !== "-" ? `--data-binary @${shellQuote(options.body)}` : `--data-binary ${shellQuote(signed.body.toString("utf8"))}`;
+  const bodyArg =
+    signed.body.equals(body) && options.body !== "-"
+      ? `--data-binary @${shellQuote(options.body)}`
+      : `--data-binary ${shellQuote(signed.body.toString("utf8"))}`;
   print("");
   print(`curl -sS -X POST ${shellQuote(base + route.path + query)} ${headerArgs.join(" ")} ${bodyArg}`);
   return 0;

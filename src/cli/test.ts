@@ -57,7 +57,10 @@ export async function dryRun(routeName: string, options: TestOptions): Promise<R
     case "rejected":
       return {
         ...report,
-        verification: admission.reason === "missing_signature" ? "unsigned: use --sign to sign it with the route's secret" : `failed: ${admission.reason}`,
+        verification:
+          admission.reason === "missing_signature"
+            ? "unsigned: use --sign to sign it with the route's secret"
+            : `failed: ${admission.reason}`,
         answer: 401,
       };
     case "invalid":

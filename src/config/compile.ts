@@ -1,7 +1,7 @@
 import { accessSync, constants, readFileSync } from "node:fs";
 import { delimiter, dirname, isAbsolute, join, resolve } from "node:path";
 import type { Logger } from "pino";
-import { type ConfigIssue, ConfigError } from "../errors.js";
+import { ConfigError, type ConfigIssue } from "../errors.js";
 import { type RetryPolicy, resolveRetryPolicy } from "../pipeline/backoff.js";
 import { compileExpression, type Expression, ExpressionSyntaxError } from "../pipeline/expression.js";
 import { findTarget } from "../plugins/targets/index.js";
@@ -81,7 +81,10 @@ export function isLoopback(host: string): boolean {
 export function commandProblem(command: string, dir: string, env: NodeJS.ProcessEnv): string | undefined {
   const candidates = command.includes("/")
     ? [isAbsolute(command) ? command : resolve(dir, command)]
-    : (env.PATH ?? "").split(delimiter).filter(Boolean).map((p) => join(p, command));
+    : (env.PATH ?? "")
+        .split(delimiter)
+        .filter(Boolean)
+        .map((p) => join(p, command));
   for (const c of candidates) {
     try {
       accessSync(c, constants.X_OK);
@@ -122,7 +125,10 @@ export function compileConfig(loaded: LoadedConfig, opts: { log: Logger; env?: N
   if (!admin && !isLoopback(listen.host)) {
     issue(["server"], "admin is required when listen is not loopback (otherwise /metrics would be served to the internet)");
   }
-  for (const [key, a] of [["listen", listen], ["admin", admin]] as const) {
+  for (const [key, a] of [
+    ["listen", listen],
+    ["admin", admin],
+  ] as const) {
     if (a && a.port > 65535) issue(["server", key], `port ${a.port} is out of range`);
   }
 
@@ -134,7 +140,8 @@ export function compileConfig(loaded: LoadedConfig, opts: { log: Logger; env?: N
     if (storeCfg.path) issue(["store", "path"], "is for the sqlite store; a redis store takes url");
     store = { type: "redis", url: storeCfg.url ?? "", prefix: storeCfg.prefix ?? "switchyard", retentionMs };
   } else {
-    if (storeCfg.url || storeCfg.prefix) issue(["store", storeCfg.url ? "url" : "prefix"], "is for the redis store; a sqlite store takes path");
+    if (storeCfg.url || storeCfg.prefix)
+      issue(["store", storeCfg.url ? "url" : "prefix"], "is for the redis store; a sqlite store takes path");
     store = { type: "sqlite", path: resolve(dir, storeCfg.path ?? "./data/switchyard.db"), retentionMs };
   }
 
@@ -202,7 +209,17 @@ function compileRoute(r: RouteConfig, at: Path, h: CompileHelpers): CompiledRout
     if (compiled) targets.push(compiled);
   });
   if (!verifier || targets.length !== r.targets.length) return undefined;
-  return { name: r.name, path: r.path, where, verifyType: r.verify.type, verifier, filter, dedupe, targets, targetNames: targets.map((t) => t.name) };
+  return {
+    name: r.name,
+    path: r.path,
+    where,
+    verifyType: r.verify.type,
+    verifier,
+    filter,
+    dedupe,
+    targets,
+    targetNames: targets.map((t) => t.name),
+  };
 }
 
 function readKeys(block: PluginBlock, at: Path, h: CompileHelpers): Buffer[] | undefined {
@@ -285,7 +302,10 @@ class AlreadyReported extends Error {}
 
 /** `args[0]` → ["args", 0]; `env.GIT_REF` → ["env", "GIT_REF"]. */
 function fieldPath(field: string): (string | number)[] {
-  return field.split(/[.[\]]/).filter(Boolean).map((s) => (/^[0-9]+$/.test(s) ? Number(s) : s));
+  return field
+    .split(/[.[\]]/)
+    .filter(Boolean)
+    .map((s) => (/^[0-9]+$/.test(s) ? Number(s) : s));
 }
 
 export function loadAndCompile(file: string, opts: { log: Logger; env?: NodeJS.ProcessEnv }): CompiledConfig {

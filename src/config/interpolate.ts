@@ -44,13 +44,22 @@ export function interpolateString(text: string, env: NodeJS.ProcessEnv, missing:
  * Returns a copy of `value` with every non-JSONata string interpolated, and an issue for every
  * variable that is missing (all of them, not the first only).
  */
-export function interpolate(value: unknown, env: NodeJS.ProcessEnv, lineOf: (path: Path) => number | undefined): { value: unknown; issues: ConfigIssue[] } {
+export function interpolate(
+  value: unknown,
+  env: NodeJS.ProcessEnv,
+  lineOf: (path: Path) => number | undefined,
+): { value: unknown; issues: ConfigIssue[] } {
   const issues: ConfigIssue[] = [];
   const walk = (v: unknown, path: Path): unknown => {
     if (typeof v === "string") {
       if (isJsonataField(path)) return v;
       return interpolateString(v, env, (name) => {
-        issues.push({ place: placeOf(path), message: `environment variable ${name} is not set (write \${${name}:-default} for a default)`, line: lineOf(path), severity: "error" });
+        issues.push({
+          place: placeOf(path),
+          message: `environment variable ${name} is not set (write \${${name}:-default} for a default)`,
+          line: lineOf(path),
+          severity: "error",
+        });
       });
     }
     if (Array.isArray(v)) return v.map((item, i) => walk(item, [...path, i]));

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { Ajv, type ErrorObject } from "ajv";
 import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from "yaml";
-import { type ConfigIssue, ConfigError } from "../errors.js";
+import { ConfigError, type ConfigIssue } from "../errors.js";
 import { interpolate, type Path, placeOf } from "./interpolate.js";
 import { type Config, ConfigSchema } from "./schema.js";
 
@@ -46,10 +46,14 @@ function describeError(e: ErrorObject): { extra?: string; message: string } | un
         ? { extra: "type", message: `unknown type ${JSON.stringify(p.tagValue)}` }
         : { extra: "type", message: "is required" };
     case "pattern":
-      return { message: `${JSON.stringify(String(e.data))} does not match the expected form (${e.parentSchema?.description ?? String(p.pattern)})` };
+      return {
+        message: `${JSON.stringify(String(e.data))} does not match the expected form (${e.parentSchema?.description ?? String(p.pattern)})`,
+      };
     case "const":
     case "enum":
-      return { message: `must be ${e.keyword === "const" ? JSON.stringify(p.allowedValue) : `one of ${(p.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(", ")}`}` };
+      return {
+        message: `must be ${e.keyword === "const" ? JSON.stringify(p.allowedValue) : `one of ${(p.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(", ")}`}`,
+      };
     case "anyOf":
     case "oneOf":
       return undefined; // the branches' own errors say more
@@ -103,7 +107,13 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
       const hint = /[{[,]\s*[^"'\s]*\$\{|:\s*\$\{.*[}\]]\s*$/.test(text) ? ' (inside { } or [ ], quote ${...} values: "${NAME}")' : "";
       return { place: "", message: `YAML: ${e.message.split("\n")[0]}${hint}`, line, severity: "error" as const };
     });
-    if (doc.errors.length > 3) shown.push({ place: "", message: `YAML: ${doc.errors.length - 3} more errors, likely following from the first`, line: undefined, severity: "error" });
+    if (doc.errors.length > 3)
+      shown.push({
+        place: "",
+        message: `YAML: ${doc.errors.length - 3} more errors, likely following from the first`,
+        line: undefined,
+        severity: "error",
+      });
     throw new ConfigError(file, shown);
   }
   const lineOf = (path: Path): number | undefined => {

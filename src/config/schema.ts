@@ -32,11 +32,17 @@ function byType(branches: readonly TSchema[], description: string) {
 
 export const ServerSchema = Type.Object(
   {
-    listen: Type.Optional(Address("Webhook ingress address, host:port (default 127.0.0.1:8080; port 0 picks a free port, logged at start).")),
-    admin: Type.Optional(
-      Address("Address for /metrics, /healthz, /readyz and the status page. May be omitted only when listen is loopback: then they are served on listen."),
+    listen: Type.Optional(
+      Address("Webhook ingress address, host:port (default 127.0.0.1:8080; port 0 picks a free port, logged at start)."),
     ),
-    body_limit: Type.Optional(Type.String({ pattern: SIZE_PATTERN, description: "Largest request body accepted (default 1mb); larger gets 413." })),
+    admin: Type.Optional(
+      Address(
+        "Address for /metrics, /healthz, /readyz and the status page. May be omitted only when listen is loopback: then they are served on listen.",
+      ),
+    ),
+    body_limit: Type.Optional(
+      Type.String({ pattern: SIZE_PATTERN, description: "Largest request body accepted (default 1mb); larger gets 413." }),
+    ),
     log_level: Type.Optional(
       Type.Union(
         ["trace", "debug", "info", "warn", "error", "fatal"].map((l) => Type.Literal(l)),
@@ -50,11 +56,19 @@ export const ServerSchema = Type.Object(
 
 export const StoreSchema = Type.Object(
   {
-    type: Type.Optional(Type.Union([Type.Literal("sqlite"), Type.Literal("redis")], { description: "sqlite (default, embedded) or redis (several instances share it)." })),
-    path: Type.Optional(Type.String({ minLength: 1, description: "SQLite file (default ./data/switchyard.db), relative to the config file's folder." })),
+    type: Type.Optional(
+      Type.Union([Type.Literal("sqlite"), Type.Literal("redis")], {
+        description: "sqlite (default, embedded) or redis (several instances share it).",
+      }),
+    ),
+    path: Type.Optional(
+      Type.String({ minLength: 1, description: "SQLite file (default ./data/switchyard.db), relative to the config file's folder." }),
+    ),
     url: Type.Optional(Type.String({ pattern: "^rediss?://", description: "Redis URL, for type redis." })),
     prefix: Type.Optional(Type.String({ minLength: 1, description: "Redis key prefix (default switchyard)." })),
-    retention: Type.Optional(Duration("How long finished events are kept for `switchyard events` (default 7d). Dead letters are kept until replayed.")),
+    retention: Type.Optional(
+      Duration("How long finished events are kept for `switchyard events` (default 7d). Dead letters are kept until replayed."),
+    ),
   },
   { additionalProperties: false },
 );
@@ -64,7 +78,9 @@ export const DedupeSchema = Type.Union(
     Type.Boolean({ description: "true: use the scheme's delivery id (X-GitHub-Delivery, webhook-id, …)." }),
     Type.Object(
       {
-        id: Type.Optional(Type.String({ minLength: 1, description: "JSONata over the event giving the dedupe id (default: the scheme's delivery id)." })),
+        id: Type.Optional(
+          Type.String({ minLength: 1, description: "JSONata over the event giving the dedupe id (default: the scheme's delivery id)." }),
+        ),
         ttl: Type.Optional(Duration("How long an id is remembered (default 24h).")),
       },
       { additionalProperties: false },
@@ -76,13 +92,19 @@ export const DedupeSchema = Type.Union(
 export const RouteSchema = Type.Object(
   {
     name: Type.String({ pattern: "^[a-z0-9_-]+$", maxLength: 64, description: "Unique; used in metrics labels and the CLI." }),
-    path: Type.String({ pattern: "^/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*$", maxLength: 512, description: "Unique; the route answers POST on exactly this path." }),
+    path: Type.String({
+      pattern: "^/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*$",
+      maxLength: 512,
+      description: "Unique; the route answers POST on exactly this path.",
+    }),
     verify: byType(
       verifiers.map((v) => v.schema),
       "How requests are authenticated: see Verification schemes.",
     ),
     dedupe: Type.Optional(DedupeSchema),
-    filter: Type.Optional(Type.String({ minLength: 1, description: "JSONata over the event; falsy = answer 200 ignored and store nothing." })),
+    filter: Type.Optional(
+      Type.String({ minLength: 1, description: "JSONata over the event; falsy = answer 200 ignored and store nothing." }),
+    ),
     targets: Type.Array(
       byType(
         targets.map((t) => t.schema),

@@ -24,7 +24,8 @@ function stringifyId(value: unknown): string | undefined {
 
 export async function admit(route: CompiledRoute, req: InboundRequest): Promise<Admission> {
   const verdict = route.verifier.verify(req);
-  if (!verdict.ok) return verdict.reason === "body_not_json" ? { kind: "invalid", reason: verdict.reason } : { kind: "rejected", reason: verdict.reason };
+  if (!verdict.ok)
+    return verdict.reason === "body_not_json" ? { kind: "invalid", reason: verdict.reason } : { kind: "rejected", reason: verdict.reason };
   const { deliveryId } = verdict;
 
   const parsed = parseBody(req.rawBody, req.headers["content-type"]);

@@ -7,7 +7,10 @@ import { isTruthy } from "./expression.js";
  * A target's filter and transform over one event: what the worker runs before delivering and
  * what `switchyard test` shows. Throws ExpressionError when an expression fails.
  */
-export async function prepare(target: CompiledTarget, event: WebhookEvent): Promise<{ skip: true } | { skip: false; input: DeliveryInput }> {
+export async function prepare(
+  target: CompiledTarget,
+  event: WebhookEvent,
+): Promise<{ skip: true } | { skip: false; input: DeliveryInput }> {
   if (target.filter && !isTruthy(await target.filter.evaluate(event))) return { skip: true };
   const transformed = target.transform ? { value: await target.transform.evaluate(event) } : undefined;
   return { skip: false, input: { event, transformed } };

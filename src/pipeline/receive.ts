@@ -27,7 +27,8 @@ export interface ReceiveDeps {
 export async function receive(route: CompiledRoute, req: InboundRequest, deps: ReceiveDeps): Promise<Answer> {
   const { metrics, log } = deps;
   const r = route.name;
-  const count = (outcome: "accepted" | "rejected" | "duplicate" | "ignored" | "invalid") => metrics.eventsReceived.inc({ route: r, outcome });
+  const count = (outcome: "accepted" | "rejected" | "duplicate" | "ignored" | "invalid") =>
+    metrics.eventsReceived.inc({ route: r, outcome });
 
   let admission: Awaited<ReturnType<typeof admit>>;
   try {

@@ -40,7 +40,7 @@ export class Worker {
   private loopDone: Promise<void> | undefined;
   private lastReclaim = 0;
   /** Targets with deliveries but no longer in the config, reported once per config generation. */
-  private reportedOrphans = new WeakMap<CompiledConfig, Set<string>>();
+  private readonly reportedOrphans = new WeakMap<CompiledConfig, Set<string>>();
 
   constructor(private readonly deps: WorkerDeps) {}
 
@@ -64,7 +64,10 @@ export class Worker {
     await this.loopDone;
     const drained = Promise.allSettled([...this.running]);
     let timer: NodeJS.Timeout | undefined;
-    const timedOut = await Promise.race([drained.then(() => false), new Promise<boolean>((r) => (timer = setTimeout(() => r(true), timeoutMs)))]);
+    const timedOut = await Promise.race([
+      drained.then(() => false),
+      new Promise<boolean>((r) => (timer = setTimeout(() => r(true), timeoutMs))),
+    ]);
     clearTimeout(timer);
     if (timedOut) {
       this.deps.log.warn({ inflight: this.running.size }, "shutdown timeout: aborting in-flight deliveries");
@@ -129,7 +132,11 @@ export class Worker {
 
   private dispatch(key: string, d: ClaimedDelivery, target: CompiledTarget): void {
     this.inflight.set(key, (this.inflight.get(key) ?? 0) + 1);
-    if (d.coalesced > 0) this.deps.log.info({ eventId: d.eventId, route: d.route, target: d.target, coalesced: d.coalesced }, "older events coalesced into this run");
+    if (d.coalesced > 0)
+      this.deps.log.info(
+        { eventId: d.eventId, route: d.route, target: d.target, coalesced: d.coalesced },
+        "older events coalesced into this run",
+      );
     const run = this.deliver(d, target).finally(() => {
       this.inflight.set(key, (this.inflight.get(key) ?? 1) - 1);
       this.running.delete(run);
@@ -154,7 +161,10 @@ export class Worker {
     } catch (err) {
       // A filter or transform that fails will fail again on retry: dead-letter it, so it can be
       // replayed once the config is fixed. Anything else is a bug; keep it retryable.
-      outcome = err instanceof ExpressionError ? { kind: "fail", error: err.message } : { kind: "retry", error: `internal error: ${(err as Error).message}` };
+      outcome =
+        err instanceof ExpressionError
+          ? { kind: "fail", error: err.message }
+          : { kind: "retry", error: `internal error: ${(err as Error).message}` };
     }
     const seconds = (performance.now() - started) / 1000;
     metrics.deliveryDuration.observe({ route: d.route, target: d.target }, seconds);
@@ -173,7 +183,10 @@ export class Worker {
         break;
       case "retry":
         metrics.deliveries.inc({ route: d.route, target: d.target, outcome: "retry" });
-        log.warn({ ...fields, outcome: "retry", error: settlement.error, retryAt: new Date(settlement.at).toISOString() }, "delivery failed; retry scheduled");
+        log.warn(
+          { ...fields, outcome: "retry", error: settlement.error, retryAt: new Date(settlement.at).toISOString() },
+          "delivery failed; retry scheduled",
+        );
         break;
       case "dead":
         metrics.deliveries.inc({ route: d.route, target: d.target, outcome: "dead" });
@@ -185,8 +198,8 @@ export class Worker {
   }
 
   private reportOrphan(config: CompiledConfig, key: TargetKey): void {
-    let seen = this.reportedOrphans.get(config);
-    if (!seen) this.reportedOrphans.set(config, (seen = new Set()));
+    const seen = this.reportedOrphans.get(config) ?? new Set<string>();
+    this.reportedOrphans.set(config, seen);
     const id = `${key.route}/${key.target}`;
     if (seen.has(id)) return;
     seen.add(id);

@@ -37,7 +37,8 @@ export function createIngressApp(opts: IngressOptions): Koa {
   app.on("error", (err: Error) => opts.log.error({ err: err.message }, "request failed"));
   app.use(async (ctx, next) => {
     const config = opts.config();
-    const route = config.byPath.get(ctx.path) ?? (ctx.path.length > 1 && ctx.path.endsWith("/") ? config.byPath.get(ctx.path.slice(0, -1)) : undefined);
+    const route =
+      config.byPath.get(ctx.path) ?? (ctx.path.length > 1 && ctx.path.endsWith("/") ? config.byPath.get(ctx.path.slice(0, -1)) : undefined);
     if (!route) {
       if (opts.admin) return opts.admin(ctx, next);
       ctx.status = 404;

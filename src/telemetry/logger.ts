@@ -11,9 +11,9 @@ export const REDACTED_PATHS = [
   "*.secrets",
   "headers.authorization",
   "headers.cookie",
-  "headers[\"x-gitlab-token\"]",
+  'headers["x-gitlab-token"]',
   "*.headers.authorization",
-  "*.headers[\"x-gitlab-token\"]",
+  '*.headers["x-gitlab-token"]',
 ];
 
 export function createLogger(level = process.env.SWITCHYARD_LOG_LEVEL ?? "info", destination?: pino.DestinationStream): Logger {

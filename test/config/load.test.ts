@@ -40,15 +40,15 @@ routes:
 describe("config loading", () => {
   it("accepts a valid file, interpolating ${VAR} and ${VAR:-default}", () => {
     const loaded = parseConfig(valid, "x.yaml", { GITHUB_SECRET: "s3cret" });
-    const route = loaded.config.routes[0];
-    expect((route?.verify as Record<string, unknown>).secret).toBe("s3cret");
-    expect((route?.targets[0] as Record<string, unknown>).headers).toEqual({ Authorization: "Bearer none" });
+    const route = loaded.config.routes[0]!;
+    expect((route.verify as Record<string, unknown>).secret).toBe("s3cret");
+    expect((route.targets[0] as Record<string, unknown>).headers).toEqual({ Authorization: "Bearer none" });
   });
 
   it("never interpolates JSONata fields", () => {
     const text = valid.replace(`transform: '{ "text": "push to " & body.repository.full_name }'`, `transform: '"\${NOPE}"'`);
     const loaded = parseConfig(text, "x.yaml", { GITHUB_SECRET: "s" });
-    expect((loaded.config.routes[0]?.targets[0] as Record<string, unknown>).transform).toBe('"${NOPE}"');
+    expect((loaded.config.routes[0]!.targets[0] as Record<string, unknown>).transform).toBe('"${NOPE}"');
   });
 
   it("names every missing variable with its place and line", () => {
@@ -57,7 +57,11 @@ describe("config loading", () => {
     expect(issues).toEqual(
       expect.arrayContaining([
         expect.objectContaining({ place: "routes[0].verify.secret", line: 9, message: expect.stringContaining("GITHUB_SECRET") }),
-        expect.objectContaining({ place: "routes[0].targets[0].headers.Authorization", line: 15, message: expect.stringContaining("NTFY_TOKEN") }),
+        expect.objectContaining({
+          place: "routes[0].targets[0].headers.Authorization",
+          line: 15,
+          message: expect.stringContaining("NTFY_TOKEN"),
+        }),
       ]),
     );
   });
@@ -90,7 +94,9 @@ routes:
   });
 
   it("reports JSONata syntax errors with the field and position", () => {
-    const issues = issuesOf(valid.replace(`filter: headers."x-github-event" = "push"`, `filter: headers."x-github-event" = = "push"`), { GITHUB_SECRET: "s" });
+    const issues = issuesOf(valid.replace(`filter: headers."x-github-event" = "push"`, `filter: headers."x-github-event" = = "push"`), {
+      GITHUB_SECRET: "s",
+    });
     expect(issues).toEqual([expect.objectContaining({ place: "routes[0].filter", message: expect.stringMatching(/position \d+/) })]);
   });
 
@@ -115,10 +121,18 @@ routes:
     verify: ${verify}
     targets: [{ name: t, type: http, url: "http://127.0.0.1:9/" }]
 `;
-    expect(issuesOf(base("{ type: github }"))[0]).toMatchObject({ place: "routes[0].verify", message: expect.stringMatching(/one of secret/) });
+    expect(issuesOf(base("{ type: github }"))[0]).toMatchObject({
+      place: "routes[0].verify",
+      message: expect.stringMatching(/one of secret/),
+    });
     expect(issuesOf(base("{ type: github, secret: a, secrets: [b] }"))[0]?.message).toMatch(/only one/);
-    expect(issuesOf(base("{ type: github, secret_file: missing.secret }"), {}, join(dir, "c.yaml"))[0]?.place).toBe("routes[0].verify.secret_file");
-    const compiled = compileConfig(parseConfig(base("{ type: github, secret_file: gh.secret }"), join(dir, "c.yaml"), {}), { log, env: {} });
+    expect(issuesOf(base("{ type: github, secret_file: missing.secret }"), {}, join(dir, "c.yaml"))[0]?.place).toBe(
+      "routes[0].verify.secret_file",
+    );
+    const compiled = compileConfig(parseConfig(base("{ type: github, secret_file: gh.secret }"), join(dir, "c.yaml"), {}), {
+      log,
+      env: {},
+    });
     const signed = compiled.routes[0]?.verifier.sign(Buffer.from("{}"), Date.now());
     expect(signed?.headers["X-Hub-Signature-256"]).toBeDefined();
   });
@@ -159,6 +173,6 @@ routes:
     targets: [{ name: t, type: http, url: "http://127.0.0.1:9/" }]
 `);
     expect(issues.length).toBeLessThanOrEqual(4);
-    expect(issues[0]).toMatchObject({ line: 5, message: expect.stringContaining('quote ${...} values') });
+    expect(issues[0]).toMatchObject({ line: 5, message: expect.stringContaining("quote ${...} values") });
   });
 });

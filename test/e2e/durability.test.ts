@@ -44,7 +44,10 @@ describe("e2e: durable delivery", () => {
     const probe = await startSink();
     const port = Number(new URL(probe.url).port);
     await probe.close();
-    const file = config(dir, `      - { name: sink, type: http, url: "http://127.0.0.1:${port}/in", timeout: 2s, retry: { attempts: 50, backoff: 100ms, max_backoff: 500ms } }`);
+    const file = config(
+      dir,
+      `      - { name: sink, type: http, url: "http://127.0.0.1:${port}/in", timeout: 2s, retry: { attempts: 50, backoff: 100ms, max_backoff: 500ms } }`,
+    );
     const first = track(await startDaemon(file));
     const acked: string[] = [];
     await Promise.all(
@@ -81,7 +84,10 @@ describe("e2e: durable delivery", () => {
       }
       res.writeHead(200).end("ok");
     };
-    const file = config(dir, `      - { name: flaky, type: http, url: "${sink.url}/in", retry: { attempts: 5, backoff: 50ms, max_backoff: 200ms } }`);
+    const file = config(
+      dir,
+      `      - { name: flaky, type: http, url: "${sink.url}/in", retry: { attempts: 5, backoff: 50ms, max_backoff: 200ms } }`,
+    );
     const daemon = track(await startDaemon(file));
     for (let i = 0; i < 10; i++) expect((await post(`${daemon.url}/hooks`, JSON.stringify({ n: i }), auth)).status).toBe(202);
     await waitFor(() => sink.requests.length === 10, "10 successful deliveries");
@@ -97,7 +103,11 @@ describe("e2e: durable delivery", () => {
   it("answers a redelivery with 200 duplicate, also after a restart", async () => {
     const dir = tempDir();
     const sink = track(await startSink());
-    const file = config(dir, `      - { name: sink, type: http, url: "${sink.url}/in" }`, `    dedupe: { id: 'headers."x-delivery"', ttl: 1h }`);
+    const file = config(
+      dir,
+      `      - { name: sink, type: http, url: "${sink.url}/in" }`,
+      `    dedupe: { id: 'headers."x-delivery"', ttl: 1h }`,
+    );
     const first = track(await startDaemon(file));
     const original = await post(`${first.url}/hooks`, `{"a":1}`, { ...auth, "x-delivery": "d-1" });
     expect(original.status).toBe(202);
@@ -197,7 +207,13 @@ sleep 0.5
       .map((f) => JSON.parse(readFileSync(join(dir, "runs", f), "utf8")) as { push: number });
     expect(runs).toEqual([{ push: 0 }, { push: 4 }]);
     const events = JSON.parse((await runCli(["events", "--json", "-c", file])).stdout) as { deliveries: { state: string }[] }[];
-    expect(events.flatMap((e) => e.deliveries.map((d) => d.state)).sort()).toEqual(["coalesced", "coalesced", "coalesced", "delivered", "delivered"]);
+    expect(events.flatMap((e) => e.deliveries.map((d) => d.state)).sort()).toEqual([
+      "coalesced",
+      "coalesced",
+      "coalesced",
+      "delivered",
+      "delivered",
+    ]);
   });
 
   it("drains on SIGTERM: exits 0 and a later start delivers what was left", async () => {

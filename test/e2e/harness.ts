@@ -16,7 +16,11 @@ export function tempDir(prefix = "switchyard-e2e-"): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
 
-export async function waitFor<T>(check: () => T | undefined | false | Promise<T | undefined | false>, what: string, timeoutMs = 15_000): Promise<T> {
+export async function waitFor<T>(
+  check: () => T | undefined | false | Promise<T | undefined | false>,
+  what: string,
+  timeoutMs = 15_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();
@@ -71,13 +75,10 @@ export async function startDaemon(configFile: string, env: NodeJS.ProcessEnv = {
   void exited.then((c) => {
     exitCode = c;
   });
-  const started = await waitFor(
-    () => {
-      if (exitCode !== undefined) throw new Error(`daemon exited with ${exitCode}: ${stderr.join("")}`);
-      return logs.find((l) => l.msg === "switchyard started");
-    },
-    "the daemon to start",
-  );
+  const started = await waitFor(() => {
+    if (exitCode !== undefined) throw new Error(`daemon exited with ${exitCode}: ${stderr.join("")}`);
+    return logs.find((l) => l.msg === "switchyard started");
+  }, "the daemon to start");
   const listen = started.listen as AddressInfo;
   const admin = started.admin as AddressInfo | string;
   const url = `http://127.0.0.1:${listen.port}`;
@@ -95,9 +96,16 @@ export async function startDaemon(configFile: string, env: NodeJS.ProcessEnv = {
   };
 }
 
-export async function runCli(args: string[], env: NodeJS.ProcessEnv = {}, input?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export async function runCli(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+  input?: string,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   requireBuild();
-  const proc = spawn(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env }, stdio: ["pipe", "pipe", "pipe"] });
+  const proc = spawn(process.execPath, [CLI, ...args], {
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+    stdio: ["pipe", "pipe", "pipe"],
+  });
   let stdout = "";
   let stderr = "";
   proc.stdout.setEncoding("utf8").on("data", (c: string) => {
@@ -146,7 +154,13 @@ export async function startSink(port = 0): Promise<Sink> {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", async () => {
-      const r: SinkRequest = { method: req.method ?? "", url: req.url ?? "", headers: req.headers, body: Buffer.concat(chunks).toString("utf8"), at: Date.now() };
+      const r: SinkRequest = {
+        method: req.method ?? "",
+        url: req.url ?? "",
+        headers: req.headers,
+        body: Buffer.concat(chunks).toString("utf8"),
+        at: Date.now(),
+      };
       try {
         await sink.respond(r, res);
         if (res.statusCode < 300) sink.requests.push(r);
@@ -173,7 +187,11 @@ export function writeConfig(dir: string, text: string, name = "switchyard.yaml")
   return file;
 }
 
-export async function post(url: string, body: string | Buffer, headers: Record<string, string> = {}): Promise<{ status: number; body: string; json: () => unknown }> {
+export async function post(
+  url: string,
+  body: string | Buffer,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: string; json: () => unknown }> {
   const res = await fetch(url, { method: "POST", body, headers: { "content-type": "application/json", ...headers } });
   const text = await res.text();
   return { status: res.status, body: text, json: () => JSON.parse(text) };

@@ -113,7 +113,12 @@ routes:
     await waitFor(() => existsSync(`${runs}.stdin`) && readFileSync(`${runs}.stdin`, "utf8").length > 0, "the script run");
     expect(readFileSync(`${runs}.argv`, "utf8")).toBe(`--pull\n${push.repository.full_name}\n${push.after}\n`);
     expect(readFileSync(`${runs}.env`, "utf8")).toBe(push.ref);
-    const stdin = JSON.parse(readFileSync(`${runs}.stdin`, "utf8")) as { id: string; route: string; body: unknown; headers: Record<string, string> };
+    const stdin = JSON.parse(readFileSync(`${runs}.stdin`, "utf8")) as {
+      id: string;
+      route: string;
+      body: unknown;
+      headers: Record<string, string>;
+    };
     expect(stdin).toMatchObject({ id, route: "github", body: push });
     expect(stdin.headers["x-github-event"]).toBe("push");
   });
@@ -142,21 +147,36 @@ routes:
 
   it("verifies Stripe signatures made by the Stripe SDK, refusing stale ones", async () => {
     const stripe = new Stripe("sk_test_e2e");
-    const payload = JSON.stringify({ id: "evt_e2e_1", object: "event", type: "invoice.paid", data: { object: { id: "in_1", amount_paid: 4200 } } });
+    const payload = JSON.stringify({
+      id: "evt_e2e_1",
+      object: "event",
+      type: "invoice.paid",
+      data: { object: { id: "in_1", amount_paid: 4200 } },
+    });
     const header = stripe.webhooks.generateTestHeaderString({ payload, secret: STRIPE_SECRET });
     expect((await post(`${daemon.url}/hooks/stripe`, payload, { "stripe-signature": header })).status).toBe(202);
     const got = await waitFor(() => sink.requests.find((r) => r.url === "/stripe"), "the Stripe delivery");
     expect(JSON.parse(got.body)).toEqual(JSON.parse(payload));
 
-    const stale = stripe.webhooks.generateTestHeaderString({ payload, secret: STRIPE_SECRET, timestamp: Math.floor(Date.now() / 1000) - 600 });
-    expect((await post(`${daemon.url}/hooks/stripe`, payload.replace("evt_e2e_1", "evt_e2e_2"), { "stripe-signature": stale })).status).toBe(401);
+    const stale = stripe.webhooks.generateTestHeaderString({
+      payload,
+      secret: STRIPE_SECRET,
+      timestamp: Math.floor(Date.now() / 1000) - 600,
+    });
+    expect(
+      (await post(`${daemon.url}/hooks/stripe`, payload.replace("evt_e2e_1", "evt_e2e_2"), { "stripe-signature": stale })).status,
+    ).toBe(401);
   });
 
   it("verifies Standard Webhooks signatures made by its SDK, refusing future ones", async () => {
     const wh = new Webhook(SW_SECRET);
     const payload = JSON.stringify({ type: "user.created", data: { user: "ada" } });
     const at = new Date();
-    const ok = await post(`${daemon.url}/hooks/sw`, payload, { "webhook-id": "msg_1", "webhook-timestamp": String(Math.floor(at.getTime() / 1000)), "webhook-signature": wh.sign("msg_1", at, payload) });
+    const ok = await post(`${daemon.url}/hooks/sw`, payload, {
+      "webhook-id": "msg_1",
+      "webhook-timestamp": String(Math.floor(at.getTime() / 1000)),
+      "webhook-signature": wh.sign("msg_1", at, payload),
+    });
     expect(ok.status).toBe(202);
     const got = await waitFor(() => sink.requests.find((r) => r.url === "/sw"), "the Standard Webhooks delivery");
     expect(JSON.parse(got.body)).toEqual({ user: "ada" });
