@@ -2,8 +2,12 @@ import { readFileSync } from "node:fs";
 import { Ajv, type ErrorObject } from "ajv";
 import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from "yaml";
 import { ConfigError, type ConfigIssue } from "../errors.js";
+import { compileExpression, ExpressionSyntaxError } from "../pipeline/expression.js";
+import { targets } from "../plugins/targets/index.js";
+import { verifiers } from "../plugins/verifiers/index.js";
 import { interpolate, type Path, placeOf } from "./interpolate.js";
 import { type Config, ConfigSchema } from "./schema.js";
+import { DURATION_PATTERN, SIZE_PATTERN } from "./units.js";
 
 /**
  * YAML → ${ENV} interpolation → ajv validation. Every problem is collected and reported at
@@ -13,14 +17,20 @@ import { type Config, ConfigSchema } from "./schema.js";
 export interface LoadedConfig {
   file: string;
   config: Config;
+  /** The document before ${VAR} interpolation: tells a secret written inline from one taken from the environment. */
+  raw: unknown;
   /** 1-based line of a place in the file, for compile-time errors. */
   lineOf(path: Path): number | undefined;
+  /**
+   * Problems found so far (missing variables, schema). `config` is trustworthy only where no
+   * issue points: compile skips those parts and reports these with its own.
+   */
+  issues: ConfigIssue[];
 }
 
 // Compiled once per process: ajv compilation is the slow part of validation.
-let validator: ReturnType<Ajv["compile"]> | undefined;
+const validator = new Ajv({ allErrors: true, strict: true, discriminator: true, allowUnionTypes: true }).compile(ConfigSchema);
 function validate(value: unknown) {
-  validator ??= new Ajv({ allErrors: true, strict: true, discriminator: true, allowUnionTypes: true }).compile(ConfigSchema);
   const ok = validator(value);
   return { ok, errors: validator.errors ?? [] };
 }
@@ -34,7 +44,20 @@ function pathOf(instancePath: string): (string | number)[] {
     .map((seg) => (/^[0-9]+$/.test(seg) ? Number(seg) : seg));
 }
 
-function describeError(e: ErrorObject): { extra?: string; message: string } | undefined {
+function valueAt(root: unknown, path: readonly (string | number)[]): unknown {
+  let v = root;
+  for (const seg of path) v = (v as Record<string | number, unknown> | undefined)?.[seg];
+  return v;
+}
+
+function describePattern(pattern: string, actual: unknown, description: string | undefined): string {
+  const shown = JSON.stringify(actual);
+  if (pattern === DURATION_PATTERN) return `${shown} is not a duration (write 250ms, 10s, 5m, 2h or 1d)`;
+  if (pattern === SIZE_PATTERN) return `${shown} is not a size (write 512kb or 1mb)`;
+  return `${shown} is not in the expected form${description ? `: ${description}` : ` (${pattern})`}`;
+}
+
+function describeError(e: ErrorObject, value: unknown): { extra?: string; message: string } | undefined {
   const p = e.params as Record<string, unknown>;
   switch (e.keyword) {
     case "additionalProperties":
@@ -42,13 +65,13 @@ function describeError(e: ErrorObject): { extra?: string; message: string } | un
     case "required":
       return { extra: String(p.missingProperty), message: "is required" };
     case "discriminator":
-      return p.error === "mapping"
-        ? { extra: "type", message: `unknown type ${JSON.stringify(p.tagValue)}` }
-        : { extra: "type", message: "is required" };
-    case "pattern":
+      if (p.error !== "mapping") return { extra: "type", message: "is required" };
       return {
-        message: `${JSON.stringify(String(e.data))} does not match the expected form (${e.parentSchema?.description ?? String(p.pattern)})`,
+        extra: "type",
+        message: `unknown type ${JSON.stringify(p.tagValue)} (one of ${(e.instancePath.includes("/targets/") ? targets : verifiers).map((x) => x.type).join(", ")})`,
       };
+    case "pattern":
+      return { message: describePattern(String(p.pattern), valueAt(value, pathOf(e.instancePath)), e.parentSchema?.description) };
     case "const":
     case "enum":
       return {
@@ -73,7 +96,7 @@ function schemaIssues(errors: readonly ErrorObject[], lineOf: (path: Path) => nu
       literalsAt.set(e.instancePath, list);
       continue;
     }
-    const d = describeError(e);
+    const d = describeError(e, value);
     if (!d) continue;
     const path = pathOf(e.instancePath);
     const full = d.extra ? [...path, d.extra] : path;
@@ -86,15 +109,56 @@ function schemaIssues(errors: readonly ErrorObject[], lineOf: (path: Path) => nu
     const place = placeOf(path);
     // A type mismatch on the same place already explains it (e.g. "must be boolean").
     if ([...byPlace.values()].some((i) => i.place === place)) continue;
-    let actual: unknown = value;
-    for (const seg of path) actual = (actual as Record<string | number, unknown> | undefined)?.[seg];
+    const actual = valueAt(value, path);
     const message = `${JSON.stringify(actual)} is not allowed: must be ${allowed.length === 1 ? JSON.stringify(allowed[0]) : `one of ${allowed.map((v) => JSON.stringify(v)).join(", ")}`}`;
     byPlace.set(`${place}\u0000${message}`, { place, message, line: lineOf(path), severity: "error" });
   }
-  return [...byPlace.values()];
+  // In a union (dedupe: true | { id, ttl }), the branch that matches the shape reports the
+  // useful, deeper error; the other branch's "must be boolean" only confuses.
+  const all = [...byPlace.values()];
+  return all.filter(
+    (i) =>
+      !(
+        i.message.startsWith("must be ") &&
+        all.some((o) => o !== i && (o.place.startsWith(`${i.place}.`) || o.place.startsWith(`${i.place}[`)))
+      ),
+  );
 }
 
-/** Parses and validates config text. Throws ConfigError listing every problem. */
+/** Syntax errors of every JSONata field present, wherever the rest of the file is broken. */
+function expressionIssues(value: unknown, lineOf: (path: Path) => number | undefined): ConfigIssue[] {
+  const out: ConfigIssue[] = [];
+  const check = (source: unknown, path: Path) => {
+    if (typeof source !== "string") return;
+    try {
+      compileExpression(source, placeOf(path));
+    } catch (err) {
+      if (err instanceof ExpressionSyntaxError)
+        out.push({ place: placeOf(path), message: err.message, line: lineOf(path), severity: "error" });
+    }
+  };
+  const obj = (v: unknown): Record<string, unknown> =>
+    v !== null && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
+  const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
+  list(obj(value).routes).forEach((route, i) => {
+    const r = obj(route);
+    check(r.filter, ["routes", i, "filter"]);
+    check(obj(r.dedupe).id, ["routes", i, "dedupe", "id"]);
+    list(r.targets).forEach((target, j) => {
+      const t = obj(target);
+      const at = ["routes", i, "targets", j];
+      check(t.filter, [...at, "filter"]);
+      check(t.transform, [...at, "transform"]);
+      list(t.args).forEach((a, k) => {
+        check(a, [...at, "args", k]);
+      });
+      for (const [name, e] of Object.entries(obj(t.env))) check(e, [...at, "env", name]);
+    });
+  });
+  return out;
+}
+
+/** Parses and validates config text. Throws ConfigError only when the YAML itself is broken. */
 export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
   const lineCounter = new LineCounter();
   const textLines = text.split("\n");
@@ -135,8 +199,14 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
   // A missing variable already explains the empty string the schema would complain about.
   const explained = new Set(issues.map((i) => i.place));
   const all = [...issues, ...(ok ? [] : schemaIssues(errors, lineOf, value).filter((i) => !explained.has(i.place)))];
-  if (all.length > 0) throw new ConfigError(file, all);
-  return { file, config: value as Config, lineOf };
+  // Compile checks the JSONata of every sound route; for the routes it must skip (and for all
+  // of them when the file is broken above the routes), check it here, so that one `check`
+  // run lists every problem.
+  const routeOf = (place: string) => /^routes\[\d+\]/.exec(place)?.[0];
+  const unsoundRoutes = new Set(all.map((i) => routeOf(i.place)));
+  const wholeFile = all.some((i) => !routeOf(i.place));
+  all.push(...expressionIssues(value, lineOf).filter((i) => wholeFile || unsoundRoutes.has(routeOf(i.place))));
+  return { file, config: value as Config, raw, lineOf, issues: all };
 }
 
 export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {

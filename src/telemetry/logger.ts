@@ -1,4 +1,5 @@
 import pino, { type Logger } from "pino";
+import { prettyStream } from "./pretty.js";
 
 /**
  * JSON lines on stdout. Nothing here logs request headers or bodies; the redaction list is a
@@ -25,6 +26,6 @@ export function createLogger(level = process.env.SWITCHYARD_LOG_LEVEL ?? "info",
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
     },
-    destination ?? pino.destination({ dest: 1, sync: false }),
+    destination ?? (process.env.LOG_FORMAT === "pretty" ? prettyStream() : pino.destination({ dest: 1, sync: false })),
   );
 }

@@ -9,7 +9,7 @@ import { ConfigError, type ConfigIssue } from "../../src/errors.js";
 
 const log = pino({ level: "silent" });
 
-function issuesOf(text: string, env: NodeJS.ProcessEnv = {}, file = "/etc/switchyard/switchyard.yaml"): ConfigIssue[] {
+function issuesOf(text: string, env: NodeJS.ProcessEnv = {}, file = join(tmpdir(), "switchyard.yaml")): ConfigIssue[] {
   try {
     compileConfig(parseConfig(text, file, env), { log, env });
   } catch (err) {
@@ -174,5 +174,33 @@ routes:
 `);
     expect(issues.length).toBeLessThanOrEqual(4);
     expect(issues[0]).toMatchObject({ line: 5, message: expect.stringContaining("quote ${...} values") });
+  });
+});
+
+describe("one run, every problem", () => {
+  it("compiles the sound parts of a route whose other parts are broken", () => {
+    const issues = issuesOf(`
+routes:
+  - name: r
+    path: /r
+    dedupe: { ttl: forever }
+    filter: "body.("
+    verify: { type: github, secret: "\${MISSING}" }
+    targets:
+      - { name: a, type: exec, command: [/no/such/command] }
+      - { name: b, type: http, url: "http://127.0.0.1:9/", transform: "}" }
+      - { name: c, type: http, url: "http://127.0.0.1:9/", timeout: soon }
+`);
+    const places = issues.map((i) => i.place).sort();
+    expect(places).toEqual(
+      [
+        "routes[0].dedupe.ttl",
+        "routes[0].filter",
+        "routes[0].verify.secret",
+        "routes[0].targets[0].command[0]",
+        "routes[0].targets[1].transform",
+        "routes[0].targets[2].timeout",
+      ].sort(),
+    );
   });
 });

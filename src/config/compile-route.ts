@@ -1,0 +1,177 @@
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import type { Logger } from "pino";
+import type { ConfigIssue } from "../errors.js";
+import { type RetryPolicy, resolveRetryPolicy } from "../pipeline/backoff.js";
+import type { Expression } from "../pipeline/expression.js";
+import { findTarget } from "../plugins/targets/index.js";
+import type { Target } from "../plugins/targets/target.js";
+import { findVerifier } from "../plugins/verifiers/index.js";
+import type { Verifier } from "../plugins/verifiers/verifier.js";
+import { commandProblem } from "./command.js";
+import { type Path, placeOf } from "./interpolate.js";
+import type { PluginBlock, RouteConfig } from "./schema.js";
+import { parseDuration } from "./units.js";
+
+/** One route of the config → its verifier with keys, JSONata expressions and target clients. */
+
+const DEFAULT_DEDUPE_TTL = "24h";
+
+export interface CompiledTarget {
+  name: string;
+  type: string;
+  where: string;
+  target: Target;
+  filter?: Expression;
+  transform?: Expression;
+  retry: RetryPolicy;
+  concurrency: number;
+  coalesce: boolean;
+  timeoutMs: number;
+}
+
+export interface CompiledRoute {
+  name: string;
+  path: string;
+  where: string;
+  verifyType: string;
+  verifier: Verifier;
+  filter?: Expression;
+  /** Present when the route deduplicates; without `id` the scheme's delivery id is used. */
+  dedupe?: { id?: Expression; ttlMs: number };
+  targets: CompiledTarget[];
+  targetNames: string[];
+}
+
+export interface CompileHelpers {
+  issue(path: Path, message: string, severity?: ConfigIssue["severity"]): void;
+  expr(source: string | undefined, path: Path): Expression | undefined;
+  dir: string;
+  env: NodeJS.ProcessEnv;
+  log: Logger;
+  /** True when loading already found a problem at or under this place: it is not compiled. */
+  unsound(place: string): boolean;
+}
+
+export function compileRoute(r: RouteConfig, at: Path, h: CompileHelpers): CompiledRoute | undefined {
+  const where = placeOf(at);
+  const sound = !h.unsound(where);
+  const verifier = h.unsound(`${where}.verify`) ? undefined : compileVerifier(r.verify, [...at, "verify"], h);
+  // The route's own fields: skipped when loading found them broken (a JSONata field there was
+  // already checked by the loader).
+  const ownSound = !["name", "path", "filter", "dedupe"].some((k) => h.unsound(`${where}.${k}`));
+  const filter = ownSound ? h.expr(r.filter, [...at, "filter"]) : undefined;
+  let dedupe: CompiledRoute["dedupe"];
+  if (ownSound && (r.dedupe === true || typeof r.dedupe === "object")) {
+    const d = r.dedupe === true ? {} : r.dedupe;
+    dedupe = { id: h.expr(d.id, [...at, "dedupe", "id"]), ttlMs: parseDuration(d.ttl ?? DEFAULT_DEDUPE_TTL) };
+  }
+  const targets: CompiledTarget[] = [];
+  const names = new Set<string>();
+  r.targets.forEach((t, j) => {
+    const tAt = [...at, "targets", j];
+    const name = String(t.name);
+    if (names.has(name)) h.issue([...tAt, "name"], `${name} is already a target of route ${r.name}`);
+    names.add(name);
+    const compiled = h.unsound(placeOf(tAt)) ? undefined : compileTarget(t, tAt, r.name, h);
+    if (compiled) targets.push(compiled);
+  });
+  if (!sound || !verifier || targets.length !== r.targets.length) return undefined;
+  return {
+    name: r.name,
+    path: r.path,
+    where,
+    verifyType: r.verify.type,
+    verifier,
+    filter,
+    dedupe,
+    targets,
+    targetNames: targets.map((t) => t.name),
+  };
+}
+
+function readKeys(block: PluginBlock, at: Path, h: CompileHelpers): Buffer[] | undefined {
+  const given = (["secret", "secrets", "secret_file"] as const).filter((k) => block[k] !== undefined);
+  if (given.length !== 1) {
+    h.issue(at, given.length === 0 ? "needs one of secret, secrets or secret_file" : `give only one of ${given.join(", ")}`);
+    return undefined;
+  }
+  if (block.secrets) return (block.secrets as string[]).map((s) => Buffer.from(s, "utf8"));
+  if (block.secret) return [Buffer.from(block.secret as string, "utf8")];
+  const file = resolve(h.dir, block.secret_file as string);
+  try {
+    // A trailing newline is an artefact of `echo secret > file`, never part of the secret.
+    const text = readFileSync(file, "utf8").replace(/\r?\n$/, "");
+    if (!text) throw new Error("the file is empty");
+    return [Buffer.from(text, "utf8")];
+  } catch (err) {
+    h.issue([...at, "secret_file"], `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    return undefined;
+  }
+}
+
+function compileVerifier(block: PluginBlock, at: Path, h: CompileHelpers): Verifier | undefined {
+  const plugin = findVerifier(block.type);
+  if (!plugin) return undefined; // the schema already reported the unknown type
+  let keys: Buffer[] = [];
+  if (plugin.needsSecret) {
+    const k = readKeys(block, at, h);
+    if (!k) return undefined;
+    keys = k;
+  }
+  try {
+    return plugin.create(block as never, { keys });
+  } catch (err) {
+    h.issue(at, (err as Error).message);
+    return undefined;
+  }
+}
+
+function compileTarget(block: PluginBlock, at: Path, route: string, h: CompileHelpers): CompiledTarget | undefined {
+  const plugin = findTarget(block.type);
+  if (!plugin) return undefined;
+  const where = placeOf(at);
+  const name = String(block.name);
+  if (block.type === "exec" && Array.isArray(block.command) && typeof block.command[0] === "string") {
+    const problem = commandProblem(block.command[0], h.dir, h.env);
+    if (problem) h.issue([...at, "command", 0], problem);
+  }
+  const filter = h.expr(block.filter as string | undefined, [...at, "filter"]);
+  const transform = h.expr(block.transform as string | undefined, [...at, "transform"]);
+  const timeoutMs = block.timeout ? parseDuration(block.timeout as string) : plugin.defaultTimeoutMs;
+  const compile = (source: string, field: string): Expression => {
+    const e = h.expr(source, [...at, ...fieldPath(field)]);
+    if (!e) throw new AlreadyReported();
+    return e;
+  };
+  let target: Target;
+  try {
+    target = plugin.create(block, { where, route, name, configDir: h.dir, timeoutMs, compile, log: h.log.child({ route, target: name }) });
+  } catch (err) {
+    if (!(err instanceof AlreadyReported)) h.issue(at, (err as Error).message);
+    return undefined;
+  }
+  return {
+    name,
+    type: block.type,
+    where,
+    target,
+    filter,
+    transform,
+    retry: resolveRetryPolicy(block.retry as Parameters<typeof resolveRetryPolicy>[0]),
+    concurrency: typeof block.concurrency === "number" ? block.concurrency : plugin.defaultConcurrency,
+    coalesce: block.coalesce === true,
+    timeoutMs,
+  };
+}
+
+/** A JSONata field of a plugin failed to compile; the issue is already recorded. */
+class AlreadyReported extends Error {}
+
+/** `args[0]` → ["args", 0]; `env.GIT_REF` → ["env", "GIT_REF"]. */
+function fieldPath(field: string): (string | number)[] {
+  return field
+    .split(/[.[\]]/)
+    .filter(Boolean)
+    .map((s) => (/^[0-9]+$/.test(s) ? Number(s) : s));
+}
