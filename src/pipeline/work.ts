@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { hostname } from "node:os";
 import type { Logger } from "pino";
 import type { CompiledConfig, CompiledTarget } from "../config/compile.js";
 import { ExpressionError } from "../errors.js";
@@ -21,6 +22,15 @@ const RECLAIM_EVERY_MS = 5_000;
 /** A lease outlives the attempt's own timeout by this much before another worker may take it. */
 const LEASE_MARGIN_MS = 5_000;
 
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
 export interface WorkerDeps {
   store: Store;
   metrics: Metrics;
@@ -30,7 +40,8 @@ export interface WorkerDeps {
 }
 
 export class Worker {
-  readonly owner = `worker-${process.pid}-${randomUUID().slice(0, 8)}`;
+  /** host/pid/random: a restarted daemon can tell its dead predecessors' leases from live ones. */
+  readonly owner = `${hostname()}/${process.pid}/${randomUUID().slice(0, 8)}`;
   private readonly inflight = new Map<string, number>();
   private readonly running = new Set<Promise<void>>();
   private readonly abort = new AbortController();
@@ -45,7 +56,31 @@ export class Worker {
   constructor(private readonly deps: WorkerDeps) {}
 
   start(): void {
-    this.loopDone ??= this.loop();
+    this.loopDone ??= this.recoverOwnLeases().then(() => this.loop());
+  }
+
+  /**
+   * After a crash (kill -9, OOM, power loss) this host's previous daemon left leases behind.
+   * Waiting for them to expire would delay those deliveries by their timeout; a lease whose
+   * holder is a dead process on this host can be given back at once. Leases of other hosts,
+   * or of live processes, are left to expire.
+   */
+  private async recoverOwnLeases(): Promise<void> {
+    const { store, log } = this.deps;
+    if (!store.leaseOwners) return;
+    try {
+      for (const owner of await store.leaseOwners()) {
+        const [host, pidText] = owner.split("/");
+        const pid = Number(pidText);
+        if (owner === this.owner || host !== hostname() || !Number.isInteger(pid)) continue;
+        // The same pid as ours but another owner is our own previous incarnation (containers reuse pid 1).
+        if (pid !== process.pid && isAlive(pid)) continue;
+        const n = await store.release(owner);
+        if (n > 0) log.warn({ released: n }, "leases of a crashed previous run given back for delivery");
+      }
+    } catch (err) {
+      log.warn({ err: (err as Error).message }, "could not recover leases of a previous run; they expire on their own");
+    }
   }
 
   /** New work may be due (an enqueue, a settled delivery freeing a slot). */

@@ -118,6 +118,7 @@ export function prepareStatements(db: Db) {
     release: db.prepare<{ owner: string; now: number }>(
       "UPDATE deliveries SET lease_owner = NULL, lease_until = NULL, due_at = @now, updated_at = @now WHERE lease_owner = @owner",
     ),
+    leaseOwners: db.prepare<[], { owner: string }>("SELECT DISTINCT lease_owner AS owner FROM deliveries WHERE lease_owner IS NOT NULL"),
     reclaimExpired: db.prepare<{ now: number }>("UPDATE deliveries SET lease_owner = NULL, lease_until = NULL WHERE lease_until < @now"),
 
     deadLetters: db.prepare<{ limit: number }, DeadRow>(

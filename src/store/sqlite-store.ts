@@ -118,6 +118,10 @@ export class SqliteStore implements Store {
     return this.guard("release", () => this.stmt.release.run({ owner, now: Date.now() }).changes);
   }
 
+  async leaseOwners(): Promise<string[]> {
+    return this.guard("leaseOwners", () => this.stmt.leaseOwners.all().map((r) => r.owner));
+  }
+
   async reclaimExpired(now: number): Promise<number> {
     return this.guard("reclaimExpired", () => this.stmt.reclaimExpired.run({ now }).changes);
   }

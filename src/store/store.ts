@@ -110,6 +110,11 @@ export interface Store {
   settle(deliveryId: string, owner: string, settlement: Settlement, now: number): Promise<void>;
   /** Gives back every lease `owner` holds, due now (graceful shutdown). */
   release(owner: string): Promise<number>;
+  /**
+   * Who holds leases now. Optional: lets a restarted daemon give back at once the leases of its
+   * own previous, crashed incarnation instead of waiting for them to expire.
+   */
+  leaseOwners?(): Promise<string[]>;
   /** Hands expired leases back out (their holder crashed). Its own query, not part of claim. */
   reclaimExpired(now: number): Promise<number>;
   deadLetters(opts?: { route?: string; limit?: number }): Promise<DeadLetter[]>;
