@@ -59,6 +59,11 @@ function hashFile(file: string): string | undefined {
   }
 }
 
+/** `server.log_level` applies unless SWITCHYARD_LOG_LEVEL, which wins, is set. */
+function applyLogLevel(log: Logger, config: CompiledConfig, env: NodeJS.ProcessEnv): void {
+  if (config.server.logLevel && !env.SWITCHYARD_LOG_LEVEL) log.level = config.server.logLevel;
+}
+
 export class Daemon {
   private draining = false;
   private readonly servers: Server[] = [];
@@ -82,6 +87,7 @@ export class Daemon {
     const log = opts.log;
     const file = resolve(opts.configFile);
     const config = loadAndCompile(file, { log, env: opts.env });
+    applyLogLevel(log, config, opts.env ?? process.env);
     for (const w of config.warnings) log.warn({ place: w.place, line: w.line }, `config warning: ${w.message}`);
     const store = await openStore(config.store);
     const metrics = new Metrics(() => store.depth());
@@ -181,6 +187,7 @@ export class Daemon {
     if (!same(old.server.admin, next.server.admin)) needsRestart.push("server.admin");
     if (!same(old.store, next.store)) needsRestart.push("store");
     // Listeners and the store are not rebuilt on reload: keep running ones, say so, apply the rest.
+    applyLogLevel(log, next, this.opts.env ?? process.env);
     this.live = { ...next, server: { ...next.server, listen: old.server.listen, admin: old.server.admin }, store: old.store };
     for (const w of next.warnings) log.warn({ place: w.place, line: w.line }, `config warning: ${w.message}`);
     if (needsRestart.length > 0) log.warn({ keys: needsRestart }, "these settings changed and take effect only after a restart");

@@ -6,8 +6,6 @@ import { configPath } from "./common.js";
 export async function serve(options: { config?: string }): Promise<number> {
   const log = createLogger();
   const daemon = await Daemon.start({ configFile: configPath(options.config), log });
-  const level = daemon.config().server.logLevel;
-  if (level && !process.env.SWITCHYARD_LOG_LEVEL) log.level = level;
   process.on("SIGHUP", () => void daemon.reloadNow());
   return new Promise((resolve) => {
     const shutdown = (signal: string) => {
