@@ -1,5 +1,5 @@
 import type { StoreSettings } from "../config/compile.js";
-import { StoreUnavailableError } from "../errors.js";
+import { RedisStore } from "./redis-store.js";
 import { SqliteStore } from "./sqlite-store.js";
 import type { Store } from "./store.js";
 
@@ -9,6 +9,6 @@ export async function openStore(settings: StoreSettings): Promise<Store> {
     case "sqlite":
       return SqliteStore.open(settings.path);
     case "redis":
-      throw new StoreUnavailableError("the redis store is not part of this build yet: use store.type sqlite");
+      return RedisStore.open(settings);
   }
 }

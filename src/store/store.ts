@@ -49,6 +49,12 @@ export interface ClaimOptions extends TargetKey {
    * older due one as `coalesced`, in the same transaction.
    */
   coalesce: boolean;
+  /**
+   * The target's concurrency across every process sharing the store. Optional: a store shared by
+   * several instances (Redis) caps the target's leases at this, whoever holds them; without it,
+   * and in the SQLite store, only `limit` (the caller's own free slots) applies.
+   */
+  concurrency?: number;
 }
 
 export interface ClaimedDelivery extends TargetKey {

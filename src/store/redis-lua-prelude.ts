@@ -1,0 +1,44 @@
+/**
+ * Lua shared by every script of the Redis store. Each script gets ARGV[1] = `P:` (BullMQ's
+ * prefix) and ARGV[2] = `P:sy:` (ours); its own arguments start at ARGV[3].
+ *
+ * Keys are built inside the scripts from those prefixes, as BullMQ's own scripts build job keys:
+ * the queue a delivery belongs to is only known once `P:sy:where` has been read. That is fine on
+ * a standalone Redis (what the store supports); on a Redis Cluster every key would need one hash
+ * tag, e.g. `prefix: "{switchyard}"`.
+ *
+ * Numbers: redis.call converts Lua numbers with full precision, but Lua's own `..` and tostring
+ * keep only 14 digits, so timestamps are concatenated only from their ARGV strings.
+ */
+export const PRELUDE = `
+local rcall = redis.call
+local P, S = ARGV[1], ARGV[2]
+local function qbase(q) return P .. q .. ":" end
+local function queueOf(id) return rcall("HGET", S .. "where", id) end
+local function seqOf(id) return tonumber(string.sub(id, 2)) or 0 end
+
+-- BullMQ's getDelayedScore: due ms * 0x1000 plus a counter, so retries due in the same ms keep their order.
+local function delayedScore(key, at)
+  local minScore = at * 0x1000
+  local maxScore = (at + 1) * 0x1000 - 1
+  local last = rcall("ZREVRANGEBYSCORE", key, maxScore, minScore, "WITHSCORES", "LIMIT", 0, 1)[2]
+  if last == nil then return minScore end
+  last = tonumber(last)
+  if last >= maxScore then return maxScore end
+  return last + 1
+end
+
+-- A job reaching a terminal state, as BullMQ's moveToFinished leaves it: in completed/failed
+-- scored by finishedOn (kept: removeOnComplete/removeOnFail are off; prune() removes them).
+local function finish(qb, id, zset, now, fields)
+  rcall("ZADD", qb .. zset, now, id)
+  rcall("HSET", qb .. id, "finishedOn", now, "sy_upd", now, unpack(fields))
+  rcall("SREM", S .. "retrying", id)
+end
+`;
+
+/** A script: its ioredis command name and its body (the prelude is added by the loader). */
+export interface LuaScript {
+  name: string;
+  body: string;
+}

@@ -1,0 +1,211 @@
+import type { LuaScript } from "./redis-lua-prelude.js";
+
+/**
+ * The scripts that look across queues (backlog, depth, dead letters, events, replay, prune) and
+ * the one that writes an event's own keys inside enqueue's transaction. Read-only ones are
+ * scripts too, so that each answer comes from one consistent moment, as SQLite's transactions give.
+ */
+
+/**
+ * Written inside enqueue's MULTI, after BullMQ's addJob created each delivery's job: the event
+ * document, its place in the event lists, the dedupe key, and our fields on each job.
+ * ARGV: eventId, route, receivedAt, ms, doc, member, dedupeKey|"", dedupeExpiresAt, now, ds,
+ * then (deliveryId, queue, target) per target.
+ */
+export const ENQUEUE: LuaScript = {
+  name: "switchyardEnqueue",
+  body: `
+local ev, route, at, ms, doc, member = ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8]
+local dedupeKey, dedupeExpiresAt, now, ds = ARGV[9], ARGV[10], ARGV[11], ARGV[12]
+rcall("HSET", S .. "event:" .. ev, "route", route, "at", at, "ms", ms, "doc", doc, "m", member, "ds", ds)
+rcall("ZADD", S .. "events", ms, member)
+rcall("ZADD", S .. "events:" .. route, ms, member)
+if dedupeKey ~= "" then rcall("SET", dedupeKey, ev, "PXAT", dedupeExpiresAt) end
+for i = 13, #ARGV, 3 do
+  local id, q, target = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+  rcall("HSET", S .. "where", id, q)
+  rcall("HSET", S .. "targets", q, cjson.encode({route, target}))
+  rcall("HSET", qbase(q) .. id, "sy_ev", ev, "sy_ms", ms, "sy_st", "pending", "sy_due", now)
+end
+return 1
+`,
+};
+
+/** Returns {{"[route,target]", nextDueAt}...} for queues with unleased waiting jobs. */
+export const BACKLOG: LuaScript = {
+  name: "switchyardBacklog",
+  body: `
+local out = {}
+local t = rcall("HGETALL", S .. "targets")
+for i = 1, #t, 2 do
+  local qb = qbase(t[i])
+  local best = false
+  local head = rcall("LINDEX", qb .. "wait", -1)
+  if head then best = tonumber(rcall("HGET", qb .. head, "sy_due")) or 0 end
+  local first = rcall("ZRANGE", qb .. "delayed", 0, 0, "WITHSCORES")[2]
+  if first then
+    local at = math.floor(tonumber(first) / 0x1000)
+    if not best or at < best then best = at end
+  end
+  if best then out[#out + 1] = {t[i + 1], best} end
+end
+return out
+`,
+};
+
+/** {pending, retrying, dead} over every queue: BullMQ's own list lengths, split by our retrying set. */
+export const DEPTH: LuaScript = {
+  name: "switchyardDepth",
+  body: `
+local waiting, dead = 0, 0
+for _, q in ipairs(rcall("HKEYS", S .. "targets")) do
+  local qb = qbase(q)
+  waiting = waiting + rcall("LLEN", qb .. "wait") + rcall("LLEN", qb .. "active") + rcall("LLEN", qb .. "paused")
+    + rcall("ZCARD", qb .. "delayed") + rcall("ZCARD", qb .. "prioritized")
+  dead = dead + rcall("ZCARD", qb .. "failed")
+end
+local retrying = rcall("SCARD", S .. "retrying")
+return {waiting - retrying, retrying, dead}
+`,
+};
+
+/**
+ * Newest failure first (then highest id), as SQLite orders them. ARGV: route|"", limit (-1 = all).
+ * Returns {{id, eventId, route, target, attempts, lastError, receivedAt, failedAt}...}.
+ */
+export const DEAD_LETTERS: LuaScript = {
+  name: "switchyardDeadLetters",
+  body: `
+local route, limit = ARGV[3], tonumber(ARGV[4])
+if limit == 0 then return {} end
+local rows = {}
+local t = rcall("HGETALL", S .. "targets")
+for i = 1, #t, 2 do
+  local rt = cjson.decode(t[i + 1])
+  if route == "" or rt[1] == route then
+    local qb = qbase(t[i])
+    local ids = rcall("ZREVRANGE", qb .. "failed", 0, limit < 0 and -1 or limit - 1, "WITHSCORES")
+    for j = 1, #ids, 2 do rows[#rows + 1] = {qb, ids[j], tonumber(ids[j + 1]), rt[1], rt[2]} end
+  end
+end
+table.sort(rows, function(a, b)
+  if a[3] ~= b[3] then return a[3] > b[3] end
+  return seqOf(a[2]) > seqOf(b[2])
+end)
+local out = {}
+for k = 1, (limit < 0 and #rows or math.min(limit, #rows)) do
+  local r = rows[k]
+  local f = rcall("HMGET", r[1] .. r[2], "sy_ev", "ats", "sy_err")
+  local at = f[1] and rcall("HGET", S .. "event:" .. f[1], "at")
+  out[#out + 1] = {r[2], f[1] or "", r[4], r[5], tonumber(f[2]) or 0, f[3] or "", at or "", r[3]}
+end
+return out
+`,
+};
+
+/**
+ * Newest first (received ms, then write order). ARGV: route|"", limit (-1 = all). Returns
+ * {{eventId, route, receivedAt, {{id, target, state, attempts, lastError|nil, dueAt}...}}...}.
+ */
+export const EVENTS: LuaScript = {
+  name: "switchyardEvents",
+  body: `
+local route, limit = ARGV[3], tonumber(ARGV[4])
+if limit == 0 then return {} end
+local key = route == "" and S .. "events" or S .. "events:" .. route
+local out = {}
+for _, m in ipairs(rcall("ZREVRANGE", key, 0, limit < 0 and -1 or limit - 1)) do
+  local ev = string.match(m, "^[^:]*:(.*)$")
+  local e = rcall("HMGET", S .. "event:" .. ev, "route", "at", "ds")
+  if e[1] then
+    local ds = {}
+    for _, d in ipairs(cjson.decode(e[3] or "[]")) do
+      local q = queueOf(d[1])
+      if q then
+        local f = rcall("HMGET", qbase(q) .. d[1], "sy_st", "ats", "sy_err", "sy_due")
+        ds[#ds + 1] = {d[1], d[2], f[1] or "", tonumber(f[2]) or 0, f[3] or false, tonumber(f[4]) or 0}
+      end
+    end
+    out[#out + 1] = {ev, e[1], e[2], ds}
+  end
+end
+return out
+`,
+};
+
+/**
+ * Dead back to wait with attempts reset: BullMQ's reprocessJob (Job.retry from failed), keeping our
+ * last error visible until the next try. ARGV: now, "all" | "ids", ids...
+ */
+export const REPLAY: LuaScript = {
+  name: "switchyardReplay",
+  body: `
+local now, mode = tonumber(ARGV[3]), ARGV[4]
+local function replay(qb, id)
+  if rcall("ZREM", qb .. "failed", id) == 0 then return 0 end
+  local jk = qb .. id
+  rcall("HDEL", jk, "finishedOn", "processedOn", "failedReason", "atm", "ats")
+  rcall("HSET", jk, "sy_st", "pending", "sy_due", now, "sy_upd", now)
+  rcall("LPUSH", qb .. "wait", id)
+  return 1
+end
+local n = 0
+if mode == "all" then
+  for _, q in ipairs(rcall("HKEYS", S .. "targets")) do
+    local qb = qbase(q)
+    for _, id in ipairs(rcall("ZRANGE", qb .. "failed", 0, -1)) do n = n + replay(qb, id) end
+  end
+else
+  for i = 5, #ARGV do
+    local q = queueOf(ARGV[i])
+    if q then n = n + replay(qbase(q), ARGV[i]) end
+  end
+end
+return n
+`,
+};
+
+/**
+ * One window of prune: events received before `before` whose deliveries are all delivered,
+ * skipped or coalesced go, with their BullMQ jobs. ARGV: before, offset, batch.
+ * Returns {deleted, kept, scanned}; the caller moves the offset past the kept ones.
+ */
+export const PRUNE: LuaScript = {
+  name: "switchyardPrune",
+  body: `
+local offset, batch = tonumber(ARGV[4]), tonumber(ARGV[5])
+local FINISHED = {delivered = true, skipped = true, coalesced = true}
+local members = rcall("ZRANGEBYSCORE", S .. "events", "-inf", "(" .. ARGV[3], "LIMIT", offset, batch)
+local deleted, kept = 0, 0
+for _, m in ipairs(members) do
+  local ek = S .. "event:" .. string.match(m, "^[^:]*:(.*)$")
+  local e = rcall("HMGET", ek, "route", "ds")
+  local jobs, done = {}, true
+  for _, d in ipairs(cjson.decode(e[2] or "[]")) do
+    local q = queueOf(d[1])
+    if q then
+      local st = rcall("HGET", qbase(q) .. d[1], "sy_st")
+      if st and not FINISHED[st] then
+        done = false
+        break
+      end
+      jobs[#jobs + 1] = {qbase(q), d[1]}
+    end
+  end
+  if done then
+    for _, j in ipairs(jobs) do
+      rcall("ZREM", j[1] .. "completed", j[2])
+      rcall("DEL", j[1] .. j[2], j[1] .. j[2] .. ":logs")
+      rcall("HDEL", S .. "where", j[2])
+    end
+    rcall("DEL", ek)
+    rcall("ZREM", S .. "events", m)
+    if e[1] then rcall("ZREM", S .. "events:" .. e[1], m) end
+    deleted = deleted + 1
+  else
+    kept = kept + 1
+  end
+end
+return {deleted, kept, #members}
+`,
+};
