@@ -159,6 +159,7 @@ export class Worker {
         now,
         owner: this.owner,
         coalesce: target.coalesce,
+        concurrency: target.concurrency,
       });
       for (const d of claimed) this.dispatch(key, d, target);
     }
