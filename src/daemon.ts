@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { type FSWatcher, readFileSync, unwatchFile, watch, watchFile } from "node:fs";
-import { createServer, type Server } from "node:http";
+import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { basename, dirname, resolve } from "node:path";
 import type Koa from "koa";
@@ -10,6 +10,7 @@ import { ConfigError, formatIssue } from "./errors.js";
 import { Worker } from "./pipeline/work.js";
 import { createAdminApp, createAdminRouter } from "./server/admin.js";
 import { createIngressApp } from "./server/ingress.js";
+import { applyListenerLimits, createListener } from "./server/listener.js";
 import { openStore } from "./store/open.js";
 import type { Store } from "./store/store.js";
 import { Metrics } from "./telemetry/metrics.js";
@@ -137,17 +138,14 @@ export class Daemon {
       onAccepted: () => this.worker.wake(),
       admin: separateAdmin ? undefined : (adminRouter.routes() as unknown as Koa.Middleware),
     });
-    const ingressServer = createServer(ingress.callback());
-    // Slow clients: a request must arrive whole within these bounds (slowloris).
-    ingressServer.headersTimeout = 10_000;
-    ingressServer.requestTimeout = 30_000;
-    ingressServer.keepAliveTimeout = 5_000;
+    // Slow and abusive clients: connection cap, header and request timeouts, keep-alive limits.
+    const limits = this.live.server;
+    const onDrop = () => this.metrics.ingressRefused.inc({ reason: "max_connections" });
+    const ingressServer = createListener(ingress.callback(), { limits, log, name: "listen", onDrop });
     this.servers.push(ingressServer);
     this.listenAddress = await listenOn(ingressServer, this.live.server.listen);
     if (this.live.server.admin) {
-      const adminServer = createServer(createAdminApp(adminRouter).callback());
-      adminServer.headersTimeout = 10_000;
-      adminServer.requestTimeout = 30_000;
+      const adminServer = createListener(createAdminApp(adminRouter).callback(), { limits, log, name: "admin" });
       this.servers.push(adminServer);
       this.adminAddress = await listenOn(adminServer, this.live.server.admin);
     }
@@ -189,6 +187,7 @@ export class Daemon {
     // Listeners and the store are not rebuilt on reload: keep running ones, say so, apply the rest.
     applyLogLevel(log, next, this.opts.env ?? process.env);
     this.live = { ...next, server: { ...next.server, listen: old.server.listen, admin: old.server.admin }, store: old.store };
+    for (const server of this.servers) applyListenerLimits(server, this.live.server);
     for (const w of next.warnings) log.warn({ place: w.place, line: w.line }, `config warning: ${w.message}`);
     if (needsRestart.length > 0) log.warn({ keys: needsRestart }, "these settings changed and take effect only after a restart");
     this.metrics.declareRoutes(next.routes);

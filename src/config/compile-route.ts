@@ -49,6 +49,8 @@ export interface CompileHelpers {
   dir: string;
   env: NodeJS.ProcessEnv;
   log: Logger;
+  /** Masks the config's secret values in a text (see pipeline/redact.ts). */
+  redact(text: string): string;
   /** True when loading already found a problem at or under this place: it is not compiled. */
   unsound(place: string): boolean;
 }
@@ -146,7 +148,16 @@ function compileTarget(block: PluginBlock, at: Path, route: string, h: CompileHe
   };
   let target: Target;
   try {
-    target = plugin.create(block, { where, route, name, configDir: h.dir, timeoutMs, compile, log: h.log.child({ route, target: name }) });
+    target = plugin.create(block, {
+      where,
+      route,
+      name,
+      configDir: h.dir,
+      timeoutMs,
+      compile,
+      log: h.log.child({ route, target: name }),
+      redact: h.redact,
+    });
   } catch (err) {
     if (!(err instanceof AlreadyReported)) h.issue(at, (err as Error).message);
     return undefined;

@@ -3,6 +3,7 @@ import { dirname, resolve } from "node:path";
 import type { Logger } from "pino";
 import { ConfigError, type ConfigIssue } from "../errors.js";
 import { compileExpression, type Expression, ExpressionSyntaxError } from "../pipeline/expression.js";
+import { buildRedactor, type Redactor } from "../pipeline/redact.js";
 import { type CompiledRoute, compileRoute } from "./compile-route.js";
 import { type Path, placeOf } from "./interpolate.js";
 import { type LoadedConfig, loadConfigFile } from "./load.js";
@@ -26,11 +27,27 @@ export type StoreSettings =
   | { type: "sqlite"; path: string; retentionMs: number }
   | { type: "redis"; url: string; prefix: string; retentionMs: number };
 
+export interface ServerSettings {
+  listen: ListenAddress;
+  admin?: ListenAddress;
+  bodyLimit: number;
+  logLevel?: string;
+  shutdownTimeoutMs: number;
+  maxConnections: number;
+  headerTimeoutMs: number;
+  requestTimeoutMs: number;
+  /** Bytes of request bodies held at once across all requests; beyond it 503. */
+  inflightBodyLimit: number;
+  adminToken?: string;
+}
+
 export interface CompiledConfig {
   file: string;
   dir: string;
-  server: { listen: ListenAddress; admin?: ListenAddress; bodyLimit: number; logLevel?: string; shutdownTimeoutMs: number };
+  server: ServerSettings;
   store: StoreSettings;
+  /** Masks every secret value of this config (verify secrets, target headers, admin token) in a text. */
+  redact: Redactor;
   routes: CompiledRoute[];
   byPath: ReadonlyMap<string, CompiledRoute>;
   byName: ReadonlyMap<string, CompiledRoute>;
@@ -38,6 +55,9 @@ export interface CompiledConfig {
 }
 
 export const DEFAULT_LISTEN = "127.0.0.1:8080";
+export const DEFAULT_MAX_CONNECTIONS = 1024;
+/** The in-flight body budget, in bodies of the largest size: 64 MiB with the default 1mb body_limit. */
+export const DEFAULT_INFLIGHT_BODIES = 64;
 
 export function parseAddress(text: string): ListenAddress {
   const i = text.lastIndexOf(":");
@@ -92,6 +112,19 @@ export function compileConfig(loaded: LoadedConfig, opts: { log: Logger; env?: N
   ] as const) {
     if (a && a.port > 65535) issue(["server", key], `port ${a.port} is out of range`);
   }
+  const bodyLimit = parseSize(server.body_limit ?? "1mb");
+  const inflightBodyLimit = server.inflight_body_limit ? parseSize(server.inflight_body_limit) : DEFAULT_INFLIGHT_BODIES * bodyLimit;
+  if (inflightBodyLimit < bodyLimit) {
+    issue(
+      ["server", "inflight_body_limit"],
+      `is smaller than body_limit (${server.body_limit ?? "1mb"}): no body that size could ever be taken`,
+    );
+  }
+  const headerTimeoutMs = parseDuration(server.header_timeout ?? "10s");
+  const requestTimeoutMs = parseDuration(server.request_timeout ?? "30s");
+  // Node refuses a header timeout longer than the request timeout; say so in the config's terms.
+  if (headerTimeoutMs > requestTimeoutMs) issue(["server", "header_timeout"], "is longer than request_timeout");
+  if (headerTimeoutMs < 1) issue(["server", "header_timeout"], "must be at least 1ms");
 
   const storeCfg = config.store ?? {};
   const retentionMs = parseDuration(storeCfg.retention ?? "7d");
@@ -106,6 +139,9 @@ export function compileConfig(loaded: LoadedConfig, opts: { log: Logger; env?: N
     store = { type: "sqlite", path: resolve(dir, storeCfg.path ?? "./data/switchyard.db"), retentionMs };
   }
 
+  // Built once the config is known to be sound (below); targets call it only when delivering.
+  let redactor: Redactor = (text) => text;
+  const redact: Redactor = (text) => redactor(text);
   const routes: CompiledRoute[] = [];
   const byPath = new Map<string, CompiledRoute>();
   const byName = new Map<string, CompiledRoute>();
@@ -114,7 +150,7 @@ export function compileConfig(loaded: LoadedConfig, opts: { log: Logger; env?: N
     // its other parts compiled (and their problems reported), but is not built.
     const shapeBroken = typeof r?.verify !== "object" || !Array.isArray(r?.targets);
     if (shapeBroken || loaded.issues.some((x) => x.place === `routes[${i}]`)) return;
-    const route = compileRoute(r, ["routes", i], { issue, expr, dir, env, log: opts.log, unsound });
+    const route = compileRoute(r, ["routes", i], { issue, expr, dir, env, log: opts.log, unsound, redact });
     if (!route) return;
     const samePath = byPath.get(route.path);
     const sameName = byName.get(route.name);
@@ -142,17 +178,24 @@ export function compileConfig(loaded: LoadedConfig, opts: { log: Logger; env?: N
 
   const errors = issues.filter((i) => i.severity === "error");
   if (errors.length > 0) throw new ConfigError(file, issues);
+  redactor = buildRedactor(config, dir, loaded.raw);
   return {
     file,
     dir,
     server: {
       listen,
       admin,
-      bodyLimit: parseSize(server.body_limit ?? "1mb"),
+      bodyLimit,
       logLevel: server.log_level,
       shutdownTimeoutMs: parseDuration(server.shutdown_timeout ?? "30s"),
+      maxConnections: server.max_connections ?? DEFAULT_MAX_CONNECTIONS,
+      headerTimeoutMs,
+      requestTimeoutMs,
+      inflightBodyLimit,
+      adminToken: server.admin_token,
     },
     store,
+    redact,
     routes,
     byPath,
     byName,
@@ -160,11 +203,13 @@ export function compileConfig(loaded: LoadedConfig, opts: { log: Logger; env?: N
   };
 }
 
-/** Places of verify secrets written literally rather than as ${VAR}. */
+/** Places of verify secrets (and the admin token) written literally rather than as ${VAR}. */
 function inlineSecretPlaces(raw: unknown): string[] {
-  const routes = (raw as { routes?: unknown } | null)?.routes;
-  if (!Array.isArray(routes)) return [];
   const out: string[] = [];
+  const adminToken = (raw as { server?: { admin_token?: unknown } } | null)?.server?.admin_token;
+  if (typeof adminToken === "string" && !adminToken.includes("${")) out.push("server.admin_token");
+  const routes = (raw as { routes?: unknown } | null)?.routes;
+  if (!Array.isArray(routes)) return out;
   routes.forEach((r, i) => {
     const verify = (r as { verify?: Record<string, unknown> } | null)?.verify;
     const values = [verify?.secret, ...(Array.isArray(verify?.secrets) ? verify.secrets : [])];

@@ -50,14 +50,26 @@ function valueAt(root: unknown, path: readonly (string | number)[]): unknown {
   return v;
 }
 
-function describePattern(pattern: string, actual: unknown, description: string | undefined): string {
-  const shown = JSON.stringify(actual);
+/** Keys whose values are credentials or may carry them (a URL's user:password@): never shown. */
+const SECRET_KEYS: ReadonlySet<string> = new Set(["secret", "secrets", "admin_token", "url", "headers"]);
+
+/**
+ * A value as an error shows it: as written in the file, before ${VAR} interpolation (the
+ * variable may hold a secret, and its name tells the user as much), and not at all under a key
+ * that holds credentials: errors go to terminals, CI logs and the daemon's log.
+ */
+function showValue(raw: unknown, path: readonly (string | number)[]): string {
+  if (path.some((seg) => typeof seg === "string" && SECRET_KEYS.has(seg))) return "the value";
+  return JSON.stringify(valueAt(raw, path));
+}
+
+function describePattern(pattern: string, shown: string, description: string | undefined): string {
   if (pattern === DURATION_PATTERN) return `${shown} is not a duration (write 250ms, 10s, 5m, 2h or 1d)`;
   if (pattern === SIZE_PATTERN) return `${shown} is not a size (write 512kb or 1mb)`;
   return `${shown} is not in the expected form${description ? `: ${description}` : ` (${pattern})`}`;
 }
 
-function describeError(e: ErrorObject, value: unknown): { extra?: string; message: string } | undefined {
+function describeError(e: ErrorObject, raw: unknown): { extra?: string; message: string } | undefined {
   const p = e.params as Record<string, unknown>;
   switch (e.keyword) {
     case "additionalProperties":
@@ -68,10 +80,10 @@ function describeError(e: ErrorObject, value: unknown): { extra?: string; messag
       if (p.error !== "mapping") return { extra: "type", message: "is required" };
       return {
         extra: "type",
-        message: `unknown type ${JSON.stringify(p.tagValue)} (one of ${(e.instancePath.includes("/targets/") ? targets : verifiers).map((x) => x.type).join(", ")})`,
+        message: `unknown type ${showValue(raw, [...pathOf(e.instancePath), "type"])} (one of ${(e.instancePath.includes("/targets/") ? targets : verifiers).map((x) => x.type).join(", ")})`,
       };
     case "pattern":
-      return { message: describePattern(String(p.pattern), valueAt(value, pathOf(e.instancePath)), e.parentSchema?.description) };
+      return { message: describePattern(String(p.pattern), showValue(raw, pathOf(e.instancePath)), e.parentSchema?.description) };
     case "const":
     case "enum":
       return {
@@ -86,7 +98,7 @@ function describeError(e: ErrorObject, value: unknown): { extra?: string; messag
 }
 
 /** ajv reports a Union of literals as one error per literal plus an anyOf: fold them into one. */
-function schemaIssues(errors: readonly ErrorObject[], lineOf: (path: Path) => number | undefined, value: unknown): ConfigIssue[] {
+function schemaIssues(errors: readonly ErrorObject[], lineOf: (path: Path) => number | undefined, raw: unknown): ConfigIssue[] {
   const byPlace = new Map<string, ConfigIssue>();
   const literalsAt = new Map<string, unknown[]>();
   for (const e of errors) {
@@ -96,7 +108,7 @@ function schemaIssues(errors: readonly ErrorObject[], lineOf: (path: Path) => nu
       literalsAt.set(e.instancePath, list);
       continue;
     }
-    const d = describeError(e, value);
+    const d = describeError(e, raw);
     if (!d) continue;
     const path = pathOf(e.instancePath);
     const full = d.extra ? [...path, d.extra] : path;
@@ -109,8 +121,7 @@ function schemaIssues(errors: readonly ErrorObject[], lineOf: (path: Path) => nu
     const place = placeOf(path);
     // A type mismatch on the same place already explains it (e.g. "must be boolean").
     if ([...byPlace.values()].some((i) => i.place === place)) continue;
-    const actual = valueAt(value, path);
-    const message = `${JSON.stringify(actual)} is not allowed: must be ${allowed.length === 1 ? JSON.stringify(allowed[0]) : `one of ${allowed.map((v) => JSON.stringify(v)).join(", ")}`}`;
+    const message = `${showValue(raw, path)} is not allowed: must be ${allowed.length === 1 ? JSON.stringify(allowed[0]) : `one of ${allowed.map((v) => JSON.stringify(v)).join(", ")}`}`;
     byPlace.set(`${place}\u0000${message}`, { place, message, line: lineOf(path), severity: "error" });
   }
   // In a union (dedupe: true | { id, ttl }), the branch that matches the shape reports the
@@ -198,7 +209,7 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
   const { ok, errors } = validate(value);
   // A missing variable already explains the empty string the schema would complain about.
   const explained = new Set(issues.map((i) => i.place));
-  const all = [...issues, ...(ok ? [] : schemaIssues(errors, lineOf, value).filter((i) => !explained.has(i.place)))];
+  const all = [...issues, ...(ok ? [] : schemaIssues(errors, lineOf, raw).filter((i) => !explained.has(i.place)))];
   // Compile checks the JSONata of every sound route; for the routes it must skip (and for all
   // of them when the file is broken above the routes), check it here, so that one `check`
   // run lists every problem.

@@ -50,6 +50,33 @@ export const ServerSchema = Type.Object(
       ),
     ),
     shutdown_timeout: Type.Optional(Duration("On SIGTERM, how long in-flight deliveries may take to finish (default 30s).")),
+    max_connections: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 1_000_000,
+        description: "Open connections per listener (default 1024); connections beyond it are closed at once.",
+      }),
+    ),
+    header_timeout: Type.Optional(
+      Duration("A request's headers must arrive within this (default 10s); slower clients are cut off (slowloris)."),
+    ),
+    request_timeout: Type.Optional(
+      Duration("A whole request, body included, must arrive within this (default 30s); at least header_timeout."),
+    ),
+    inflight_body_limit: Type.Optional(
+      Type.String({
+        pattern: SIZE_PATTERN,
+        description:
+          "Total size of request bodies being received and processed at once (default 64 × body_limit); beyond it new webhooks get 503 with Retry-After.",
+      }),
+    ),
+    admin_token: Type.Optional(
+      Type.String({
+        minLength: 16,
+        description:
+          "When set, /metrics and the status page / require Authorization: Bearer <token> (use ${VAR}); /healthz and /readyz stay open.",
+      }),
+    ),
   },
   { additionalProperties: false },
 );

@@ -7,6 +7,7 @@ import type { DeliveryOutcome } from "../plugins/targets/target.js";
 import type { ClaimedDelivery, Store, TargetKey } from "../store/store.js";
 import type { Metrics } from "../telemetry/metrics.js";
 import { prepare } from "./prepare.js";
+import type { Redactor } from "./redact.js";
 import { settlementFor } from "./settle.js";
 
 /**
@@ -29,6 +30,10 @@ function isAlive(pid: number): boolean {
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === "EPERM";
   }
+}
+
+function redactOutcome(outcome: DeliveryOutcome, redact: Redactor): DeliveryOutcome {
+  return outcome.kind === "delivered" ? { ...outcome, detail: redact(outcome.detail) } : { ...outcome, error: redact(outcome.error) };
 }
 
 export interface WorkerDeps {
@@ -202,6 +207,9 @@ export class Worker {
           ? { kind: "fail", error: err.message }
           : { kind: "retry", error: `internal error: ${(err as Error).message}` };
     }
+    // Error texts are stored, logged and listed: a target that echoes our Authorization header
+    // in its error page must not put the token there.
+    outcome = redactOutcome(outcome, this.deps.config().redact);
     const seconds = (performance.now() - started) / 1000;
     metrics.deliveryDuration.observe({ route: d.route, target: d.target }, seconds);
     const settlement = settlementFor(outcome, d.attempt, target.retry, Date.now());

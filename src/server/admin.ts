@@ -3,8 +3,13 @@ import Koa from "koa";
 import type { CompiledConfig } from "../config/compile.js";
 import type { Store } from "../store/store.js";
 import type { Metrics } from "../telemetry/metrics.js";
+import { requireAdminToken } from "./admin-token.js";
 
-/** /metrics, /healthz, /readyz and a status page. None of them echo request data. */
+/**
+ * /metrics, /healthz, /readyz and a status page. None of them echo request data. With
+ * `server.admin_token`, /metrics and the status page want it; /healthz and /readyz stay open
+ * for orchestrators' probes, and say nothing but ready or not.
+ */
 
 export interface AdminOptions {
   metrics: Metrics;
@@ -15,6 +20,7 @@ export interface AdminOptions {
 
 export function createAdminRouter(opts: AdminOptions): Router {
   const router = new Router();
+  const guarded = requireAdminToken(() => opts.config()?.server.adminToken);
   router.get("/healthz", (ctx) => {
     ctx.body = { status: "ok" };
   });
@@ -29,11 +35,11 @@ export function createAdminRouter(opts: AdminOptions): Router {
     ctx.status = problems.length ? 503 : 200;
     ctx.body = problems.length ? { status: "not ready", problems } : { status: "ready" };
   });
-  router.get("/metrics", async (ctx) => {
+  router.get("/metrics", guarded, async (ctx) => {
     ctx.set("Content-Type", opts.metrics.registry.contentType);
     ctx.body = await opts.metrics.registry.metrics();
   });
-  router.get("/", async (ctx) => {
+  router.get("/", guarded, async (ctx) => {
     const config = opts.config();
     const depth = await opts.store.depth().catch(() => undefined);
     ctx.body = {

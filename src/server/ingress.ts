@@ -1,7 +1,9 @@
-import type { IncomingHttpHeaders } from "node:http";
+import type { IncomingHttpHeaders, IncomingMessage } from "node:http";
 import Koa from "koa";
 import type { CompiledConfig } from "../config/compile.js";
 import { type ReceiveDeps, receive } from "../pipeline/receive.js";
+import { BodyBudget } from "./body-budget.js";
+import { jsonTooDeep } from "./json-depth.js";
 import { readBody } from "./read-body.js";
 
 /**
@@ -16,10 +18,17 @@ export interface IngressOptions extends ReceiveDeps {
   draining: () => boolean;
   /** Admin routes served on this listener when no separate admin address is set. */
   admin?: Koa.Middleware;
+  /** The in-flight body budget; by default one for this app, sized by `server.inflight_body_limit`. */
+  budget?: BodyBudget;
 }
 
+/** What a 503 asks the provider to wait, in seconds: the condition is usually short-lived. */
+const RETRY_AFTER_SECONDS = "5";
+
+// Null-prototype records: a header or query parameter named `constructor` or `__proto__` is
+// data like any other, never an inherited property a verifier could trip over.
 function flattenHeaders(raw: IncomingHttpHeaders): Record<string, string> {
-  const out: Record<string, string> = {};
+  const out: Record<string, string> = Object.create(null);
   for (const [name, value] of Object.entries(raw)) {
     if (value !== undefined) out[name] = Array.isArray(value) ? value.join(", ") : value;
   }
@@ -27,13 +36,21 @@ function flattenHeaders(raw: IncomingHttpHeaders): Record<string, string> {
 }
 
 function firstValues(params: URLSearchParams): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of params) if (!(k in out)) out[k] = v;
+  const out: Record<string, string> = Object.create(null);
+  for (const [k, v] of params) if (!Object.hasOwn(out, k)) out[k] = v;
   return out;
+}
+
+/** Bytes the body will take at most: its Content-Length, or body_limit when it is chunked. */
+function bodyBytes(req: IncomingMessage, limit: number): number {
+  if (req.headers["transfer-encoding"] !== undefined) return limit;
+  const declared = Number(req.headers["content-length"] ?? 0);
+  return Number.isFinite(declared) ? declared : limit;
 }
 
 export function createIngressApp(opts: IngressOptions): Koa {
   const app = new Koa();
+  const budget = opts.budget ?? new BodyBudget(() => opts.config().server.inflightBodyLimit);
   app.on("error", (err: Error) => opts.log.error({ err: err.message }, "request failed"));
   app.use(async (ctx, next) => {
     const config = opts.config();
@@ -53,18 +70,47 @@ export function createIngressApp(opts: IngressOptions): Koa {
     }
     if (opts.draining()) {
       ctx.status = 503;
-      ctx.set("Retry-After", "5");
+      ctx.set("Retry-After", RETRY_AFTER_SECONDS);
       ctx.set("Connection", "close");
       ctx.body = { error: "shutting down" };
       return;
     }
+    const { bodyLimit } = config.server;
+    const bytes = bodyBytes(ctx.req, bodyLimit);
+    // Refused before a byte of the body is read: the connection closes with the answer.
+    if (bytes > bodyLimit) {
+      ctx.set("Connection", "close");
+      ctx.status = 413;
+      ctx.body = { error: "body too large" };
+      opts.metrics.eventsReceived.inc({ route: route.name, outcome: "invalid" });
+      return;
+    }
+    const release = budget.reserve(bytes);
+    if (!release) {
+      opts.metrics.ingressRefused.inc({ reason: "inflight_body_limit" });
+      ctx.set("Connection", "close");
+      ctx.set("Retry-After", RETRY_AFTER_SECONDS);
+      ctx.status = 503;
+      ctx.body = { error: "too many requests in flight" };
+      return;
+    }
+    // Held until the answer is sent or the client is gone: the parsed body lives that long too.
+    if (ctx.res.closed) release();
+    else ctx.res.once("close", release);
+    if (/^100-continue$/i.test(ctx.get("Expect"))) ctx.res.writeContinue();
     const receivedAt = Date.now();
-    const read = await readBody(ctx.req, config.server.bodyLimit);
+    const read = await readBody(ctx.req, bodyLimit);
     if (!read.ok) {
       ctx.set("Connection", "close");
       ctx.status = read.reason === "too_large" ? 413 : 400;
       ctx.body = { error: read.reason === "too_large" ? "body too large" : "request aborted" };
       if (read.reason === "too_large") opts.metrics.eventsReceived.inc({ route: route.name, outcome: "invalid" });
+      return;
+    }
+    if (jsonTooDeep(read.body)) {
+      opts.metrics.eventsReceived.inc({ route: route.name, outcome: "invalid" });
+      ctx.status = 400;
+      ctx.body = { error: "body nested too deeply" };
       return;
     }
     const answer = await receive(
@@ -79,6 +125,7 @@ export function createIngressApp(opts: IngressOptions): Koa {
       },
       opts,
     );
+    if (answer.status === 503) ctx.set("Retry-After", RETRY_AFTER_SECONDS);
     ctx.status = answer.status;
     ctx.body = answer.body ?? "";
   });

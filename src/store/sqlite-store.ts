@@ -25,6 +25,8 @@ export interface SqliteStoreOptions {
   busyTimeoutMs?: number;
   /** Open an existing store for reading only (listing from the CLI); every write rejects with StoreUnavailableError. */
   readonly?: boolean;
+  /** How long a committed write vouches for the store in ping() before it probes (default 5 s). */
+  probeIntervalMs?: number;
 }
 
 const DEFAULT_BUSY_TIMEOUT_MS = 5_000;
@@ -34,6 +36,15 @@ const DEFAULT_EVENTS_LIMIT = 20;
 
 const nextTurn = () => new Promise<void>((done) => setImmediate(done));
 
+/**
+ * How long a committed write vouches for the store in ping(). Past it, ping() commits a probe
+ * (one page and one fsync): reading `SELECT 1` succeeds on a full or failing disk, and so does
+ * `BEGIN IMMEDIATE; ROLLBACK`, which writes nothing.
+ */
+const DEFAULT_PROBE_INTERVAL_MS = 5_000;
+/** After a fault, ping() probes at most this often: a disk that is back is noticed within it. */
+const FAULT_PROBE_INTERVAL_MS = 500;
+
 /** The embedded default Store: one SQLite file in WAL mode, shared safely by the daemon and the CLI. */
 export class SqliteStore implements Store {
   private readonly stmt: Statements;
@@ -42,13 +53,27 @@ export class SqliteStore implements Store {
   private readonly file: string | undefined;
   private commits = 0;
   private closed = false;
+  /** When a write last committed (an enqueue batch or a probe). */
+  private lastWriteAt = Number.NEGATIVE_INFINITY;
+  private lastProbeAt = Number.NEGATIVE_INFINITY;
+  /** The last fault of the store, until a write commits again; ping() reports it. */
+  private fault: StoreUnavailableError | undefined;
 
   private readonly tx: Transactions;
+  /** Rewrites the schema version with its own value: a real commit that changes nothing. */
+  private readonly probe: Database.Transaction<() => void>;
 
-  private constructor(private readonly db: Database.Database) {
+  private constructor(
+    private readonly db: Database.Database,
+    private readonly probeIntervalMs: number,
+  ) {
     this.file = db.memory ? undefined : resolve(db.name);
     this.stmt = prepareStatements(db);
     this.tx = prepareTransactions(db, this.stmt);
+    this.probe = db.transaction(() => {
+      const version = Number(db.pragma("user_version", { simple: true }));
+      db.pragma(`user_version = ${version}`);
+    });
   }
 
   /**
@@ -63,7 +88,7 @@ export class SqliteStore implements Store {
       if (path !== ":memory:" && !readonly) mkdirSync(dirname(resolve(path)), { recursive: true });
       db = new Database(path, { readonly, fileMustExist: readonly, timeout: busyTimeoutMs });
       prepareDatabase(db, busyTimeoutMs, readonly);
-      return new SqliteStore(db);
+      return new SqliteStore(db, opts.probeIntervalMs ?? DEFAULT_PROBE_INTERVAL_MS);
     } catch (err) {
       db?.close();
       // mkdir failing (EACCES, EROFS, ENOSPC) is as much "cannot store" as SQLITE_CANTOPEN.
@@ -180,6 +205,21 @@ export class SqliteStore implements Store {
         throw new StoreUnavailableError(`sqlite store: ping: ${this.file} is not writable`, { cause: err });
       }
     });
+    this.probeWrites(Date.now());
+  }
+
+  /** Throws the store's fault unless a write committed lately or a probe commits now. */
+  private probeWrites(now: number): void {
+    if (this.fault === undefined && now - this.lastWriteAt < this.probeIntervalMs) return;
+    if (this.fault !== undefined && now - this.lastProbeAt < FAULT_PROBE_INTERVAL_MS) throw this.fault;
+    this.lastProbeAt = now;
+    this.guard("ping: write probe", () => this.probe.immediate());
+    this.wrote();
+  }
+
+  private wrote(): void {
+    this.lastWriteAt = Date.now();
+    this.fault = undefined;
   }
 
   /** Writes what is waiting for the next group commit, then closes. Calling it again does nothing. */
@@ -198,10 +238,17 @@ export class SqliteStore implements Store {
     try {
       const results = this.tx.enqueueBatch.immediate(items, Date.now());
       this.commits++;
+      this.wrote();
       return results;
     } catch (err) {
-      throw toStoreError(err, "enqueue");
+      throw this.noteFault(toStoreError(err, "enqueue"));
     }
+  }
+
+  /** Remembers a fault of the store for ping(), so /readyz fails as soon as a write did. */
+  private noteFault(err: unknown): unknown {
+    if (err instanceof StoreUnavailableError && !this.closed) this.fault = err;
+    return err;
   }
 
   /** Runs a synchronous database call, turning faults of the store into StoreUnavailableError. */
@@ -210,7 +257,7 @@ export class SqliteStore implements Store {
     try {
       return fn();
     } catch (err) {
-      throw toStoreError(err, what);
+      throw this.noteFault(toStoreError(err, what));
     }
   }
 }

@@ -9,9 +9,12 @@ import type { QueueDepth } from "../store/store.js";
 
 export type ReceiveOutcome = "accepted" | "rejected" | "duplicate" | "ignored" | "invalid";
 export type DeliveryMetricOutcome = "success" | "retry" | "dead";
+/** Why the ingress turned a client away before reading its request: a bounded set of limits. */
+export type RefusalReason = "max_connections" | "inflight_body_limit";
 
 const RECEIVE_OUTCOMES: readonly ReceiveOutcome[] = ["accepted", "rejected", "duplicate", "ignored", "invalid"];
 const DELIVERY_OUTCOMES: readonly DeliveryMetricOutcome[] = ["success", "retry", "dead"];
+const REFUSAL_REASONS: readonly RefusalReason[] = ["max_connections", "inflight_body_limit"];
 
 export class Metrics {
   readonly registry = new Registry();
@@ -22,6 +25,7 @@ export class Metrics {
   readonly reloadSuccessful: Gauge;
   readonly reloadSuccessTimestamp: Gauge;
   readonly reloads: Counter<"result">;
+  readonly ingressRefused: Counter<"reason">;
 
   constructor(depth: () => Promise<QueueDepth>) {
     const registers = [this.registry];
@@ -80,6 +84,13 @@ export class Metrics {
     });
     this.reloads.inc({ result: "success" }, 0);
     this.reloads.inc({ result: "failure" }, 0);
+    this.ingressRefused = new Counter({
+      name: "switchyard_ingress_refused_total",
+      help: "Connections and webhooks turned away by a limit before being read: max_connections (closed at once), inflight_body_limit (503).",
+      labelNames: ["reason"],
+      registers,
+    });
+    for (const reason of REFUSAL_REASONS) this.ingressRefused.inc({ reason }, 0);
   }
 
   /** Makes every series of the config's routes and targets visible at 0, so rate() works from the start. */

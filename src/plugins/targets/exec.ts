@@ -227,8 +227,9 @@ export const exec = defineTarget({
           signal,
         });
         const eventId = input.event.id;
-        if (r.stdout) ctx.log.info({ eventId, stdout: r.stdout }, "command output");
-        if (r.stderr) ctx.log.warn({ eventId, stderr: r.stderr }, "command error output");
+        // A script that prints its credentials must not put them in the daemon's log.
+        if (r.stdout) ctx.log.info({ eventId, stdout: ctx.redact(r.stdout) }, "command output");
+        if (r.stderr) ctx.log.warn({ eventId, stderr: ctx.redact(r.stderr) }, "command error output");
         if (!r.spawnError && !r.stopped && r.code === 0) return { kind: "delivered", detail: "exit 0" };
         return { kind: "retry", error: failure(r, command, ctx.timeoutMs) };
       },

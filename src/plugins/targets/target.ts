@@ -41,6 +41,8 @@ export interface TargetContext {
   /** Compiles a JSONata field of this target; errors name `${where}.${field}`. */
   compile(source: string, field: string): Expression;
   log: Logger;
+  /** Masks the config's secret values in a text that is about to be logged (a command's output). */
+  redact(text: string): string;
 }
 
 export const retryProperties = Type.Object(

@@ -22,6 +22,7 @@ export function makeContext(configDir: string, timeoutMs: number, over: Partial<
     timeoutMs,
     compile: (src, field) => compileExpression(src, `routes[0].targets[0].${field}`),
     log,
+    redact: (text) => text,
     ...over,
   };
   return { ctx, lines };
