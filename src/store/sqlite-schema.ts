@@ -66,10 +66,12 @@ CREATE INDEX IF NOT EXISTS dedupe_expires ON dedupe (expires_at);
 
 /**
  * Connection settings, then the schema. WAL lets the CLI read and replay while the daemon
- * writes; synchronous=FULL makes every commit fsync the WAL, which is what a 202 promises
- * (better-sqlite3 builds with SQLITE_DEFAULT_WAL_SYNCHRONOUS=1, i.e. NORMAL, which may lose
- * the last commits on power loss). busy_timeout makes a second process wait for the write
- * lock instead of failing at once.
+ * writes. The connection commits with synchronous=NORMAL (the WAL is written, not fsync'd: a
+ * crash of the process loses nothing, a power loss may lose the last commits), and the store
+ * switches to FULL for the commits that promise durability to someone: the group commit
+ * behind a 202, a replay, the readiness probe (see SqliteStore.durably). Claims and
+ * settlements lost to a power loss only repeat a delivery, which "at least once" allows.
+ * busy_timeout makes a second process wait for the write lock instead of failing at once.
  */
 export function prepareDatabase(db: Database.Database, busyTimeoutMs: number, readonly: boolean): void {
   db.pragma(`busy_timeout = ${Math.max(0, Math.trunc(busyTimeoutMs))}`);
@@ -79,7 +81,7 @@ export function prepareDatabase(db: Database.Database, busyTimeoutMs: number, re
     if (mode !== "wal") throw new Error(`SQLite refused WAL mode (journal_mode is ${String(mode)})`);
   }
   // After journal_mode: switching to WAL would otherwise apply the WAL default.
-  db.pragma("synchronous = FULL");
+  db.pragma("synchronous = NORMAL");
 
   const version = Number(db.pragma("user_version", { simple: true }));
   if (version > SCHEMA_VERSION) {

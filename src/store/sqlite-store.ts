@@ -3,7 +3,7 @@ import { dirname, resolve } from "node:path";
 import Database from "better-sqlite3";
 import { StoreUnavailableError } from "../errors.js";
 import { GroupCommit, type ItemResult } from "./group-commit.js";
-import { toStoreError } from "./sqlite-errors.js";
+import { isUnavailable, toStoreError } from "./sqlite-errors.js";
 import { prepareDatabase } from "./sqlite-schema.js";
 import { prepareStatements, type Statements } from "./sqlite-statements.js";
 import { PRUNE_BATCH, type PruneCursor, prepareTransactions, type Queued, rowId, type Transactions } from "./sqlite-transactions.js";
@@ -117,7 +117,15 @@ export class SqliteStore implements Store {
   }
 
   async backlog(): Promise<TargetBacklog[]> {
-    return this.guard("backlog", () => this.stmt.backlog.all());
+    return this.guard("backlog", () => {
+      const out: TargetBacklog[] = [];
+      let row = this.stmt.firstOfNextRoute.get({ route: "" });
+      while (row) {
+        out.push(row);
+        row = this.stmt.nextTargetOfRoute.get(row) ?? this.stmt.firstOfNextRoute.get(row);
+      }
+      return out;
+    });
   }
 
   // IMMEDIATE: take the write lock before reading, so a claim in another process cannot pick
@@ -160,7 +168,7 @@ export class SqliteStore implements Store {
   }
 
   async replay(ids: readonly string[] | "all", now: number): Promise<number> {
-    return this.guard("replay", () => this.tx.replay.immediate(ids, now));
+    return this.guard("replay", () => this.durably(() => this.tx.replay.immediate(ids, now)));
   }
 
   async events(opts: { route?: string; limit?: number } = {}): Promise<EventSummary[]> {
@@ -213,7 +221,7 @@ export class SqliteStore implements Store {
     if (this.fault === undefined && now - this.lastWriteAt < this.probeIntervalMs) return;
     if (this.fault !== undefined && now - this.lastProbeAt < FAULT_PROBE_INTERVAL_MS) throw this.fault;
     this.lastProbeAt = now;
-    this.guard("ping: write probe", () => this.probe.immediate());
+    this.guard("ping: write probe", () => this.durably(() => this.probe.immediate()));
     this.wrote();
   }
 
@@ -236,12 +244,36 @@ export class SqliteStore implements Store {
   private writeBatch(items: readonly Queued[]): ItemResult<EnqueueResult>[] {
     if (!this.db.open) throw new StoreUnavailableError("sqlite store: enqueue: the store is closed");
     try {
-      const results = this.tx.enqueueBatch.immediate(items, Date.now());
+      const now = Date.now();
+      const results = this.durably(() => {
+        try {
+          return this.tx.enqueueBatchFast.immediate(items, now);
+        } catch (err) {
+          // Rolled back whole. A fault of the store fails the batch; a bad request (a reused
+          // event id) fails alone on the slow path, which gives each request a savepoint.
+          if (isUnavailable(err)) throw err;
+          return this.tx.enqueueBatch.immediate(items, now);
+        }
+      });
       this.commits++;
       this.wrote();
       return results;
     } catch (err) {
       throw this.noteFault(toStoreError(err, "enqueue"));
+    }
+  }
+
+  /**
+   * Runs a transaction that must reach the disk before the caller answers (fsync of the WAL;
+   * it also covers every NORMAL commit before it). Other writes commit with NORMAL.
+   */
+  private durably<T>(fn: () => T): T {
+    if (this.db.readonly) return fn();
+    this.stmt.syncFull.run();
+    try {
+      return fn();
+    } finally {
+      this.stmt.syncNormal.run();
     }
   }
 

@@ -94,6 +94,28 @@ export function storeContract(name: string, open: () => Promise<StoreHarness>): 
       expect(await stateOf(e.id, "notify")).toMatchObject({ id: d.id, state: "delivered", attempts: 1 });
     });
 
+    it("lists every route and target with claimable work once, with its earliest due time, leaving out leased work", async () => {
+      // Three groups, in an order that is not the sorted one, with several deliveries each.
+      for (const route of ["zeta", "alpha", "mid"]) for (let i = 0; i < 3; i++) await enqueue(makeEvent(route), ["b", "a"]);
+      const now = Date.now();
+      // alpha/a: all three in flight, so not listed. mid/b: one retrying, due later than the rest.
+      await store.claim(claimOpts("alpha", "a", now + 1));
+      const [retried] = await store.claim(claimOpts("mid", "b", now + 1, { limit: 1 }));
+      await store.settle(retried!.id, "w1", { kind: "retry", at: now + 10 * MINUTE, error: "503" }, now + 1);
+      // zeta/a: everything in flight and then put back for later.
+      for (const d of await store.claim(claimOpts("zeta", "a", now + 1))) {
+        await store.settle(d.id, "w1", { kind: "retry", at: now + 5 * MINUTE, error: "timeout" }, now + 1);
+      }
+
+      const backlog = await store.backlog();
+      const keys = backlog.map((b) => `${b.route}/${b.target}`).sort();
+      expect(keys).toEqual(["alpha/b", "mid/a", "mid/b", "zeta/a", "zeta/b"]);
+      const due = new Map(backlog.map((b) => [`${b.route}/${b.target}`, b.nextDueAt]));
+      expect(due.get("mid/b")).toBeLessThanOrEqual(now + 1);
+      expect(due.get("zeta/a")).toBe(now + 5 * MINUTE);
+      expect(due.get("alpha/b")).toBeLessThanOrEqual(now + 1);
+    });
+
     it("stores an event without targets, with nothing to deliver", async () => {
       const e = makeEvent("github");
       expect(await enqueue(e, [])).toEqual({ status: "accepted", id: e.id });
