@@ -1,8 +1,8 @@
-import { randomUUID } from "node:crypto";
 import type { CompiledRoute } from "../config/compile.js";
 import type { HandshakeAnswer, InboundRequest, VerifyFailure } from "../plugins/verifiers/verifier.js";
 import { parseBody } from "./body.js";
 import type { WebhookEvent } from "./event.js";
+import { newEventId } from "./event-id.js";
 import { isTruthy } from "./expression.js";
 
 /**
@@ -35,7 +35,7 @@ export async function admit(route: CompiledRoute, req: InboundRequest): Promise<
   if (answer) return { kind: "handshake", answer, deliveryId };
 
   const event: WebhookEvent = {
-    id: randomUUID(),
+    id: newEventId(req.receivedAt),
     route: route.name,
     receivedAt: new Date(req.receivedAt).toISOString(),
     method: req.method,
