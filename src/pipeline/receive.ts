@@ -81,6 +81,7 @@ export async function receive(route: CompiledRoute, req: InboundRequest, deps: R
   }
   count("accepted");
   deps.onAccepted?.();
-  log.info({ route: r, eventId: event.id }, "event accepted");
+  // Debug, not info: a line per request costs the hot path; the delivery lines carry the id.
+  log.debug({ route: r, eventId: event.id }, "event accepted");
   return { status: 202, body: { status: "accepted", id: event.id } };
 }
