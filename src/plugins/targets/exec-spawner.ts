@@ -1,0 +1,131 @@
+import { type ChildProcess, fork } from "node:child_process";
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import type { HelperReply, HelperRequest } from "./exec-helper.js";
+import { type RunOptions, type RunResult, run } from "./exec-run.js";
+
+export type { RunResult } from "./exec-run.js";
+
+/**
+ * Where exec targets' commands are started: in the exec helper process (see exec-helper.ts)
+ * when it is there to be forked, that is in the built daemon; in this process when running from
+ * the TypeScript sources. Either way the same `run` does the work.
+ */
+
+const BUILT_HELPER = fileURLToPath(new URL("./exec-helper.js", import.meta.url));
+/** Heap of the helper: it holds a few requests and their bounded output, nothing else. */
+const HELPER_HEAP_MB = 64;
+
+let helperPath: string | undefined = existsSync(BUILT_HELPER) ? BUILT_HELPER : undefined;
+let helper: Helper | undefined;
+
+/** Picks the helper script (undefined: run commands in this process). For tests. */
+export function useExecHelper(path: string | undefined): void {
+  helperPath = path;
+  helper?.close();
+  helper = undefined;
+}
+
+export function runCommand(argv: readonly string[], opts: RunOptions): Promise<RunResult> {
+  if (helperPath === undefined) return run(argv, opts);
+  if (!helper?.alive) helper = new Helper(helperPath);
+  return helper.run(argv, opts);
+}
+
+interface Pending {
+  done: (r: RunResult) => void;
+  /** The command's process group, once started. */
+  pid?: number;
+  signal: AbortSignal;
+  onAbort: () => void;
+}
+
+function killGroup(pid: number): void {
+  try {
+    process.kill(-pid, "SIGKILL");
+  } catch {
+    // already gone
+  }
+}
+
+class Helper {
+  private readonly child: ChildProcess;
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  alive = true;
+
+  constructor(path: string) {
+    this.child = fork(path, [], {
+      stdio: ["ignore", "inherit", "inherit", "ipc"],
+      execArgv: [`--max-old-space-size=${HELPER_HEAP_MB}`],
+      serialization: "json",
+    });
+    this.child.on("message", (m: HelperReply) => {
+      if (m.t === "done") this.finish(m.id, m.result);
+      else {
+        const p = this.pending.get(m.id);
+        if (p) p.pid = m.pid;
+      }
+    });
+    // A helper that cannot start or that dies fails its runs as "cannot run": retried later, by
+    // a new helper. The commands it had started are killed first: nobody would hear their
+    // result, and a retry must not run beside them (a target's concurrency would be exceeded).
+    this.child.once("error", (err) => this.fail(`the exec helper failed: ${err.message}`));
+    this.child.once("exit", (code, signal) => this.fail(`the exec helper process exited (${signal ?? `code ${code}`})`));
+    this.idle();
+  }
+
+  run(argv: readonly string[], opts: RunOptions): Promise<RunResult> {
+    const id = this.nextId++;
+    return new Promise<RunResult>((done) => {
+      const onAbort = () => this.send({ t: "abort", id });
+      this.pending.set(id, { done, signal: opts.signal, onAbort });
+      if (this.pending.size === 1) this.busy();
+      const env: Record<string, string> = {};
+      for (const [k, v] of Object.entries(opts.env)) if (v !== undefined) env[k] = v;
+      this.send({ t: "run", id, argv: [...argv], cwd: opts.cwd, env, stdin: opts.stdin, timeoutMs: opts.timeoutMs });
+      opts.signal.addEventListener("abort", onAbort, { once: true });
+      if (opts.signal.aborted) onAbort();
+    });
+  }
+
+  close(): void {
+    this.alive = false;
+    this.child.disconnect?.();
+  }
+
+  private send(m: HelperRequest): void {
+    if (!this.alive || !this.child.connected) return;
+    this.child.send(m, (err) => {
+      if (err) this.child.kill("SIGKILL"); // the channel broke: its exit fails what is pending
+    });
+  }
+
+  private finish(id: number, result: RunResult): void {
+    const p = this.pending.get(id);
+    if (!p) return;
+    this.pending.delete(id);
+    p.signal.removeEventListener("abort", p.onAbort);
+    if (this.pending.size === 0) this.idle();
+    p.done(result);
+  }
+
+  private fail(message: string): void {
+    this.alive = false;
+    for (const [id, p] of [...this.pending]) {
+      if (p.pid !== undefined) killGroup(p.pid);
+      this.finish(id, { code: null, signal: null, spawnError: { code: "EHELPER", message }, stdout: "", stderr: "" });
+    }
+  }
+
+  /** An idle helper does not keep the daemon (or a test) alive. */
+  private idle(): void {
+    this.child.unref();
+    this.child.channel?.unref();
+  }
+
+  private busy(): void {
+    this.child.ref();
+    this.child.channel?.ref();
+  }
+}
