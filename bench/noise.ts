@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 
 /**
  * How much CPU processes other than the bench's used while a measurement ran: on a shared
@@ -46,11 +46,35 @@ export interface CpuSnapshot {
   ours: number;
 }
 
+/** The live processes under `roots`, roots included: children of children too (Switchyard's exec helper). */
+function withDescendants(roots: Iterable<number>): Set<number> {
+  const children = new Map<number, number[]>();
+  for (const name of readdirSync("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, "utf8");
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(name)]);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const all = new Set<number>();
+  const todo = [...roots];
+  for (let pid = todo.pop(); pid !== undefined; pid = todo.pop()) {
+    if (all.has(pid)) continue;
+    all.add(pid);
+    todo.push(...(children.get(pid) ?? []));
+  }
+  return all;
+}
+
 /** `livePids`: the bench's running children (servers, sink, load tool). */
 export function cpuSnapshot(livePids: Iterable<number>): CpuSnapshot {
   let ours = processTicks("self", true);
-  // A child's own children (webhook's /bin/true runs) are in its cutime once it reaps them.
-  for (const pid of livePids) ours += processTicks(pid, true);
+  // Live descendants count by their own time; once reaped, in their parent's cutime
+  // (webhook's /bin/true runs).
+  for (const pid of withDescendants(livePids)) ours += processTicks(pid, true);
   return { at: Date.now(), system: systemBusyTicks(), ours };
 }
 
