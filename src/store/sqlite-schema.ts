@@ -67,10 +67,11 @@ CREATE INDEX IF NOT EXISTS dedupe_expires ON dedupe (expires_at);
 /**
  * Connection settings, then the schema. WAL lets the CLI read and replay while the daemon
  * writes. The connection commits with synchronous=NORMAL (the WAL is written, not fsync'd: a
- * crash of the process loses nothing, a power loss may lose the last commits), and the store
- * switches to FULL for the commits that promise durability to someone: the group commit
- * behind a 202, a replay, the readiness probe (see SqliteStore.durably). Claims and
- * settlements lost to a power loss only repeat a delivery, which "at least once" allows.
+ * crash of the process loses nothing, a power loss may lose the last commits). What promises
+ * durability to someone is made durable before it is answered: the group commit behind a 202
+ * by an fsync of the WAL off the event loop (see WalSync), a replay and the readiness probe by
+ * switching to FULL (see SqliteStore.durably). Claims and settlements lost to a power loss
+ * only repeat a delivery, which "at least once" allows.
  * busy_timeout makes a second process wait for the write lock instead of failing at once.
  */
 export function prepareDatabase(db: Database.Database, busyTimeoutMs: number, readonly: boolean): void {

@@ -99,7 +99,8 @@ export function prepareStatements(db: Db) {
     ),
     // Commits of the work in flight (claims, settlements) need not wait for fsync: a crash of the
     // process loses none of them (WAL), and a power loss at worst repeats a delivery, which
-    // at least once allows. What a 202 or a replay promises is committed with FULL.
+    // at least once allows. A replay and the readiness probe commit with FULL; a 202 waits for
+    // an fsync of the WAL (see WalSync).
     syncFull: db.prepare("PRAGMA synchronous = FULL"),
     syncNormal: db.prepare("PRAGMA synchronous = NORMAL"),
     // The subquery reads only the claimable index; the join fetches the documents of the few rows picked.

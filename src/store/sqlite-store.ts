@@ -19,6 +19,7 @@ import type {
   Store,
   TargetBacklog,
 } from "./store.js";
+import { WalSync } from "./wal-sync.js";
 
 export interface SqliteStoreOptions {
   /** How long to wait for another process's write lock before giving up (StoreUnavailableError). */
@@ -45,10 +46,18 @@ const DEFAULT_PROBE_INTERVAL_MS = 5_000;
 /** After a fault, ping() probes at most this often: a disk that is back is noticed within it. */
 const FAULT_PROBE_INTERVAL_MS = 500;
 
+/** An enqueue's result and the number of the commit that holds it (see WalSync). */
+interface Committed {
+  result: EnqueueResult;
+  seq: number;
+}
+
 /** The embedded default Store: one SQLite file in WAL mode, shared safely by the daemon and the CLI. */
 export class SqliteStore implements Store {
   private readonly stmt: Statements;
-  private readonly batcher = new GroupCommit<Queued, EnqueueResult>((items) => this.writeBatch(items), MAX_BATCH);
+  private readonly batcher = new GroupCommit<Queued, Committed>((items) => this.writeBatch(items), MAX_BATCH);
+  /** fsyncs the WAL off the event loop before a 202 (undefined for in-memory and read-only stores). */
+  private readonly walSync: WalSync | undefined;
   /** The file to check in ping(); undefined for an in-memory database. */
   private readonly file: string | undefined;
   private commits = 0;
@@ -68,6 +77,7 @@ export class SqliteStore implements Store {
     private readonly probeIntervalMs: number,
   ) {
     this.file = db.memory ? undefined : resolve(db.name);
+    this.walSync = this.file === undefined || db.readonly ? undefined : new WalSync(`${this.file}-wal`);
     this.stmt = prepareStatements(db);
     this.tx = prepareTransactions(db, this.stmt);
     this.probe = db.transaction(() => {
@@ -104,16 +114,19 @@ export class SqliteStore implements Store {
     return { commits: this.commits };
   }
 
-  enqueue(req: EnqueueRequest): Promise<EnqueueResult> {
-    if (this.closed) return Promise.reject(new StoreUnavailableError("sqlite store: enqueue: the store is closed"));
+  async enqueue(req: EnqueueRequest): Promise<EnqueueResult> {
+    if (this.closed) throw new StoreUnavailableError("sqlite store: enqueue: the store is closed");
     const parsed = Date.parse(req.event.receivedAt);
-    let doc: string;
+    // Serialized before it joins a batch: a request's own fault (a cycle, a BigInt) fails it alone.
+    const doc = JSON.stringify(req.event);
+    const { result, seq } = await this.batcher.submit({ req, doc, receivedAtMs: Number.isFinite(parsed) ? parsed : Date.now() });
+    // Also for a duplicate: the first event's commit may still be on its way to the disk.
     try {
-      doc = JSON.stringify(req.event);
+      await this.walSync?.durableThrough(seq);
     } catch (err) {
-      return Promise.reject(err); // this request's own fault (a cycle, a BigInt); the batch never sees it
+      throw this.noteFault(new StoreUnavailableError(`sqlite store: enqueue: fsync: ${(err as Error).message}`, { cause: err }));
     }
-    return this.batcher.submit({ req, doc, receivedAtMs: Number.isFinite(parsed) ? parsed : Date.now() });
+    return result;
   }
 
   async backlog(): Promise<TargetBacklog[]> {
@@ -236,16 +249,19 @@ export class SqliteStore implements Store {
     this.closed = true;
     try {
       this.batcher.flush();
+      await this.walSync?.close();
     } finally {
       this.db.close();
     }
   }
 
-  private writeBatch(items: readonly Queued[]): ItemResult<EnqueueResult>[] {
+  private writeBatch(items: readonly Queued[]): ItemResult<Committed>[] {
     if (!this.db.open) throw new StoreUnavailableError("sqlite store: enqueue: the store is closed");
     try {
       const now = Date.now();
-      const results = this.durably(() => {
+      // With a WAL to fsync off the loop, commit without waiting for the disk (enqueue waits
+      // before it answers); an in-memory store has no disk to wait for.
+      const write = () => {
         try {
           return this.tx.enqueueBatchFast.immediate(items, now);
         } catch (err) {
@@ -254,10 +270,12 @@ export class SqliteStore implements Store {
           if (isUnavailable(err)) throw err;
           return this.tx.enqueueBatch.immediate(items, now);
         }
-      });
+      };
+      const results = this.walSync ? write() : this.durably(write);
+      const seq = this.walSync?.committedOne() ?? 0;
       this.commits++;
       this.wrote();
-      return results;
+      return results.map((r) => (r.ok ? { ok: true, value: { result: r.value, seq } } : r));
     } catch (err) {
       throw this.noteFault(toStoreError(err, "enqueue"));
     }

@@ -1,0 +1,63 @@
+import { closeSync, fsync, openSync } from "node:fs";
+
+/**
+ * Durability of group commits without blocking the event loop. The store commits with
+ * synchronous=NORMAL (the WAL frames are written, not fsync'd) and then waits here, on libuv's
+ * thread pool, for an fsync of the WAL file before it answers: the same guarantee as
+ * synchronous=FULL, which fsyncs the WAL on every commit, but the event loop goes on parsing and
+ * verifying the next requests meanwhile, and the commits made during one fsync share the next.
+ *
+ * fsync is per file, not per descriptor: this read-only descriptor flushes what SQLite's own
+ * wrote. The WAL file lives as long as the store's connection (SQLite removes it only when the
+ * last connection closes); a checkpoint syncs the WAL and the database before it reuses the WAL.
+ */
+export class WalSync {
+  private readonly fd: number;
+  private committed = 0;
+  private durable = 0;
+  private syncing = false;
+  private waiters: { seq: number; resolve: () => void; reject: (err: unknown) => void }[] = [];
+
+  constructor(walPath: string) {
+    this.fd = openSync(walPath, "r");
+  }
+
+  /** Call right after a commit: returns its number, for durableThrough(). */
+  committedOne(): number {
+    return ++this.committed;
+  }
+
+  /** Resolves once commit `seq`, and every one before it, is on disk; rejects if the fsync fails. */
+  durableThrough(seq: number): Promise<void> {
+    if (seq <= this.durable) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      this.waiters.push({ seq, resolve, reject });
+      this.next();
+    });
+  }
+
+  /** Waits for what is waiting, then closes the descriptor. */
+  async close(): Promise<void> {
+    await this.durableThrough(this.committed).catch(() => undefined);
+    closeSync(this.fd);
+  }
+
+  private next(): void {
+    if (this.syncing || this.waiters.length === 0) return;
+    this.syncing = true;
+    const target = this.committed;
+    fsync(this.fd, (err) => {
+      this.syncing = false;
+      const covered = this.waiters.filter((w) => w.seq <= target);
+      this.waiters = this.waiters.filter((w) => w.seq > target);
+      // A failed fsync may have dropped the pages it could not write: nothing it covered is
+      // acknowledged, and the commits after it are judged by the next fsync.
+      if (err) for (const w of covered) w.reject(err);
+      else {
+        this.durable = Math.max(this.durable, target);
+        for (const w of covered) w.resolve();
+      }
+      this.next();
+    });
+  }
+}
