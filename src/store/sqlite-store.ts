@@ -1,4 +1,4 @@
-import { accessSync, constants, existsSync, mkdirSync } from "node:fs";
+import { accessSync, constants, existsSync, mkdirSync, realpathSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import Database from "better-sqlite3";
 import { StoreUnavailableError } from "../errors.js";
@@ -46,6 +46,22 @@ const DEFAULT_PROBE_INTERVAL_MS = 5_000;
 /** After a fault, ping() probes at most this often: a disk that is back is noticed within it. */
 const FAULT_PROBE_INTERVAL_MS = 500;
 
+/**
+ * The database file as SQLite opened it: symbolic links resolved, as SQLite does to name the
+ * WAL beside the real file (fsyncing a -wal beside the link would sync the wrong file).
+ */
+function mainFileOf(db: Database.Database): string {
+  const main = (db.pragma("database_list") as { name: string; file: string }[]).find((d) => d.name === "main");
+  return main?.file || realpathSync(db.name);
+}
+
+function syncFailure(err: unknown): StoreUnavailableError {
+  return new StoreUnavailableError(
+    `sqlite store: the disk failed to write the store (fsync: ${(err as Error).message}); restart the daemon once the disk is sound`,
+    { cause: err },
+  );
+}
+
 /** An enqueue's result and the number of the commit that holds it (see WalSync). */
 interface Committed {
   result: EnqueueResult;
@@ -77,7 +93,7 @@ export class SqliteStore implements Store {
     private readonly probeIntervalMs: number,
   ) {
     this.file = db.memory ? undefined : resolve(db.name);
-    this.walSync = this.file === undefined || db.readonly ? undefined : new WalSync(`${this.file}-wal`);
+    this.walSync = this.file === undefined || db.readonly ? undefined : new WalSync(`${mainFileOf(db)}-wal`);
     this.stmt = prepareStatements(db);
     this.tx = prepareTransactions(db, this.stmt);
     this.probe = db.transaction(() => {
@@ -116,6 +132,7 @@ export class SqliteStore implements Store {
 
   async enqueue(req: EnqueueRequest): Promise<EnqueueResult> {
     if (this.closed) throw new StoreUnavailableError("sqlite store: enqueue: the store is closed");
+    if (this.walSync?.failed) throw syncFailure(this.walSync.failed);
     const parsed = Date.parse(req.event.receivedAt);
     // Serialized before it joins a batch: a request's own fault (a cycle, a BigInt) fails it alone.
     const doc = JSON.stringify(req.event);
@@ -124,7 +141,7 @@ export class SqliteStore implements Store {
     try {
       await this.walSync?.durableThrough(seq);
     } catch (err) {
-      throw this.noteFault(new StoreUnavailableError(`sqlite store: enqueue: fsync: ${(err as Error).message}`, { cause: err }));
+      throw this.noteFault(syncFailure(err));
     }
     return result;
   }
@@ -231,6 +248,7 @@ export class SqliteStore implements Store {
 
   /** Throws the store's fault unless a write committed lately or a probe commits now. */
   private probeWrites(now: number): void {
+    if (this.walSync?.failed) throw syncFailure(this.walSync.failed);
     if (this.fault === undefined && now - this.lastWriteAt < this.probeIntervalMs) return;
     if (this.fault !== undefined && now - this.lastProbeAt < FAULT_PROBE_INTERVAL_MS) throw this.fault;
     this.lastProbeAt = now;

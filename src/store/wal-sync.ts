@@ -17,6 +17,12 @@ export class WalSync {
   private durable = 0;
   private syncing = false;
   private waiters: { seq: number; resolve: () => void; reject: (err: unknown) => void }[] = [];
+  /**
+   * The first fsync error, for good. After a failed writeback Linux reports the error once and
+   * marks the pages clean: a later fsync may succeed although they never reached the disk, so
+   * no later success can be trusted (PostgreSQL stops for the same reason).
+   */
+  failed: Error | undefined;
 
   constructor(walPath: string) {
     this.fd = openSync(walPath, "r");
@@ -29,6 +35,7 @@ export class WalSync {
 
   /** Resolves once commit `seq`, and every one before it, is on disk; rejects if the fsync fails. */
   durableThrough(seq: number): Promise<void> {
+    if (this.failed) return Promise.reject(this.failed);
     if (seq <= this.durable) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
       this.waiters.push({ seq, resolve, reject });
@@ -48,15 +55,17 @@ export class WalSync {
     const target = this.committed;
     fsync(this.fd, (err) => {
       this.syncing = false;
+      if (err) {
+        this.failed ??= err;
+        const all = this.waiters;
+        this.waiters = [];
+        for (const w of all) w.reject(this.failed);
+        return;
+      }
       const covered = this.waiters.filter((w) => w.seq <= target);
       this.waiters = this.waiters.filter((w) => w.seq > target);
-      // A failed fsync may have dropped the pages it could not write: nothing it covered is
-      // acknowledged, and the commits after it are judged by the next fsync.
-      if (err) for (const w of covered) w.reject(err);
-      else {
-        this.durable = Math.max(this.durable, target);
-        for (const w of covered) w.resolve();
-      }
+      this.durable = Math.max(this.durable, target);
+      for (const w of covered) w.resolve();
       this.next();
     });
   }

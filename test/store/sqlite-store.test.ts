@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -70,6 +70,20 @@ describe("SqliteStore", () => {
     } finally {
       db.close();
     }
+  });
+
+  it("opens a store reached through a symbolic link, and syncs the WAL beside the real file", async () => {
+    await mkdir(join(dir, "real"));
+    const real = join(dir, "real", "switchyard.db");
+    await SqliteStore.open(real).close();
+    const link = join(dir, "link.db");
+    await symlink(real, link);
+    const store = SqliteStore.open(link);
+    toClose.push(store);
+    const event = makeEvent();
+    expect(await store.enqueue({ event, targets: ["t"] })).toEqual({ status: "accepted", id: event.id });
+    expect(existsSync(`${real}-wal`)).toBe(true);
+    expect(existsSync(`${link}-wal`)).toBe(false);
   });
 
   describe("group commit", () => {

@@ -29,11 +29,14 @@ describe("WalSync", () => {
     await sync.close();
   });
 
-  it("rejects the commits an fsync failed for", async () => {
+  it("rejects the commits an fsync failed for, and every later one", async () => {
     const sync = new WalSync(file);
     // Break the descriptor under it, as a failing disk would fail the call.
     closeSync((sync as unknown as { fd: number }).fd);
     const seq = sync.committedOne();
     await expect(sync.durableThrough(seq)).rejects.toMatchObject({ code: "EBADF" });
+    // For good: a later fsync's success would not prove the earlier pages reached the disk.
+    expect(sync.failed).toMatchObject({ code: "EBADF" });
+    await expect(sync.durableThrough(seq + 1)).rejects.toMatchObject({ code: "EBADF" });
   });
 });
