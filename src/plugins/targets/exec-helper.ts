@@ -34,7 +34,12 @@ process.on("message", (m: HelperRequest) => {
     if (process.connected) process.send?.(r);
   };
   const onStart = (pid: number) => reply({ t: "started", id: m.id, pid });
-  void run(m.argv, { cwd: m.cwd, env: m.env, stdin: m.stdin, timeoutMs: m.timeoutMs, signal: stop.signal, onStart }).then((result) => {
+  const opts = { cwd: m.cwd, env: m.env, stdin: m.stdin, timeoutMs: m.timeoutMs, signal: stop.signal, onStart };
+  const running = run(m.argv, opts);
+  // Written to the command already: not kept for as long as it runs.
+  opts.stdin = "";
+  m.stdin = "";
+  void running.then((result) => {
     runs.delete(m.id);
     reply({ t: "done", id: m.id, result });
   });
@@ -42,9 +47,13 @@ process.on("message", (m: HelperRequest) => {
 
 // The daemon decides when commands stop: a Ctrl-C or a service manager's SIGTERM reaches the
 // whole process group, and the daemon drains its deliveries (aborting them after its
-// shutdown_timeout) before it exits. Once the daemon is gone (its channel closes), the runs in
-// flight finish and this process exits with nothing left to wait for.
+// shutdown_timeout) before it exits.
 process.on("SIGINT", () => {});
 process.on("SIGTERM", () => {});
 process.on("SIGHUP", () => {});
-// Nothing else keeps this process alive: when the channel is closed and the last run is done, it exits.
+// The daemon is gone (after a drain, nothing is running; after a crash, its deliveries will be
+// retried by the next daemon, which must not find the old runs still going beside them): stop
+// every command (SIGTERM to its group, SIGKILL after the grace) and exit once they are gone.
+process.on("disconnect", () => {
+  for (const stop of runs.values()) stop.abort();
+});

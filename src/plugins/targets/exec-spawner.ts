@@ -13,8 +13,6 @@ export type { RunResult } from "./exec-run.js";
  */
 
 const BUILT_HELPER = fileURLToPath(new URL("./exec-helper.js", import.meta.url));
-/** Heap of the helper: it holds a few requests and their bounded output, nothing else. */
-const HELPER_HEAP_MB = 64;
 
 let helperPath: string | undefined = existsSync(BUILT_HELPER) ? BUILT_HELPER : undefined;
 let helper: Helper | undefined;
@@ -57,7 +55,8 @@ class Helper {
   constructor(path: string) {
     this.child = fork(path, [], {
       stdio: ["ignore", "inherit", "inherit", "ipc"],
-      execArgv: [`--max-old-space-size=${HELPER_HEAP_MB}`],
+      // No heap cap of its own: a request carries the event (up to body_limit, escaped once more).
+      execArgv: [],
       serialization: "json",
     });
     this.child.on("message", (m: HelperReply) => {
@@ -70,6 +69,7 @@ class Helper {
     // A helper that cannot start or that dies fails its runs as "cannot run": retried later, by
     // a new helper. The commands it had started are killed first: nobody would hear their
     // result, and a retry must not run beside them (a target's concurrency would be exceeded).
+    // (A command whose "started" had not reached us when the helper died is not known here.)
     this.child.once("error", (err) => this.fail(`the exec helper failed: ${err.message}`));
     this.child.once("exit", (code, signal) => this.fail(`the exec helper process exited (${signal ?? `code ${code}`})`));
     this.idle();

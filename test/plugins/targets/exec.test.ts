@@ -1,3 +1,4 @@
+import { fork } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -292,6 +293,26 @@ for (const [mode, helper] of modes)
         const o = await make({ command: ["./record.cjs", out] }).target.deliver({ event: makeEvent({}) }, ac.signal);
         expect(o).toEqual({ kind: "retry", error: "aborted: the daemon is shutting down" });
         expect(existsSync(out)).toBe(false);
+      });
+
+      it.skipIf(helper === undefined)("stops its commands when the daemon is gone (its channel closes), then exits", async () => {
+        const child = fork(helper ?? "", [], { stdio: ["ignore", "ignore", "ignore", "ipc"] });
+        const commandFile = join(dir, "orphan.pid");
+        const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
+        child.send({
+          t: "run",
+          id: 1,
+          argv: [join(dir, "report-and-sleep.sh"), join(dir, "orphan-parent.pid"), commandFile],
+          cwd: dir,
+          env: { PATH: process.env.PATH ?? "" },
+          stdin: "",
+          timeoutMs: 60_000,
+        });
+        expect(await eventually(() => existsSync(commandFile) && readFileSync(commandFile, "utf8").endsWith("\n"))).toBe(true);
+        const commandPid = Number(readFileSync(commandFile, "utf8"));
+        child.disconnect();
+        expect(await eventually(() => !alive(commandPid))).toBe(true);
+        expect(await exited).toBe(0);
       });
 
       it.skipIf(helper === undefined)("kills the commands of a helper that dies, retries them, and starts a new helper", async () => {
