@@ -8,6 +8,8 @@ import { type ChildProcess, spawn } from "node:child_process";
 
 /** Output kept per stream: the end of a log is where the error is. */
 const MAX_OUTPUT_BYTES = 16 * 1024;
+/** How far into truncated output to look for the start of a line. */
+const LINE_SEARCH_BYTES = 4 * 1024;
 /** Time between SIGTERM and SIGKILL: long enough for a script's `trap` to clean up. */
 const KILL_GRACE_MS = 5_000;
 /** After the command exits, how long its pipes may take to deliver the last output. */
@@ -29,7 +31,14 @@ class Tail {
   text(): string {
     const all = Buffer.concat(this.chunks);
     if (all.length > MAX_OUTPUT_BYTES) this.truncated = true;
-    return (this.truncated ? "[…truncated] " : "") + all.subarray(Math.max(0, all.length - MAX_OUTPUT_BYTES)).toString("utf8");
+    let kept = all.subarray(Math.max(0, all.length - MAX_OUTPUT_BYTES));
+    if (this.truncated) {
+      // Start at a line: a value the cut splits (a token the command printed) would no longer
+      // be recognised by the daemon's redaction.
+      const newline = kept.indexOf(0x0a);
+      if (newline >= 0 && newline < LINE_SEARCH_BYTES) kept = kept.subarray(newline + 1);
+    }
+    return (this.truncated ? "[…truncated] " : "") + kept.toString("utf8");
   }
 }
 

@@ -125,11 +125,13 @@ export const exec = defineTarget({
           signal,
         });
         const eventId = input.event.id;
-        // A script that prints its credentials must not put them in the daemon's log.
-        if (r.stdout) ctx.log.info({ eventId, stdout: ctx.redact(r.stdout) }, "command output");
-        if (r.stderr) ctx.log.warn({ eventId, stderr: ctx.redact(r.stderr) }, "command error output");
+        // A script that prints its credentials must not put them in the daemon's log, nor in the
+        // error text; masked before the error text is cut from it.
+        const said = { ...r, stdout: ctx.redact(r.stdout), stderr: ctx.redact(r.stderr) };
+        if (said.stdout) ctx.log.info({ eventId, stdout: said.stdout }, "command output");
+        if (said.stderr) ctx.log.warn({ eventId, stderr: said.stderr }, "command error output");
         if (!r.spawnError && !r.stopped && r.code === 0) return { kind: "delivered", detail: "exit 0" };
-        return { kind: "retry", error: failure(r, command, ctx.timeoutMs) };
+        return { kind: "retry", error: failure(said, command, ctx.timeoutMs) };
       },
     };
   },

@@ -173,7 +173,8 @@ export const http = defineTarget({
             followRedirects && res.statusCode >= 300 && res.statusCode < 400
               ? `HTTP ${res.statusCode}: gave up after ${MAX_REDIRECTS} redirects`
               : outcome.error;
-          const text = answer.text.replace(/\s+/g, " ").trim();
+          // Masked before it is cut: a secret the cut splits would no longer be recognised.
+          const text = ctx.redact(answer.text).replace(/\s+/g, " ").trim();
           const shown = text.length > ERROR_BODY_CHARS || answer.truncated ? `${text.slice(0, ERROR_BODY_CHARS)}…` : text;
           return { ...outcome, error: shown ? `${error}: ${shown}` : error };
         } catch (err) {

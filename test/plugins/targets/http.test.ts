@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { createRedactor, REDACTED } from "../../../src/pipeline/redact.js";
 import { http } from "../../../src/plugins/targets/http.js";
 import type { DeliveryInput, Target } from "../../../src/plugins/targets/target.js";
 import { makeContext, makeEvent, never } from "./context.js";
@@ -49,8 +50,8 @@ afterEach(async () => {
   await sink.stop();
 });
 
-function target(options: Record<string, unknown>, timeoutMs = 2_000): Target {
-  const { ctx } = makeContext("/tmp", timeoutMs);
+function target(options: Record<string, unknown>, timeoutMs = 2_000, redact?: (text: string) => string): Target {
+  const { ctx } = makeContext("/tmp", timeoutMs, redact ? { redact } : {});
   return http.create({ name: "notify", type: "http", url: `${sink.url}/hook`, ...options } as never, ctx);
 }
 
@@ -181,6 +182,17 @@ describe("http target: how answers are classified", () => {
       kind: "retry",
       error: 'HTTP 500 Internal Server Error: {"error": "database is down"}',
     });
+  });
+
+  it("masks a secret the answer echoes before cutting the answer short, so the cut cannot split it", async () => {
+    const secret = "tok-0123456789abcdef";
+    // The secret straddles the 500th character, where the error text is cut.
+    sink.respond = (_req, res) => res.writeHead(401).end(`${"x".repeat(490)}${secret}${"y".repeat(100)}`);
+    const o = await target({}, 2_000, createRedactor([secret])).deliver(pushEvent, never);
+    expect(o.kind).toBe("fail");
+    const error = o.kind === "fail" ? o.error : "";
+    for (let n = 6; n <= secret.length; n++) expect(error).not.toContain(secret.slice(0, n));
+    expect(error).toContain(REDACTED);
   });
 
   it("honours Retry-After on 429 (seconds) and 503 (HTTP-date)", async () => {
