@@ -46,9 +46,8 @@ CREATE TABLE IF NOT EXISTS deliveries (
 );
 -- backlog() and claim(): only the claimable rows, so it is as small as the queue itself.
 CREATE INDEX IF NOT EXISTS deliveries_claimable ON deliveries (route, target, due_at) WHERE ${claimable()};
--- reclaimExpired() and release(): only leased rows, i.e. those in flight.
+-- reclaimExpired(), release() and leaseOwners(): only leased rows, i.e. those in flight.
 CREATE INDEX IF NOT EXISTS deliveries_lease_until ON deliveries (lease_until) WHERE lease_until IS NOT NULL;
-CREATE INDEX IF NOT EXISTS deliveries_lease_owner ON deliveries (lease_owner) WHERE lease_owner IS NOT NULL;
 -- depth() counts and the dead-letter listing.
 CREATE INDEX IF NOT EXISTS deliveries_state ON deliveries (state, route, updated_at);
 -- events() listing and the ON DELETE CASCADE of prune(); one delivery per target and event.
@@ -88,6 +87,11 @@ export function prepareDatabase(db: Database.Database, busyTimeoutMs: number, re
   if (version > SCHEMA_VERSION) {
     throw new Error(`the store file has schema version ${version}; this Switchyard knows up to ${SCHEMA_VERSION}`);
   }
+  // Files made before it was dropped have an index on lease_owner that every claim and settlement
+  // had to update; the few leased rows are found through deliveries_lease_until instead. Not a
+  // schema version: code of either age works with or without it.
+  if (!readonly) db.exec("DROP INDEX IF EXISTS deliveries_lease_owner");
+
   if (version === SCHEMA_VERSION) return;
   if (readonly) throw new Error(`the store file has schema version ${version}, not ${SCHEMA_VERSION}; open it once read-write`);
   db.transaction(() => {

@@ -123,7 +123,9 @@ export function prepareStatements(db: Db) {
            AND (e.received_at_ms < @keepMs OR (e.received_at_ms = @keepMs AND d.id < @keepId)))`,
     ),
     lease: db.prepare<{ id: number; owner: string; until: number; now: number }>(
-      `UPDATE deliveries SET lease_owner = @owner, lease_until = @until, attempts = attempts + 1, updated_at = @now
+      // updated_at is left alone: it is in the state index, and a claim is not a change of state
+      // (the settlement that follows sets it).
+      `UPDATE deliveries SET lease_owner = @owner, lease_until = @until, attempts = attempts + 1
        WHERE id = @id`,
     ),
 
@@ -133,9 +135,14 @@ export function prepareStatements(db: Db) {
        WHERE id = @id AND lease_owner = @owner`,
     ),
     release: db.prepare<{ owner: string; now: number }>(
-      "UPDATE deliveries SET lease_owner = NULL, lease_until = NULL, due_at = @now, updated_at = @now WHERE lease_owner = @owner",
+      // Leased rows are found through the lease_until index: lease_owner and lease_until are set
+      // and cleared together, and the rows in flight are few.
+      `UPDATE deliveries INDEXED BY deliveries_lease_until SET lease_owner = NULL, lease_until = NULL, due_at = @now, updated_at = @now
+       WHERE lease_until IS NOT NULL AND lease_owner = @owner`,
     ),
-    leaseOwners: db.prepare<[], { owner: string }>("SELECT DISTINCT lease_owner AS owner FROM deliveries WHERE lease_owner IS NOT NULL"),
+    leaseOwners: db.prepare<[], { owner: string }>(
+      "SELECT DISTINCT lease_owner AS owner FROM deliveries INDEXED BY deliveries_lease_until WHERE lease_until IS NOT NULL",
+    ),
     reclaimExpired: db.prepare<{ now: number }>("UPDATE deliveries SET lease_owner = NULL, lease_until = NULL WHERE lease_until < @now"),
 
     deadLetters: db.prepare<{ limit: number }, DeadRow>(

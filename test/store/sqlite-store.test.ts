@@ -72,6 +72,37 @@ describe("SqliteStore", () => {
     }
   });
 
+  it("drops the lease_owner index of files made by earlier versions, and still finds leases by owner", async () => {
+    await open().close();
+    const raw = new Database(file);
+    raw.exec("CREATE INDEX deliveries_lease_owner ON deliveries (lease_owner) WHERE lease_owner IS NOT NULL");
+    raw.close();
+    const store = open();
+    const indexes = () => {
+      const db = new Database(file, { readonly: true });
+      try {
+        return db.prepare("SELECT name FROM sqlite_master WHERE type = 'index'").pluck().all() as string[];
+      } finally {
+        db.close();
+      }
+    };
+    expect(indexes()).not.toContain("deliveries_lease_owner");
+    await store.enqueue({ event: makeEvent(), targets: ["t"] });
+    const [d] = await store.claim({
+      route: "github",
+      target: "t",
+      limit: 1,
+      leaseMs: 60_000,
+      now: Date.now(),
+      owner: "host/1/a",
+      coalesce: false,
+    });
+    expect(d).toBeDefined();
+    expect(await store.leaseOwners()).toEqual(["host/1/a"]);
+    expect(await store.release("host/1/a")).toBe(1);
+    expect(await store.leaseOwners()).toEqual([]);
+  });
+
   it("opens a store reached through a symbolic link, and syncs the WAL beside the real file", async () => {
     await mkdir(join(dir, "real"));
     const real = join(dir, "real", "switchyard.db");
