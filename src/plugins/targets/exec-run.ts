@@ -43,7 +43,7 @@ class Tail {
 }
 
 /** Signals the whole process group (`detached` made the child its leader): a script's children die with it. */
-function killGroup(pid: number, signal: NodeJS.Signals | 0): boolean {
+export function killGroup(pid: number, signal: NodeJS.Signals | 0): boolean {
   try {
     process.kill(-pid, signal);
     return true;

@@ -2,7 +2,7 @@ import { type ChildProcess, fork } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { HelperReply, HelperRequest } from "./exec-helper.js";
-import { type RunOptions, type RunResult, run } from "./exec-run.js";
+import { killGroup, type RunOptions, type RunResult, run } from "./exec-run.js";
 
 export type { RunResult } from "./exec-run.js";
 
@@ -36,14 +36,6 @@ interface Pending {
   pid?: number;
   signal: AbortSignal;
   onAbort: () => void;
-}
-
-function killGroup(pid: number): void {
-  try {
-    process.kill(-pid, "SIGKILL");
-  } catch {
-    // already gone
-  }
 }
 
 class Helper {
@@ -113,7 +105,7 @@ class Helper {
   private fail(message: string): void {
     this.alive = false;
     for (const [id, p] of [...this.pending]) {
-      if (p.pid !== undefined) killGroup(p.pid);
+      if (p.pid !== undefined) killGroup(p.pid, "SIGKILL");
       this.finish(id, { code: null, signal: null, spawnError: { code: "EHELPER", message }, stdout: "", stderr: "" });
     }
   }
