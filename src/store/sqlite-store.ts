@@ -277,19 +277,16 @@ export class SqliteStore implements Store {
     if (!this.db.open) throw new StoreUnavailableError("sqlite store: enqueue: the store is closed");
     try {
       const now = Date.now();
-      // With a WAL to fsync off the loop, commit without waiting for the disk (enqueue waits
-      // before it answers); an in-memory store has no disk to wait for.
-      const write = () => {
-        try {
-          return this.tx.enqueueBatchFast.immediate(items, now);
-        } catch (err) {
-          // Rolled back whole. A fault of the store fails the batch; a bad request (a reused
-          // event id) fails alone on the slow path, which gives each request a savepoint.
-          if (isUnavailable(err)) throw err;
-          return this.tx.enqueueBatch.immediate(items, now);
-        }
-      };
-      const results = this.walSync ? write() : this.durably(write);
+      // Committed without waiting for the disk: enqueue waits for walSync before it answers.
+      let results: ItemResult<EnqueueResult>[];
+      try {
+        results = this.tx.enqueueBatchFast.immediate(items, now);
+      } catch (err) {
+        // Rolled back whole. A fault of the store fails the batch; a bad request (a reused
+        // event id) fails alone on the slow path, which gives each request a savepoint.
+        if (isUnavailable(err)) throw err;
+        results = this.tx.enqueueBatch.immediate(items, now);
+      }
       const seq = this.walSync?.committedOne() ?? 0;
       this.commits++;
       this.wrote();
