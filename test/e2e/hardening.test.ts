@@ -53,6 +53,15 @@ function hold(port: number): Promise<Held> {
   });
 }
 
+/** The one route both daemons here serve: GitHub-signed, delivering to the test's sink. */
+const ROUTES = `routes:
+  - name: gh
+    path: /hooks/gh
+    verify: { type: github, secret: ${SECRET} }
+    targets:
+      - { name: sink, type: http, url: "\${SINK_URL}/gh" }
+`;
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe("e2e: slow and abusive clients", () => {
@@ -75,13 +84,7 @@ server:
   request_timeout: ${REQUEST_TIMEOUT_MS}ms
   max_connections: ${MAX_CONNECTIONS}
 store: { path: ./data/switchyard.db }
-routes:
-  - name: gh
-    path: /hooks/gh
-    verify: { type: github, secret: ${SECRET} }
-    targets:
-      - { name: sink, type: http, url: "\${SINK_URL}/gh" }
-`,
+${ROUTES}`,
     );
     daemon = await startDaemon(config, { SINK_URL: sink.url });
     port = Number(new URL(daemon.url).port);
@@ -269,13 +272,7 @@ describe.skipIf(noTmpfs !== undefined)("e2e: the store's disk fills up", () => {
       `
 server: { listen: 127.0.0.1:0, admin: 127.0.0.1:0 }
 store: { path: ${fs.dir}/switchyard.db }
-routes:
-  - name: gh
-    path: /hooks/gh
-    verify: { type: github, secret: ${SECRET} }
-    targets:
-      - { name: sink, type: http, url: "\${SINK_URL}/gh" }
-`,
+${ROUTES}`,
     );
     daemon = await startDaemon(config, { SINK_URL: sink.url });
   });
