@@ -5,11 +5,12 @@ import type { AddressInfo } from "node:net";
 import { basename, dirname, resolve } from "node:path";
 import type Koa from "koa";
 import type { Logger } from "pino";
-import { type CompiledConfig, type ListenAddress, loadAndCompile } from "./config/compile.js";
+import { type AddressOverrides, type CompiledConfig, loadAndCompile } from "./config/compile.js";
 import { ConfigError, formatIssue } from "./errors.js";
 import { Worker } from "./pipeline/work.js";
 import { createAdminApp, createAdminRouter } from "./server/admin.js";
 import { createIngressApp } from "./server/ingress.js";
+import { listenOn } from "./server/listen-on.js";
 import { applyListenerLimits, createListener } from "./server/listener.js";
 import { openStore } from "./store/open.js";
 import type { Store } from "./store/store.js";
@@ -27,6 +28,8 @@ export interface DaemonOptions {
   env?: NodeJS.ProcessEnv;
   /** Reload when the config file changes (default true). SIGHUP is wired by the CLI. */
   watch?: boolean;
+  /** `serve --listen/--admin`: win over the environment and the file, on reloads too. */
+  overrides?: AddressOverrides;
 }
 
 /** Editors save in bursts (write temp, rename, chmod): one reload for the lot. */
@@ -34,16 +37,6 @@ const RELOAD_DEBOUNCE_MS = 200;
 /** Stat polling catches what inotify cannot see, such as a single file bind-mounted into a container. */
 const POLL_INTERVAL_MS = 2_000;
 const PRUNE_EVERY_MS = 3_600_000;
-
-function listenOn(server: Server, at: ListenAddress): Promise<AddressInfo> {
-  return new Promise((resolveListen, reject) => {
-    server.once("error", reject);
-    server.listen(at.port, at.host, () => {
-      server.off("error", reject);
-      resolveListen(server.address() as AddressInfo);
-    });
-  });
-}
 
 function closeServer(server: Server): Promise<void> {
   return new Promise((done) => {
@@ -87,7 +80,7 @@ export class Daemon {
   static async start(opts: DaemonOptions): Promise<Daemon> {
     const log = opts.log;
     const file = resolve(opts.configFile);
-    const config = loadAndCompile(file, { log, env: opts.env });
+    const config = loadAndCompile(file, { log, env: opts.env, overrides: opts.overrides });
     applyLogLevel(log, config, opts.env ?? process.env);
     for (const w of config.warnings) log.warn({ place: w.place, line: w.line }, `config warning: ${w.message}`);
     const store = await openStore(config.store);
@@ -102,6 +95,9 @@ export class Daemon {
     try {
       await daemon.listen();
     } catch (err) {
+      // A listener that did bind must not outlive the failed start: it would answer every
+      // webhook 503 with the store closed, and a process that stays up is never restarted.
+      await Promise.all(daemon.servers.map(closeServer));
       await store.close();
       throw err;
     }
@@ -143,11 +139,11 @@ export class Daemon {
     const onDrop = () => this.metrics.ingressRefused.inc({ reason: "max_connections" });
     const ingressServer = createListener(ingress.callback(), { limits, log, name: "listen", onDrop });
     this.servers.push(ingressServer);
-    this.listenAddress = await listenOn(ingressServer, this.live.server.listen);
+    this.listenAddress = await listenOn(ingressServer, this.live.server.listen, this.live.server.listenFrom);
     if (this.live.server.admin) {
       const adminServer = createListener(createAdminApp(adminRouter).callback(), { limits, log, name: "admin" });
       this.servers.push(adminServer);
-      this.adminAddress = await listenOn(adminServer, this.live.server.admin);
+      this.adminAddress = await listenOn(adminServer, this.live.server.admin, this.live.server.adminFrom ?? "server.admin");
     }
   }
 
@@ -165,7 +161,7 @@ export class Daemon {
     const file = this.live.file;
     let next: CompiledConfig;
     try {
-      next = loadAndCompile(file, { log, env: this.opts.env });
+      next = loadAndCompile(file, { log, env: this.opts.env, overrides: this.opts.overrides });
     } catch (err) {
       this.metrics.reloads.inc({ result: "failure" });
       this.metrics.configLoaded(false);

@@ -2,10 +2,10 @@ import { ConfigError, formatIssue } from "../errors.js";
 import { configPath, loadForCli, print } from "./common.js";
 
 /** `switchyard check`: the load+compile that `serve` runs, reporting every problem at once. */
-export function check(options: { config?: string; json?: boolean }): number {
+export function check(options: { config?: string; listen?: string; admin?: string; json?: boolean }): number {
   const file = configPath(options.config);
   try {
-    const config = loadForCli(file);
+    const config = loadForCli(file, { listen: options.listen, admin: options.admin });
     if (options.json) {
       print(JSON.stringify({ ok: true, file, routes: config.routes.length, issues: config.warnings }));
     } else {

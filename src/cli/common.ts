@@ -1,6 +1,6 @@
 import { resolve } from "node:path";
 import pino, { type Logger } from "pino";
-import { type CompiledConfig, type CompiledRoute, loadAndCompile } from "../config/compile.js";
+import { type AddressOverrides, type CompiledConfig, type CompiledRoute, loadAndCompile } from "../config/compile.js";
 import { UserError } from "../errors.js";
 import { openStore } from "../store/open.js";
 import type { Store } from "../store/store.js";
@@ -17,8 +17,8 @@ export function quietLogger(): Logger {
   return pino({ level: "silent" });
 }
 
-export function loadForCli(option: string | undefined): CompiledConfig {
-  return loadAndCompile(configPath(option), { log: quietLogger() });
+export function loadForCli(option: string | undefined, overrides?: AddressOverrides): CompiledConfig {
+  return loadAndCompile(configPath(option), { log: quietLogger(), overrides });
 }
 
 export function findRoute(config: CompiledConfig, name: string): CompiledRoute {

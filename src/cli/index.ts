@@ -1,5 +1,5 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
-import { ConfigError, StoreUnavailableError, UserError } from "../errors.js";
+import { ConfigError, ListenError, StoreUnavailableError, UserError } from "../errors.js";
 import { VERSION } from "../version.js";
 import { check } from "./check.js";
 import { dlqList, dlqReplay } from "./dlq.js";
@@ -8,10 +8,16 @@ import { serve } from "./serve.js";
 import { sign } from "./sign.js";
 import { test } from "./test.js";
 
-/** Exit codes: 0 success, 1 user error (bad config, unknown route), 2 usage error. */
+/** Exit codes, every one the CLI makes: the README's table lists them, and an e2e test checks each. */
 export const EXIT_OK = 0;
+/** Bad config, unknown route or id, store unavailable, a failed shutdown. */
 export const EXIT_USER = 1;
+/** Unknown verb or option, missing argument. */
 export const EXIT_USAGE = 2;
+/** `serve` could not bind listen or admin: in use, permission denied, not an address of this host. */
+export const EXIT_LISTEN = 3;
+/** A bug: an error nothing expected (main.ts prints its stack). */
+export const EXIT_INTERNAL = 70;
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -24,6 +30,8 @@ function collect(value: string, previous: string[] = []): string[] {
 }
 
 const configOption = () => new Option("-c, --config <file>", "config file (default $SWITCHYARD_CONFIG or config/switchyard.yaml)");
+const listenOption = () => new Option("--listen <host:port>", "webhook address; wins over $SWITCHYARD_LISTEN and server.listen");
+const adminOption = () => new Option("--admin <host:port>", "admin address; wins over $SWITCHYARD_ADMIN and server.admin");
 
 export function buildProgram(setExit: (code: number) => void): Command {
   const program = new Command("switchyard")
@@ -36,11 +44,15 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .command("serve")
     .description("run the daemon; SIGHUP or a change to the file reloads; SIGTERM drains and exits 0")
     .addOption(configOption())
+    .addOption(listenOption())
+    .addOption(adminOption())
     .action(async (o) => setExit(await serve(o)));
   program
     .command("check")
     .description("validate the config (schema, env vars, JSONata, paths, commands); exit 0 or 1 with every error")
     .addOption(configOption())
+    .addOption(listenOption())
+    .addOption(adminOption())
     .option("--json", "machine-readable output")
     .action((o) => setExit(check(o)));
   program
@@ -105,6 +117,10 @@ export async function run(argv: readonly string[]): Promise<number> {
     if (err instanceof ConfigError || err instanceof UserError || err instanceof StoreUnavailableError) {
       process.stderr.write(`switchyard: ${err.message}\n`);
       return EXIT_USER;
+    }
+    if (err instanceof ListenError) {
+      process.stderr.write(`switchyard: ${err.message}\n`);
+      return EXIT_LISTEN;
     }
     throw err;
   }

@@ -4,11 +4,13 @@ import type { Logger } from "pino";
 import { ConfigError, type ConfigIssue } from "../errors.js";
 import { compileExpression, type Expression, ExpressionSyntaxError } from "../pipeline/expression.js";
 import { buildRedactor, type Redactor } from "../pipeline/redact.js";
+import { type AddressOverrides, formatAddress, isLoopback, type ListenAddress, resolveAddresses } from "./addresses.js";
 import { type CompiledRoute, compileRoute } from "./compile-route.js";
 import { type Path, placeOf } from "./interpolate.js";
 import { type LoadedConfig, loadConfigFile } from "./load.js";
 import { parseDuration, parseSize } from "./units.js";
 
+export { type AddressOverrides, DEFAULT_LISTEN, isLoopback, type ListenAddress, parseAddress } from "./addresses.js";
 export { commandProblem } from "./command.js";
 export type { CompiledRoute, CompiledTarget } from "./compile-route.js";
 
@@ -18,11 +20,6 @@ export type { CompiledRoute, CompiledTarget } from "./compile-route.js";
  * what `check` accepts is exactly what `serve` runs.
  */
 
-export interface ListenAddress {
-  host: string;
-  port: number;
-}
-
 export type StoreSettings =
   | { type: "sqlite"; path: string; retentionMs: number }
   | { type: "redis"; url: string; prefix: string; retentionMs: number };
@@ -30,6 +27,9 @@ export type StoreSettings =
 export interface ServerSettings {
   listen: ListenAddress;
   admin?: ListenAddress;
+  /** Where listen and admin were set (file line, flag or variable), for a failure to bind. */
+  listenFrom: string;
+  adminFrom?: string;
   bodyLimit: number;
   logLevel?: string;
   shutdownTimeoutMs: number;
@@ -54,21 +54,18 @@ export interface CompiledConfig {
   warnings: ConfigIssue[];
 }
 
-export const DEFAULT_LISTEN = "127.0.0.1:8080";
 export const DEFAULT_MAX_CONNECTIONS = 1024;
 /** The in-flight body budget, in bodies of the largest size: 64 MiB with the default 1mb body_limit. */
 export const DEFAULT_INFLIGHT_BODIES = 64;
 
-export function parseAddress(text: string): ListenAddress {
-  const i = text.lastIndexOf(":");
-  return { host: text.slice(0, i).replace(/^\[|\]$/g, ""), port: Number(text.slice(i + 1)) };
+export interface CompileOptions {
+  log: Logger;
+  env?: NodeJS.ProcessEnv;
+  /** `serve --listen/--admin`: win over SWITCHYARD_LISTEN/SWITCHYARD_ADMIN and the file. */
+  overrides?: AddressOverrides;
 }
 
-export function isLoopback(host: string): boolean {
-  return host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host);
-}
-
-export function compileConfig(loaded: LoadedConfig, opts: { log: Logger; env?: NodeJS.ProcessEnv }): CompiledConfig {
+export function compileConfig(loaded: LoadedConfig, opts: CompileOptions): CompiledConfig {
   const { config, file, lineOf } = loaded;
   const env = opts.env ?? process.env;
   const dir = dirname(resolve(file));
@@ -101,17 +98,9 @@ export function compileConfig(loaded: LoadedConfig, opts: { log: Logger; env?: N
   };
 
   const server = config.server ?? {};
-  const listen = parseAddress(server.listen ?? DEFAULT_LISTEN);
-  const admin = server.admin ? parseAddress(server.admin) : undefined;
-  if (!admin && !isLoopback(listen.host)) {
-    issue(["server"], "admin is required when listen is not loopback (otherwise /metrics would be served to the internet)");
-  }
-  for (const [key, a] of [
-    ["listen", listen],
-    ["admin", admin],
-  ] as const) {
-    if (a && a.port > 65535) issue(["server", key], `port ${a.port} is out of range`);
-  }
+  const { addresses, issues: addressIssues } = resolveAddresses(server, { env, overrides: opts.overrides, file, lineOf });
+  issues.push(...addressIssues);
+  const { listen } = addresses;
   const bodyLimit = parseSize(server.body_limit ?? "1mb");
   const inflightBodyLimit = server.inflight_body_limit ? parseSize(server.inflight_body_limit) : DEFAULT_INFLIGHT_BODIES * bodyLimit;
   if (inflightBodyLimit < bodyLimit) {
@@ -164,7 +153,7 @@ export function compileConfig(loaded: LoadedConfig, opts: { log: Logger; env?: N
 
   config.routes.forEach((r, i) => {
     if (r?.verify?.type === "none" && !isLoopback(listen.host)) {
-      issue(["routes", i, "verify", "type"], `none: anyone who can reach ${server.listen} can send events to ${r.path}`, "warning");
+      issue(["routes", i, "verify", "type"], `none: anyone who can reach ${formatAddress(listen)} can send events to ${r.path}`, "warning");
     }
   });
   const inline = inlineSecretPlaces(loaded.raw);
@@ -183,8 +172,7 @@ export function compileConfig(loaded: LoadedConfig, opts: { log: Logger; env?: N
     file,
     dir,
     server: {
-      listen,
-      admin,
+      ...addresses,
       bodyLimit,
       logLevel: server.log_level,
       shutdownTimeoutMs: parseDuration(server.shutdown_timeout ?? "30s"),
@@ -226,6 +214,6 @@ function isWorldReadable(file: string): boolean {
   }
 }
 
-export function loadAndCompile(file: string, opts: { log: Logger; env?: NodeJS.ProcessEnv }): CompiledConfig {
+export function loadAndCompile(file: string, opts: CompileOptions): CompiledConfig {
   return compileConfig(loadConfigFile(file, opts.env), opts);
 }

@@ -1,6 +1,7 @@
 import { type Static, type TSchema, Type } from "@sinclair/typebox";
 import { targets } from "../plugins/targets/index.js";
 import { verifiers } from "../plugins/verifiers/index.js";
+import { ADDRESS_PATTERN } from "./addresses.js";
 import { DURATION_PATTERN, SIZE_PATTERN } from "./units.js";
 
 /**
@@ -13,7 +14,7 @@ import { DURATION_PATTERN, SIZE_PATTERN } from "./units.js";
 export type PluginBlock = { type: string } & Record<string, unknown>;
 
 const Duration = (description: string) => Type.String({ pattern: DURATION_PATTERN, description });
-const Address = (description: string) => Type.String({ pattern: "^(\\[[0-9a-fA-F:]+\\]|[A-Za-z0-9.-]+):[0-9]{1,5}$", description });
+const Address = (description: string) => Type.String({ pattern: ADDRESS_PATTERN, description });
 
 /**
  * A union keyed by `type`. ajv's `discriminator` keyword reports errors of the matching
@@ -33,11 +34,13 @@ function byType(branches: readonly TSchema[], description: string) {
 export const ServerSchema = Type.Object(
   {
     listen: Type.Optional(
-      Address("Webhook ingress address, host:port (default 127.0.0.1:8080; port 0 picks a free port, logged at start)."),
+      Address(
+        "Webhook ingress address, host:port (default 127.0.0.1:8080; port 0 picks a free port, logged at start). serve --listen and SWITCHYARD_LISTEN override it.",
+      ),
     ),
     admin: Type.Optional(
       Address(
-        "Address for /metrics, /healthz, /readyz and the status page. May be omitted only when listen is loopback: then they are served on listen.",
+        "Address for /metrics, /healthz, /readyz and the status page, not the port of listen. May be omitted only when listen is loopback: then they are served on listen. serve --admin and SWITCHYARD_ADMIN override it.",
       ),
     ),
     body_limit: Type.Optional(
