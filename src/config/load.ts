@@ -1,12 +1,14 @@
 import { readFileSync } from "node:fs";
-import { Ajv, type ErrorObject } from "ajv";
+import { Ajv, type AnySchemaObject, type ErrorObject } from "ajv";
 import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from "yaml";
 import { ConfigError, type ConfigIssue } from "../errors.js";
 import { compileExpression, ExpressionSyntaxError } from "../pipeline/expression.js";
 import { targets } from "../plugins/targets/index.js";
 import { verifiers } from "../plugins/verifiers/index.js";
+import { forEachExpression } from "./expression-fields.js";
 import { interpolate, type Path, placeOf } from "./interpolate.js";
 import { type Config, ConfigSchema } from "./schema.js";
+import { didYouMean } from "./suggest.js";
 import { DURATION_PATTERN, SIZE_PATTERN } from "./units.js";
 
 /**
@@ -29,7 +31,9 @@ export interface LoadedConfig {
 }
 
 // Compiled once per process: ajv compilation is the slow part of validation.
-const validator = new Ajv({ allErrors: true, strict: true, discriminator: true, allowUnionTypes: true }).compile(ConfigSchema);
+const validator = new Ajv({ allErrors: true, strict: true, discriminator: true, allowUnionTypes: true, verbose: true }).compile(
+  ConfigSchema,
+);
 function validate(value: unknown) {
   const ok = validator(value);
   return { ok, errors: validator.errors ?? [] };
@@ -63,27 +67,43 @@ function showValue(raw: unknown, path: readonly (string | number)[]): string {
   return JSON.stringify(valueAt(raw, path));
 }
 
-function describePattern(pattern: string, shown: string, description: string | undefined): string {
+function describePattern(pattern: string, shown: string): string {
   if (pattern === DURATION_PATTERN) return `${shown} is not a duration (write 250ms, 10s, 5m, 2h or 1d)`;
   if (pattern === SIZE_PATTERN) return `${shown} is not a size (write 512kb or 1mb)`;
-  return `${shown} is not in the expected form${description ? `: ${description}` : ` (${pattern})`}`;
+  return `${shown} is not in the expected form (${pattern})`;
+}
+
+/**
+ * `unknown key "timout" (did you mean "timeout"?)`. In a map of names (exec `env`, http
+ * `headers`) the key is a name that breaks the naming rule rather than an unknown option.
+ */
+function unknownKey(key: string, parentSchema: AnySchemaObject | undefined): string {
+  const known = Object.keys((parentSchema?.properties as Record<string, unknown> | undefined) ?? {});
+  const namePatterns = Object.keys((parentSchema?.patternProperties as Record<string, unknown> | undefined) ?? {});
+  if (known.length === 0 && namePatterns.length > 0)
+    return `${JSON.stringify(key)} is not a valid name here (${namePatterns.join(" or ")})`;
+  return `unknown key ${JSON.stringify(key)}${didYouMean(key, known)}`;
 }
 
 function describeError(e: ErrorObject, raw: unknown): { extra?: string; message: string } | undefined {
   const p = e.params as Record<string, unknown>;
   switch (e.keyword) {
     case "additionalProperties":
-      return { extra: String(p.additionalProperty), message: "unknown key" };
+      return { extra: String(p.additionalProperty), message: unknownKey(String(p.additionalProperty), e.parentSchema) };
     case "required":
       return { extra: String(p.missingProperty), message: "is required" };
-    case "discriminator":
+    case "discriminator": {
       if (p.error !== "mapping") return { extra: "type", message: "is required" };
+      const given = valueAt(raw, [...pathOf(e.instancePath), "type"]);
+      const types = (e.instancePath.includes("/targets/") ? targets : verifiers).map((x) => x.type);
+      const hint = typeof given === "string" ? didYouMean(given, types) : "";
       return {
         extra: "type",
-        message: `unknown type ${showValue(raw, [...pathOf(e.instancePath), "type"])} (one of ${(e.instancePath.includes("/targets/") ? targets : verifiers).map((x) => x.type).join(", ")})`,
+        message: `unknown type ${showValue(raw, [...pathOf(e.instancePath), "type"])}${hint || ` (one of ${types.join(", ")})`}`,
       };
+    }
     case "pattern":
-      return { message: describePattern(String(p.pattern), showValue(raw, pathOf(e.instancePath)), e.parentSchema?.description) };
+      return { message: describePattern(String(p.pattern), showValue(raw, pathOf(e.instancePath))) };
     case "const":
     case "enum":
       return {
@@ -139,32 +159,13 @@ function schemaIssues(errors: readonly ErrorObject[], lineOf: (path: Path) => nu
 /** Syntax errors of every JSONata field present, wherever the rest of the file is broken. */
 function expressionIssues(value: unknown, lineOf: (path: Path) => number | undefined): ConfigIssue[] {
   const out: ConfigIssue[] = [];
-  const check = (source: unknown, path: Path) => {
-    if (typeof source !== "string") return;
+  forEachExpression(value, (source, path) => {
     try {
       compileExpression(source, placeOf(path));
     } catch (err) {
       if (err instanceof ExpressionSyntaxError)
         out.push({ place: placeOf(path), message: err.message, line: lineOf(path), severity: "error" });
     }
-  };
-  const obj = (v: unknown): Record<string, unknown> =>
-    v !== null && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
-  const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
-  list(obj(value).routes).forEach((route, i) => {
-    const r = obj(route);
-    check(r.filter, ["routes", i, "filter"]);
-    check(obj(r.dedupe).id, ["routes", i, "dedupe", "id"]);
-    list(r.targets).forEach((target, j) => {
-      const t = obj(target);
-      const at = ["routes", i, "targets", j];
-      check(t.filter, [...at, "filter"]);
-      check(t.transform, [...at, "transform"]);
-      list(t.args).forEach((a, k) => {
-        check(a, [...at, "args", k]);
-      });
-      for (const [name, e] of Object.entries(obj(t.env))) check(e, [...at, "env", name]);
-    });
   });
   return out;
 }

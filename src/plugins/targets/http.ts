@@ -2,7 +2,7 @@ import { Type } from "@sinclair/typebox";
 import { Agent, type Dispatcher, interceptors, request } from "undici";
 import { formatDelay } from "../../pipeline/backoff.js";
 import { classifyHttpResponse, describeRequestError, stripUserinfo } from "./http-status.js";
-import { type DeliveryInput, type DeliveryOutcome, defineTarget } from "./target.js";
+import { type DeliveryInput, type DeliveryOutcome, defineTarget, type OptionProblem, OptionProblems } from "./target.js";
 
 const METHODS = ["POST", "PUT", "PATCH", "DELETE", "GET"] as const;
 const MAX_REDIRECTS = 5;
@@ -59,24 +59,27 @@ function setHeader(headers: Record<string, string>, name: string, value: string)
   headers[name] = value;
 }
 
-function parseTargetUrl(text: string): URL {
+function parseTargetUrl(text: string, problems: OptionProblem[]): URL | undefined {
   let url: URL;
   try {
     url = new URL(text);
   } catch {
-    throw new Error(`url is not a valid absolute URL: "${stripUserinfo(text)}"`);
+    problems.push({ field: "url", message: `is not a valid absolute URL: "${stripUserinfo(text)}"` });
+    return undefined;
   }
   if (url.protocol !== "http:" && url.protocol !== "https:") {
-    throw new Error(`url must start with http:// or https://, not ${url.protocol}//`);
+    problems.push({ field: "url", message: `must start with http:// or https://, not ${url.protocol}//` });
+    return undefined;
   }
   return url;
 }
 
-function checkHeaders(headers: Record<string, string>): void {
+function checkHeaders(headers: Record<string, string>, problems: OptionProblem[]): void {
   for (const [name, value] of Object.entries(headers)) {
-    if (!new RegExp(HEADER_NAME).test(name)) throw new Error(`headers: "${name}" is not a valid header name`);
+    if (!new RegExp(HEADER_NAME).test(name)) problems.push({ field: "headers", message: `"${name}" is not a valid header name` });
     // A newline in a value would let one header smuggle others (CRLF injection).
-    if (/[\r\n\0]/.test(value)) throw new Error(`headers.${name}: a header value may not contain a line break or NUL`);
+    else if (/[\r\n\0]/.test(value))
+      problems.push({ field: `headers.${name}`, message: "a header value may not contain a line break or NUL" });
   }
 }
 
@@ -109,10 +112,12 @@ export const http = defineTarget({
     ),
   },
   create(o, ctx) {
-    const url = parseTargetUrl(o.url);
+    const problems: OptionProblem[] = [];
+    const url = parseTargetUrl(o.url, problems);
     const method = o.method ?? "POST";
     const userHeaders = o.headers ?? {};
-    checkHeaders(userHeaders);
+    checkHeaders(userHeaders, problems);
+    if (!url || problems.length > 0) throw new OptionProblems(problems);
     const baseHeaders: Record<string, string> = { "User-Agent": "Switchyard" };
     // Credentials in the URL become a header (what curl does); the URL that is requested, logged
     // and shown in errors no longer carries them.

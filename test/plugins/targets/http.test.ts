@@ -319,7 +319,7 @@ describe("http target: when the target does not answer", () => {
 describe("http target: config checks", () => {
   const { ctx } = makeContext("/tmp", 1_000);
   it.each([
-    ["not a url", /url is not a valid absolute URL: "not a url"/],
+    ["not a url", /url: is not a valid absolute URL: "not a url"/],
     ["ftp://files.lan/x", /must start with http:\/\/ or https:\/\//],
     ["/relative/path", /not a valid absolute URL/],
   ])("refuses url %j", (url, message) => {
