@@ -6,6 +6,7 @@ import { compileExpression, ExpressionSyntaxError } from "../pipeline/expression
 import { targets } from "../plugins/targets/index.js";
 import { verifiers } from "../plugins/verifiers/index.js";
 import { forEachExpression } from "./expression-fields.js";
+import { hyphenTrap } from "./hyphen-trap.js";
 import { interpolate, type Path, placeOf } from "./interpolate.js";
 import { type Config, ConfigSchema } from "./schema.js";
 import { didYouMean } from "./suggest.js";
@@ -170,6 +171,16 @@ function expressionIssues(value: unknown, lineOf: (path: Path) => number | undef
   return out;
 }
 
+/** Expressions that parse but do not mean what they say (`headers.x-github-event`): warnings. */
+function expressionWarnings(value: unknown, lineOf: (path: Path) => number | undefined): ConfigIssue[] {
+  const out: ConfigIssue[] = [];
+  forEachExpression(value, (source, path) => {
+    const trap = hyphenTrap(source);
+    if (trap) out.push({ place: placeOf(path), message: trap, line: lineOf(path), severity: "warning" });
+  });
+  return out;
+}
+
 /** Parses and validates config text. Throws ConfigError only when the YAML itself is broken. */
 export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
   const lineCounter = new LineCounter();
@@ -218,6 +229,7 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
   const unsoundRoutes = new Set(all.map((i) => routeOf(i.place)));
   const wholeFile = all.some((i) => !routeOf(i.place));
   all.push(...expressionIssues(value, lineOf).filter((i) => wholeFile || unsoundRoutes.has(routeOf(i.place))));
+  all.push(...expressionWarnings(value, lineOf));
   return { file, config: value as Config, raw, lineOf, issues: all };
 }
 
