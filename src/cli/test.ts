@@ -1,7 +1,9 @@
+import { formatSize } from "../config/units.js";
 import { ExpressionError, UserError } from "../errors.js";
 import { admit } from "../pipeline/admit.js";
 import { prepare } from "../pipeline/prepare.js";
 import type { InboundRequest } from "../plugins/verifiers/verifier.js";
+import { jsonTooDeep, MAX_JSON_DEPTH } from "../server/json-depth.js";
 import { findRoute, loadForCli, print } from "./common.js";
 import { readBodyFile } from "./sign.js";
 
@@ -46,6 +48,16 @@ export async function dryRun(routeName: string, options: TestOptions): Promise<R
   const req: InboundRequest = { method: "POST", path: route.path, headers, query, rawBody, receivedAt: Date.now() };
 
   const report: Record<string, unknown> = { route: route.name, path: route.path, verify: route.verifyType };
+  // The daemon refuses these before verification, whatever the route: so does the dry run.
+  const notReached = "not reached: the body is refused first";
+  const { bodyLimit } = config.server;
+  if (rawBody.length > bodyLimit) {
+    const error = `body too large: ${rawBody.length} bytes, over server.body_limit (${formatSize(bodyLimit)})`;
+    return { ...report, verification: notReached, answer: 413, error };
+  }
+  if (jsonTooDeep(rawBody)) {
+    return { ...report, verification: notReached, answer: 400, error: `body nested too deeply (over ${MAX_JSON_DEPTH} levels)` };
+  }
   let admission: Awaited<ReturnType<typeof admit>>;
   try {
     admission = await admit(route, req);
