@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process";
+import { chmodSync, readFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CLI, post, requireBuild, runCli, startDaemon, tempDir, writeConfig } from "./harness.js";
@@ -39,12 +40,30 @@ async function canBind(port: number): Promise<boolean> {
   return ok;
 }
 
+/** The unprivileged user a root test run drops to. */
+const NOBODY = { uid: 65534, gid: 65534 };
+
+/**
+ * Only as root, which can drop to nobody (a non-root run may hold CAP_NET_BIND_SERVICE, which
+ * cannot be told from here), and where port 1 is privileged (some container runtimes set
+ * ip_unprivileged_port_start to 0).
+ */
+function privilegedPortsGuarded(): boolean {
+  try {
+    const start = Number(readFileSync("/proc/sys/net/ipv4/ip_unprivileged_port_start", "utf8").trim());
+    return start > 1 && process.getuid?.() === 0;
+  } catch {
+    return false;
+  }
+}
+
 /** `switchyard serve`, killed if it has not exited within `ms` (a daemon that stays up is the bug). */
-async function serveUntilExit(args: string[], env: NodeJS.ProcessEnv = {}, ms = 20_000) {
+async function serveUntilExit(args: string[], env: NodeJS.ProcessEnv = {}, ms = 20_000, user?: { uid: number; gid: number }) {
   requireBuild();
   const proc = spawn(process.execPath, [CLI, "serve", ...args], {
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
     stdio: ["ignore", "pipe", "pipe"],
+    ...user,
   });
   let stdout = "";
   let stderr = "";
@@ -111,6 +130,20 @@ routes:
     const r = await serveUntilExit(["-c", file, "--listen", `${FOREIGN_ADDRESS}:8080`, "--admin", "127.0.0.1:0"]);
     expect(r.code).toBe(EXIT_LISTEN);
     expect(r.stderr).toContain(`cannot listen on ${FOREIGN_ADDRESS}:8080: address not available (--listen)`);
+  });
+
+  it.skipIf(!privilegedPortsGuarded())("a privileged port without the right to it: permission denied", async () => {
+    const dir = tempDir();
+    // Run as an unprivileged user: as root, ports below 1024 are allowed.
+    const asRoot = process.getuid?.() === 0;
+    if (asRoot) chmodSync(dir, 0o777);
+    const file = writeConfig(dir, "store: { path: ./sy.db }\nroutes: []\n");
+    if (asRoot) chmodSync(file, 0o644);
+    const r = await serveUntilExit(["-c", file, "--listen", "127.0.0.1:1"], {}, 20_000, asRoot ? NOBODY : undefined);
+    expect(r.code, r.stderr).toBe(EXIT_LISTEN);
+    expect(r.stderr).toContain(
+      "cannot listen on 127.0.0.1:1: permission denied (--listen); ports below 1024 need root or CAP_NET_BIND_SERVICE",
+    );
   });
 
   it("--listen beats SWITCHYARD_LISTEN beats server.listen, and errors name the one used", async () => {
