@@ -113,7 +113,7 @@ export function resolveAddresses(
   if (!adminGiven && !isLoopback(listen.host)) {
     issues.push({
       place: "server",
-      message: `admin is required when listen (${formatAddress(listen)}) is not loopback (otherwise /metrics would be served to the internet)`,
+      message: `admin is required when listen is not loopback (otherwise /metrics would be served to the internet): listen is ${formatAddress(listen)}`,
       line: opts.lineOf(["server"]),
       severity: "error",
     });
