@@ -15,7 +15,7 @@ async function dryRunAnswer(file: string, body: string): Promise<{ answer: unkno
   return JSON.parse(r.stdout) as { answer: unknown; error?: unknown };
 }
 
-describe("e2e: the dry run applies the daemon's body limits", { timeout: 60_000 }, () => {
+describe("e2e: the dry run applies the daemon's body limits", { timeout: 120_000 }, () => {
   it("a 3 MB body under the default 1mb body_limit: 413, as the daemon would answer", async () => {
     const dir = tempDir();
     const file = writeConfig(dir, `store: { path: ./sy.db }\n${route}`);

@@ -83,7 +83,7 @@ async function serveUntilExit(args: string[], env: NodeJS.ProcessEnv = {}, ms = 
   return { code, stdout, stderr, stayedUp: killed };
 }
 
-describe("e2e: a start that cannot listen", { timeout: 90_000 }, () => {
+describe("e2e: a start that cannot listen", { timeout: 120_000 }, () => {
   let held: { server: Server; port: number };
   beforeAll(async () => {
     held = await holdPort();
