@@ -60,6 +60,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .argument("<route>", "route name")
     .requiredOption("--body <file>", "the request body ('-' for stdin)")
     .option("--url <base>", "base URL for the curl line (default: the listen address)")
+    .option("-H, --header <line>", "add or replace a request header, 'Name: value' (repeatable)", collect)
     .addOption(configOption())
     .action((route, o) => setExit(sign(route, o)));
   const dlq = program.command("dlq").description("the dead-letter queue: deliveries that ran out of attempts");
