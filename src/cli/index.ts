@@ -4,6 +4,7 @@ import { VERSION } from "../version.js";
 import { check } from "./check.js";
 import { dlqList, dlqReplay } from "./dlq.js";
 import { events } from "./events.js";
+import { health } from "./health.js";
 import { serve } from "./serve.js";
 import { sign } from "./sign.js";
 import { test } from "./test.js";
@@ -87,6 +88,12 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .option("--json", "machine-readable output")
     .addOption(configOption())
     .action(async (o) => setExit(await events(o)));
+  program
+    .command("health")
+    .description("exit 0 if the running daemon's /healthz (on the config's admin address) answers 200, else 1")
+    .option("--url <url>", "probe this URL instead (default $SWITCHYARD_HEALTH_URL, else from the config)")
+    .addOption(configOption())
+    .action(async (o) => setExit(await health(o)));
   return program;
 }
 
