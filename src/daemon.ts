@@ -15,6 +15,8 @@ import { applyListenerLimits, createListener } from "./server/listener.js";
 import { openStore } from "./store/open.js";
 import type { Store } from "./store/store.js";
 import { Metrics } from "./telemetry/metrics.js";
+import { RefusalLog } from "./telemetry/refusal-log.js";
+import { describeStore, StoreOutage } from "./telemetry/store-outage.js";
 import { VERSION } from "./version.js";
 
 /**
@@ -75,6 +77,8 @@ export class Daemon {
     readonly store: Store,
     readonly metrics: Metrics,
     private readonly worker: Worker,
+    private readonly outage: StoreOutage,
+    private readonly refusals: RefusalLog,
   ) {}
 
   static async start(opts: DaemonOptions): Promise<Daemon> {
@@ -89,8 +93,9 @@ export class Daemon {
     metrics.configLoaded(true);
     metrics.reloads.inc({ result: "success" }, 0);
     let daemon: Daemon | undefined;
-    const worker = new Worker({ store, metrics, log, config: () => daemon?.live ?? config });
-    daemon = new Daemon({ ...opts, configFile: file }, config, store, metrics, worker);
+    const outage = new StoreOutage(log, describeStore(config.store));
+    const worker = new Worker({ store, metrics, log, config: () => daemon?.live ?? config, outage });
+    daemon = new Daemon({ ...opts, configFile: file }, config, store, metrics, worker, outage, new RefusalLog(log));
     daemon.lastHash = hashFile(file);
     try {
       await daemon.listen();
@@ -132,6 +137,8 @@ export class Daemon {
       config: () => this.live,
       draining: () => this.draining,
       onAccepted: () => this.worker.wake(),
+      outage: this.outage,
+      refusals: this.refusals,
       admin: separateAdmin ? undefined : (adminRouter.routes() as unknown as Koa.Middleware),
     });
     // Slow and abusive clients: connection cap, header and request timeouts, keep-alive limits.
@@ -258,6 +265,7 @@ export class Daemon {
     await this.reloading;
     for (const s of this.servers) s.closeAllConnections();
     await Promise.all(closing);
+    this.refusals.close();
     await this.store.close();
     this.opts.log.info("stopped");
   }

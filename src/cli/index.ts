@@ -4,6 +4,7 @@ import { VERSION } from "../version.js";
 import { check } from "./check.js";
 import { dlqList, dlqReplay } from "./dlq.js";
 import { events } from "./events.js";
+import { health } from "./health.js";
 import { serve } from "./serve.js";
 import { sign } from "./sign.js";
 import { test } from "./test.js";
@@ -72,6 +73,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .argument("<route>", "route name")
     .requiredOption("--body <file>", "the request body ('-' for stdin)")
     .option("--url <base>", "base URL for the curl line (default: the listen address)")
+    .option("-H, --header <line>", "add or replace a request header, 'Name: value' (repeatable)", collect)
     .addOption(configOption())
     .action((route, o) => setExit(sign(route, o)));
   const dlq = program.command("dlq").description("the dead-letter queue: deliveries that ran out of attempts");
@@ -98,6 +100,12 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .option("--json", "machine-readable output")
     .addOption(configOption())
     .action(async (o) => setExit(await events(o)));
+  program
+    .command("health")
+    .description("exit 0 if the running daemon's /healthz (on the config's admin address) answers 200, else 1")
+    .option("--url <url>", "probe this URL instead (default $SWITCHYARD_HEALTH_URL, else from the config)")
+    .addOption(configOption())
+    .action(async (o) => setExit(await health(o)));
   return program;
 }
 

@@ -2,10 +2,11 @@ import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import type { Logger } from "pino";
 import type { CompiledConfig, CompiledTarget } from "../config/compile.js";
-import { ExpressionError } from "../errors.js";
+import { ExpressionError, StoreUnavailableError } from "../errors.js";
 import type { DeliveryOutcome } from "../plugins/targets/target.js";
 import type { ClaimedDelivery, Store, TargetKey } from "../store/store.js";
 import type { Metrics } from "../telemetry/metrics.js";
+import type { StoreOutage } from "../telemetry/store-outage.js";
 import { prepare } from "./prepare.js";
 import type { Redactor } from "./redact.js";
 import { settlementFor } from "./settle.js";
@@ -42,6 +43,8 @@ export interface WorkerDeps {
   log: Logger;
   /** The live config: read on every pass, so a reload applies to the next claim. */
   config: () => CompiledConfig;
+  /** Told of every pass's store fault and success: an outage is logged once, not once a second. */
+  outage?: StoreOutage;
 }
 
 export class Worker {
@@ -123,8 +126,10 @@ export class Worker {
       let sleepMs = IDLE_POLL_MS;
       try {
         sleepMs = await this.pass();
+        this.deps.outage?.succeeded();
       } catch (err) {
-        this.deps.log.error({ err: (err as Error).message }, "worker pass failed; retrying");
+        if (err instanceof StoreUnavailableError && this.deps.outage) this.deps.outage.failed(err);
+        else this.deps.log.error({ err: (err as Error).message }, "worker pass failed; retrying");
       }
       if (this.stopping) break;
       await this.sleep(sleepMs);

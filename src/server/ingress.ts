@@ -2,8 +2,9 @@ import type { IncomingHttpHeaders, IncomingMessage } from "node:http";
 import Koa from "koa";
 import type { CompiledConfig } from "../config/compile.js";
 import { type ReceiveDeps, receive } from "../pipeline/receive.js";
+import { RefusalLog } from "../telemetry/refusal-log.js";
 import { BodyBudget } from "./body-budget.js";
-import { jsonTooDeep } from "./json-depth.js";
+import { jsonTooDeep, MAX_JSON_DEPTH } from "./json-depth.js";
 import { readBody } from "./read-body.js";
 
 /**
@@ -24,6 +25,8 @@ export interface IngressOptions extends ReceiveDeps {
 
 /** What a 503 asks the provider to wait, in seconds: the condition is usually short-lived. */
 const RETRY_AFTER_SECONDS = "5";
+/** How much of an unknown path a log line shows: enough to spot a typo, not a scanner's essay. */
+const LOGGED_PATH_CHARS = 200;
 
 // Null-prototype records: a header or query parameter named `constructor` or `__proto__` is
 // data like any other, never an inherited property a verifier could trip over.
@@ -51,18 +54,35 @@ function bodyBytes(req: IncomingMessage, limit: number): number {
 export function createIngressApp(opts: IngressOptions): Koa {
   const app = new Koa();
   const budget = opts.budget ?? new BodyBudget(() => opts.config().server.inflightBodyLimit);
+  const refusals = opts.refusals ?? new RefusalLog(opts.log);
+  const deps: ReceiveDeps = { ...opts, refusals };
+  // One line per route and reason, then a summary a minute: a user sees why a webhook did
+  // nothing, a flood cannot fill the disk.
+  const refuse = (route: string | undefined, reason: string, status: number, msg: string, fields: Record<string, unknown> = {}) =>
+    refusals.note(`${route ?? ""}\0${reason}`, "info", { route, status, reason, ...fields }, msg);
   app.on("error", (err: Error) => opts.log.error({ err: err.message }, "request failed"));
   app.use(async (ctx, next) => {
     const config = opts.config();
     const route =
       config.byPath.get(ctx.path) ?? (ctx.path.length > 1 && ctx.path.endsWith("/") ? config.byPath.get(ctx.path.slice(0, -1)) : undefined);
     if (!route) {
-      if (opts.admin) return opts.admin(ctx, next);
+      const notFound = () =>
+        refuse(undefined, "no_route", 404, "request refused: no route has this path", {
+          method: ctx.method.slice(0, 16),
+          path: ctx.path.slice(0, LOGGED_PATH_CHARS),
+        });
+      if (opts.admin) {
+        await opts.admin(ctx, next);
+        if (ctx.status === 404) notFound();
+        return;
+      }
+      notFound();
       ctx.status = 404;
       ctx.body = { error: "no route for this path" };
       return;
     }
     if (ctx.method !== "POST") {
+      refuse(route.name, "method_not_allowed", 405, "request refused: routes answer POST only", { method: ctx.method.slice(0, 16) });
       ctx.status = 405;
       ctx.set("Allow", "POST");
       ctx.body = { error: "method not allowed" };
@@ -79,6 +99,7 @@ export function createIngressApp(opts: IngressOptions): Koa {
     const bytes = bodyBytes(ctx.req, bodyLimit);
     // Refused before a byte of the body is read: the connection closes with the answer.
     if (bytes > bodyLimit) {
+      refuse(route.name, "body_too_large", 413, "request refused: the body is larger than server.body_limit", { limit: bodyLimit });
       ctx.set("Connection", "close");
       ctx.status = 413;
       ctx.body = { error: "body too large" };
@@ -101,6 +122,9 @@ export function createIngressApp(opts: IngressOptions): Koa {
     const receivedAt = Date.now();
     const read = await readBody(ctx.req, bodyLimit);
     if (!read.ok) {
+      if (read.reason === "too_large") {
+        refuse(route.name, "body_too_large", 413, "request refused: the body is larger than server.body_limit", { limit: bodyLimit });
+      } else refuse(route.name, "request_aborted", 400, "request refused: the sender closed the connection before the body was complete");
       ctx.set("Connection", "close");
       ctx.status = read.reason === "too_large" ? 413 : 400;
       ctx.body = { error: read.reason === "too_large" ? "body too large" : "request aborted" };
@@ -108,6 +132,7 @@ export function createIngressApp(opts: IngressOptions): Koa {
       return;
     }
     if (jsonTooDeep(read.body)) {
+      refuse(route.name, "body_nested_too_deeply", 400, `request refused: the JSON body is nested more than ${MAX_JSON_DEPTH} levels deep`);
       opts.metrics.eventsReceived.inc({ route: route.name, outcome: "invalid" });
       ctx.status = 400;
       ctx.body = { error: "body nested too deeply" };
@@ -123,7 +148,7 @@ export function createIngressApp(opts: IngressOptions): Koa {
         rawBody: read.body,
         receivedAt,
       },
-      opts,
+      deps,
     );
     if (answer.status === 503) ctx.set("Retry-After", RETRY_AFTER_SECONDS);
     ctx.status = answer.status;

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { accepted, anyKeyMatches, decodeDigest, defineVerifier, firstKey, hmac, secretProperties } from "./verifier.js";
 
 const PREFIX = "sha256=";
@@ -24,6 +25,10 @@ export const bitbucket = defineVerifier({
     },
     sign(body) {
       return { headers: { "X-Hub-Signature": PREFIX + hmac("sha256", firstKey(ctx), body).toString("hex") }, body };
+    },
+    // https://support.atlassian.com/bitbucket-cloud/docs/event-payloads/#HTTP-headers
+    providerHeaders() {
+      return { "X-Event-Key": "repo:push", "X-Request-UUID": randomUUID(), "X-Hook-UUID": randomUUID() };
     },
   }),
 });

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { accepted, anyKeyMatches, decodeDigest, defineVerifier, firstKey, hmac, secretProperties } from "./verifier.js";
 
 /**
@@ -22,6 +23,10 @@ export const gitea = defineVerifier({
     },
     sign(body) {
       return { headers: { "X-Gitea-Signature": hmac("sha256", firstKey(ctx), body).toString("hex") }, body };
+    },
+    // https://docs.gitea.com/usage/webhooks#event-information
+    providerHeaders() {
+      return { "X-Gitea-Event": "push", "X-Gitea-Event-Type": "push", "X-Gitea-Delivery": randomUUID() };
     },
   }),
 });

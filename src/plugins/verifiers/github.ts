@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { accepted, anyKeyMatches, decodeDigest, defineVerifier, firstKey, hmac, secretProperties } from "./verifier.js";
 
 const PREFIX = "sha256=";
@@ -24,6 +25,11 @@ export const github = defineVerifier({
     },
     sign(body) {
       return { headers: { "X-Hub-Signature-256": PREFIX + hmac("sha256", firstKey(ctx), body).toString("hex") }, body };
+    },
+    // Every delivery names its event; route filters test it (`headers."x-github-event" = "push"`).
+    // https://docs.github.com/en/webhooks/webhook-events-and-payloads#delivery-headers
+    providerHeaders() {
+      return { "X-GitHub-Event": "push", "X-GitHub-Delivery": randomUUID() };
     },
     // GitHub sends `ping` when a hook is created; it only needs a 2xx, and nobody wants it delivered.
     handshake(headers) {

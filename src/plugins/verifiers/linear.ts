@@ -1,6 +1,8 @@
+import { randomUUID } from "node:crypto";
 import {
   accepted,
   anyKeyMatches,
+  bodyField,
   decodeDigest,
   defineVerifier,
   firstKey,
@@ -48,6 +50,11 @@ export const linear = defineVerifier({
         const value = parsed.ok && isRecord(parsed.value) ? parsed.value : undefined;
         const body = typeof value?.webhookTimestamp === "number" ? Buffer.from(JSON.stringify({ ...value, webhookTimestamp: now })) : raw;
         return { headers: { "Linear-Signature": hmac("sha256", firstKey(ctx), body).toString("hex") }, body };
+      },
+      // Linear-Event names the entity (the body's `type`: Issue, Comment, Project …).
+      // https://linear.app/developers/webhooks#webhook-payload
+      providerHeaders(body) {
+        return { "Linear-Event": bodyField(body, "type") ?? "Issue", "Linear-Delivery": randomUUID() };
       },
     };
   },

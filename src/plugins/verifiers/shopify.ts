@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { accepted, anyKeyMatches, decodeDigest, defineVerifier, firstKey, hmac, secretProperties } from "./verifier.js";
 
 /**
@@ -25,6 +26,17 @@ export const shopify = defineVerifier({
     },
     sign(body) {
       return { headers: { "X-Shopify-Hmac-Sha256": hmac("sha256", firstKey(ctx), body).toString("base64") }, body };
+    },
+    // https://shopify.dev/docs/apps/build/webhooks/subscribe/https#step-2-validate-the-origin-of-your-webhook
+    providerHeaders(_body, now) {
+      return {
+        "X-Shopify-Topic": "orders/create",
+        "X-Shopify-Shop-Domain": "example.myshopify.com",
+        "X-Shopify-API-Version": "2025-10",
+        "X-Shopify-Webhook-Id": randomUUID(),
+        "X-Shopify-Event-Id": randomUUID(),
+        "X-Shopify-Triggered-At": new Date(now).toISOString(),
+      };
     },
   }),
 });
