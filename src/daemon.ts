@@ -90,8 +90,11 @@ export class Daemon {
     const config = loadAndCompile(file, { log, env: opts.env });
     applyLogLevel(log, config, opts.env ?? process.env);
     for (const w of config.warnings) log.warn({ place: w.place, line: w.line }, `config warning: ${w.message}`);
-    const store = await openStore(config.store);
-    const metrics = new Metrics(() => store.depth());
+    // The metrics exist before the store, which reports a Redis that lost its data into them.
+    let opened: Store | undefined;
+    const metrics = new Metrics(() => (opened ? opened.depth() : Promise.reject(new Error("the store is not open yet"))));
+    const store = await openStore(config.store, { log, onDataLost: () => metrics.storeDataLost.inc() });
+    opened = store;
     metrics.declareRoutes(config.routes);
     metrics.configLoaded(true);
     metrics.reloads.inc({ result: "success" }, 0);

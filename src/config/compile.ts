@@ -25,7 +25,7 @@ export interface ListenAddress {
 
 export type StoreSettings =
   | { type: "sqlite"; path: string; retentionMs: number }
-  | { type: "redis"; url: string; prefix: string; retentionMs: number };
+  | { type: "redis"; url: string; prefix: string; retentionMs: number; allowVolatile: boolean };
 
 export interface ServerSettings {
   listen: ListenAddress;
@@ -132,10 +132,19 @@ export function compileConfig(loaded: LoadedConfig, opts: { log: Logger; env?: N
   if (storeCfg.type === "redis") {
     if (!storeCfg.url) issue(["store", "url"], "is required for a redis store");
     if (storeCfg.path) issue(["store", "path"], "is for the sqlite store; a redis store takes url");
-    store = { type: "redis", url: storeCfg.url ?? "", prefix: storeCfg.prefix ?? "switchyard", retentionMs };
+    store = {
+      type: "redis",
+      url: storeCfg.url ?? "",
+      prefix: storeCfg.prefix ?? "switchyard",
+      retentionMs,
+      allowVolatile: storeCfg.allow_volatile === true,
+    };
   } else {
-    if (storeCfg.url || storeCfg.prefix)
-      issue(["store", storeCfg.url ? "url" : "prefix"], "is for the redis store; a sqlite store takes path");
+    if (storeCfg.url || storeCfg.prefix || storeCfg.allow_volatile !== undefined)
+      issue(
+        ["store", storeCfg.url ? "url" : storeCfg.prefix ? "prefix" : "allow_volatile"],
+        "is for the redis store; a sqlite store takes path",
+      );
     store = { type: "sqlite", path: resolve(dir, storeCfg.path ?? "./data/switchyard.db"), retentionMs };
   }
 
