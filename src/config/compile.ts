@@ -7,6 +7,8 @@ import { buildRedactor, type Redactor } from "../pipeline/redact.js";
 import { type CompiledRoute, compileRoute } from "./compile-route.js";
 import { type Path, placeOf } from "./interpolate.js";
 import { type LoadedConfig, loadConfigFile } from "./load.js";
+import { loadOffThread } from "./load-off-thread.js";
+import { timeSlices } from "./time-slices.js";
 import { parseDuration, parseSize } from "./units.js";
 
 export { commandProblem } from "./command.js";
@@ -68,7 +70,39 @@ export function isLoopback(host: string): boolean {
   return host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
-export function compileConfig(loaded: LoadedConfig, opts: { log: Logger; env?: NodeJS.ProcessEnv }): CompiledConfig {
+export interface CompileOptions {
+  log: Logger;
+  env?: NodeJS.ProcessEnv;
+}
+
+/** Compiles at once: the CLI verbs, and a daemon that is not serving yet. */
+export function compileConfig(loaded: LoadedConfig, opts: CompileOptions): CompiledConfig {
+  const steps = compileSteps(loaded, opts);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
+}
+
+/** How long the compile may hold the event loop before it lets requests in. */
+const COMPILE_SLICE_MS = 10;
+
+/**
+ * The same compile, run in slices of COMPILE_SLICE_MS with a turn of the event loop between
+ * them: a reload of thousands of routes (a JSONata compile, a verifier and an HTTP client each)
+ * takes seconds on a small machine, and the requests arriving meanwhile must not wait for it.
+ */
+export async function compileConfigAsync(loaded: LoadedConfig, opts: CompileOptions): Promise<CompiledConfig> {
+  const steps = compileSteps(loaded, opts);
+  const turn = timeSlices(COMPILE_SLICE_MS);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+    await turn();
+  }
+}
+
+function* compileSteps(loaded: LoadedConfig, opts: CompileOptions): Generator<void, CompiledConfig, void> {
   const { config, file, lineOf } = loaded;
   const env = opts.env ?? process.env;
   const dir = dirname(resolve(file));
@@ -154,22 +188,24 @@ export function compileConfig(loaded: LoadedConfig, opts: { log: Logger; env?: N
   const routes: CompiledRoute[] = [];
   const byPath = new Map<string, CompiledRoute>();
   const byName = new Map<string, CompiledRoute>();
-  config.routes.forEach((r, i) => {
+  for (const [i, r] of config.routes.entries()) {
+    // A turn for the event loop between routes (see compileConfigAsync); nothing when run to the end at once.
+    yield;
     // A route whose shape is broken is skipped; one with a broken verify or target still has
     // its other parts compiled (and their problems reported), but is not built.
     const shapeBroken = typeof r?.verify !== "object" || !Array.isArray(r?.targets);
-    if (shapeBroken || loaded.issues.some((x) => x.place === `routes[${i}]`)) return;
+    if (shapeBroken || loaded.issues.some((x) => x.place === `routes[${i}]`)) continue;
     const route = compileRoute(r, ["routes", i], { issue, expr, dir, env, log: opts.log, unsound, redact });
-    if (!route) return;
+    if (!route) continue;
     const samePath = byPath.get(route.path);
     const sameName = byName.get(route.name);
     if (samePath) issue(["routes", i, "path"], `${route.path} is already the path of route ${samePath.name}`);
     if (sameName) issue(["routes", i, "name"], `${route.name} is already the name of ${sameName.where}`);
-    if (samePath || sameName) return;
+    if (samePath || sameName) continue;
     routes.push(route);
     byPath.set(route.path, route);
     byName.set(route.name, route);
-  });
+  }
 
   config.routes.forEach((r, i) => {
     if (r?.verify?.type === "none" && !isLoopback(listen.host)) {
@@ -187,6 +223,7 @@ export function compileConfig(loaded: LoadedConfig, opts: { log: Logger; env?: N
 
   const errors = issues.filter((i) => i.severity === "error");
   if (errors.length > 0) throw new ConfigError(file, issues);
+  yield; // the redactor walks every route's secrets at once
   redactor = buildRedactor(config, dir, loaded.raw);
   return {
     file,
@@ -235,6 +272,11 @@ function isWorldReadable(file: string): boolean {
   }
 }
 
-export function loadAndCompile(file: string, opts: { log: Logger; env?: NodeJS.ProcessEnv }): CompiledConfig {
+export function loadAndCompile(file: string, opts: CompileOptions): CompiledConfig {
   return compileConfig(loadConfigFile(file, opts.env), opts);
+}
+
+/** The same load and compile for a daemon that is serving: the file loads on another thread, the compile yields. */
+export async function loadAndCompileAsync(file: string, opts: CompileOptions): Promise<CompiledConfig> {
+  return compileConfigAsync(await loadOffThread(file, opts.env), opts);
 }
