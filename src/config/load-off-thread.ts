@@ -1,4 +1,4 @@
-import { existsSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import { ConfigError, type ConfigIssue } from "../errors.js";
@@ -10,8 +10,10 @@ import { timeSlices } from "./time-slices.js";
 /**
  * `loadConfigFile` on a worker thread (load-worker.ts): the same code and the same result,
  * while the calling thread goes on serving. A 2 000-route file takes hundreds of milliseconds
- * to parse even on a quiet machine, and a YAML parse cannot yield. Run from the TypeScript
- * sources (tests), where there is no built worker script, it loads on this thread instead.
+ * to parse even on a quiet machine, and a YAML parse cannot yield. A small file loads on this
+ * thread: starting a thread and loading the parser, ajv and the plugins into it costs far more
+ * than parsing a few hundred routes. Run from the TypeScript sources (tests), where there is no
+ * built worker script, every file loads on this thread.
  * The values cross as JSON, which a config (YAML's core schema: strings, numbers, booleans,
  * null, lists, maps) survives unchanged.
  */
@@ -34,6 +36,8 @@ interface Part {
 }
 
 const WORKER = new URL("./load-worker.js", import.meta.url);
+/** From this size a file is loaded on the worker: a parse of 128 KiB (some 300 routes) takes tens of ms. */
+export const OFF_THREAD_MIN_BYTES = 128 * 1024;
 /** How long reassembling the routes may hold the event loop at a time. */
 const SLICE_MS = 10;
 
@@ -61,9 +65,10 @@ async function assemble(reply: Extract<LoadReply, { t: "loaded" }>): Promise<Loa
   return { file: reply.file, config: config as Config, raw, issues: reply.issues, lineOf: index.lineOf };
 }
 
-export function loadOffThread(file: string, env: NodeJS.ProcessEnv = process.env): Promise<LoadedConfig> {
+export function loadOffThread(file: string, env: NodeJS.ProcessEnv = process.env, minBytes = OFF_THREAD_MIN_BYTES): Promise<LoadedConfig> {
   const script = fileURLToPath(WORKER);
-  if (!existsSync(script)) return Promise.resolve().then(() => loadConfigFile(file, env));
+  const size = statSync(file, { throwIfNoEntry: false })?.size ?? 0;
+  if (!existsSync(script) || size < minBytes) return Promise.resolve().then(() => loadConfigFile(file, env));
   return new Promise((resolve, reject) => {
     const request: LoadRequest = { file, env: { ...env } };
     const worker = new Worker(script, { workerData: request });

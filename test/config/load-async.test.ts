@@ -76,7 +76,7 @@ describe("loading and compiling for a reload", () => {
       const file = join(dir, "lines.yaml");
       writeFileSync(file, big(300));
       const loadOffThread = await load();
-      const there = await loadOffThread(file, ENV);
+      const there = await loadOffThread(file, ENV, 0);
       const here = loadConfigFile(file, ENV);
       expect(there.config).toEqual(here.config);
       expect(there.raw).toEqual(here.raw);
@@ -103,17 +103,17 @@ describe("loading and compiling for a reload", () => {
       ].join("\n");
       writeFileSync(file, big(250, extra));
       const loadOffThread = await load();
-      const there = await issuesOf(async () => compileConfigAsync(await loadOffThread(file, ENV), { log, env: ENV }));
+      const there = await issuesOf(async () => compileConfigAsync(await loadOffThread(file, ENV, 0), { log, env: ENV }));
       const here = await issuesOf(() => compileConfig(loadConfigFile(file, ENV), { log, env: ENV }));
       expect(there.length).toBeGreaterThanOrEqual(3);
       expect(there).toEqual(here);
       expect(there.every((i) => i.line !== undefined)).toBe(true);
 
       writeFileSync(file, "routes: [ { name: x\n");
-      const yamlThere = await issuesOf(() => loadOffThread(file, ENV));
+      const yamlThere = await issuesOf(() => loadOffThread(file, ENV, 0));
       expect(yamlThere[0]?.message).toMatch(/^YAML: /);
       expect(yamlThere).toEqual(await issuesOf(() => loadConfigFile(file, ENV)));
-      expect((await issuesOf(() => loadOffThread(join(dir, "nope.yaml"), ENV)))[0]?.message).toContain("file not found");
+      expect((await issuesOf(() => loadOffThread(join(dir, "nope.yaml"), ENV, 0)))[0]?.message).toContain("file not found");
     }, 60_000);
   });
 });
