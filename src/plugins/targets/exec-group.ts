@@ -1,4 +1,5 @@
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync } from "node:fs";
+import { isGoneState, procStat } from "../../pipeline/proc-stat.js";
 
 /**
  * A command's process group: `detached` makes the command the leader of a new group, and
@@ -20,25 +21,6 @@ export function killGroup(pid: number, signal: NodeJS.Signals | 0): boolean {
 }
 
 /**
- * The fields of `/proc/PID/stat` after the command name (state, ppid, pgrp, …), undefined when
- * there is no such process or no /proc. The name is in parentheses and may hold spaces and
- * parentheses itself, so the fields are read after the last ")".
- */
-function statFields(pid: number | string): string[] | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  } catch {
-    return undefined;
-  }
-}
-
-/** The state letter of a process ("R", "S", "Z" for a zombie, …), undefined when there is no such process or no /proc. */
-export function processState(pid: number): string | undefined {
-  return statFields(pid)?.[0];
-}
-
-/**
  * Whether any process of the group still runs. A zombie does not: it has exited and waits only
  * for its parent (or, orphaned, for PID 1, which in a container may never reap it) to collect
  * its status, yet `kill(-pgid, 0)` still finds it. Without /proc, that kill is all there is.
@@ -53,8 +35,8 @@ export function groupRunning(pgid: number): boolean {
   }
   // Fields after the command name: state, ppid, pgrp, …
   return pids.some((pid) => {
-    const f = statFields(pid);
-    return f !== undefined && f[2] === String(pgid) && f[0] !== "Z";
+    const f = procStat(pid);
+    return f !== undefined && f[2] === String(pgid) && !isGoneState(f[0]);
   });
 }
 
