@@ -84,6 +84,8 @@ routes:
     const listen = (JSON.parse(line) as { listen: AddressInfo }).listen;
     expect((await post(`http://127.0.0.1:${listen.port}/hook`, "{}")).status).toBe(202);
     await waitFor(() => s.maxInFlight >= 1, "the first delivery to reach the target");
+    // Until sh has become sleep, sh itself would reap the daemon.
+    await waitFor(() => readFileSync(`/proc/${parent.pid}/comm`, "utf8").trim() === "sleep", "the parent to become sleep");
     process.kill(pid, "SIGKILL");
     await waitFor(() => procState(pid) === "Z", "the first daemon to be a zombie");
 

@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
 import { isProcessAlive, procStat } from "../../src/pipeline/proc-stat.js";
 
@@ -17,6 +18,14 @@ async function until<T>(check: () => T | undefined | false, what: string, ms = 1
   }
 }
 
+function comm(pid: number | undefined): string | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, "utf8").trim();
+  } catch {
+    return undefined;
+  }
+}
+
 describe("isProcessAlive", () => {
   const started: ChildProcess[] = [];
   afterEach(() => {
@@ -32,6 +41,8 @@ describe("isProcessAlive", () => {
       out += c;
     });
     const child = await until(() => /^(\d+)\n/.exec(out)?.[1], "the child's pid");
+    // Until sh has become sleep, sh itself would reap a child that dies.
+    await until(() => comm(parent.pid) === "sleep", "the parent to become sleep");
     return { parent, child: Number(child) };
   }
 
