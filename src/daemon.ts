@@ -5,7 +5,8 @@ import type { AddressInfo } from "node:net";
 import { basename, dirname, resolve } from "node:path";
 import type Koa from "koa";
 import type { Logger } from "pino";
-import { type AddressOverrides, type CompiledConfig, loadAndCompile } from "./config/compile.js";
+import { type AddressOverrides, type CompiledConfig, loadAndCompile, loadAndCompileAsync } from "./config/compile.js";
+import { timeSlices } from "./config/time-slices.js";
 import { ConfigError, formatIssue } from "./errors.js";
 import { Worker } from "./pipeline/work.js";
 import { createAdminApp, createAdminRouter } from "./server/admin.js";
@@ -39,6 +40,8 @@ const RELOAD_DEBOUNCE_MS = 200;
 /** Stat polling catches what inotify cannot see, such as a single file bind-mounted into a container. */
 const POLL_INTERVAL_MS = 2_000;
 const PRUNE_EVERY_MS = 3_600_000;
+/** How long a reload's work on this thread may hold the event loop at a time. */
+const RELOAD_SLICE_MS = 10;
 
 function closeServer(server: Server): Promise<void> {
   return new Promise((done) => {
@@ -87,8 +90,11 @@ export class Daemon {
     const config = loadAndCompile(file, { log, env: opts.env, overrides: opts.overrides });
     applyLogLevel(log, config, opts.env ?? process.env);
     for (const w of config.warnings) log.warn({ place: w.place, line: w.line }, `config warning: ${w.message}`);
-    const store = await openStore(config.store);
-    const metrics = new Metrics(() => store.depth());
+    // The metrics exist before the store, which reports a Redis that lost its data into them.
+    let opened: Store | undefined;
+    const metrics = new Metrics(() => (opened ? opened.depth() : Promise.reject(new Error("the store is not open yet"))));
+    const store = await openStore(config.store, { log, onDataLost: () => metrics.storeDataLost.inc() });
+    opened = store;
     metrics.declareRoutes(config.routes);
     metrics.configLoaded(true);
     metrics.reloads.inc({ result: "success" }, 0);
@@ -166,9 +172,11 @@ export class Daemon {
   private async doReload(trigger: string): Promise<boolean> {
     const { log } = this.opts;
     const file = this.live.file;
+    log.debug({ trigger }, "config reload started");
     let next: CompiledConfig;
     try {
-      next = loadAndCompile(file, { log, env: this.opts.env, overrides: this.opts.overrides });
+      next = await loadAndCompileAsync(file, { log, env: this.opts.env, overrides: this.opts.overrides });
+      log.debug({ trigger, routes: next.routes.length }, "config reload compiled");
     } catch (err) {
       this.metrics.reloads.inc({ result: "failure" });
       this.metrics.configLoaded(false);
@@ -180,6 +188,13 @@ export class Daemon {
       }
       log.error({ trigger }, "config reload failed; the previous config keeps serving");
       return false;
+    }
+    // Every series of the new routes at 0, a slice at a time: thousands of routes take longer
+    // than requests may wait. Declared before the swap, so no new route counts before its series exist.
+    const turn = timeSlices(RELOAD_SLICE_MS);
+    for (const route of next.routes) {
+      this.metrics.declareRoutes([route]);
+      await turn();
     }
     const old = this.live;
     const needsRestart: string[] = [];
@@ -193,7 +208,6 @@ export class Daemon {
     for (const server of this.servers) applyListenerLimits(server, this.live.server);
     for (const w of next.warnings) log.warn({ place: w.place, line: w.line }, `config warning: ${w.message}`);
     if (needsRestart.length > 0) log.warn({ keys: needsRestart }, "these settings changed and take effect only after a restart");
-    this.metrics.declareRoutes(next.routes);
     this.metrics.reloads.inc({ result: "success" });
     this.metrics.configLoaded(true);
     const names = (c: CompiledConfig) => new Set(c.routes.flatMap((r) => r.targetNames.map((t) => `${r.name}/${t}`)));

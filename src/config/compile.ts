@@ -8,6 +8,8 @@ import { type AddressOverrides, formatAddress, isLoopback, type ListenAddress, r
 import { type CompiledRoute, compileRoute } from "./compile-route.js";
 import { type Path, placeOf } from "./interpolate.js";
 import { type LoadedConfig, loadConfigFile } from "./load.js";
+import { loadOffThread } from "./load-off-thread.js";
+import { timeSlices } from "./time-slices.js";
 import { parseDuration, parseSize } from "./units.js";
 
 export { type AddressOverrides, DEFAULT_LISTEN, isLoopback, type ListenAddress, parseAddress } from "./addresses.js";
@@ -22,7 +24,7 @@ export type { CompiledRoute, CompiledTarget } from "./compile-route.js";
 
 export type StoreSettings =
   | { type: "sqlite"; path: string; retentionMs: number }
-  | { type: "redis"; url: string; prefix: string; retentionMs: number };
+  | { type: "redis"; url: string; prefix: string; retentionMs: number; allowVolatile: boolean };
 
 export interface ServerSettings {
   listen: ListenAddress;
@@ -65,7 +67,34 @@ export interface CompileOptions {
   overrides?: AddressOverrides;
 }
 
+/** Compiles at once: the CLI verbs, and a daemon that is not serving yet. */
 export function compileConfig(loaded: LoadedConfig, opts: CompileOptions): CompiledConfig {
+  const steps = compileSteps(loaded, opts);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
+}
+
+/** How long the compile may hold the event loop before it lets requests in. */
+const COMPILE_SLICE_MS = 10;
+
+/**
+ * The same compile, run in slices of COMPILE_SLICE_MS with a turn of the event loop between
+ * them: a reload of thousands of routes (a JSONata compile, a verifier and an HTTP client each)
+ * takes seconds on a small machine, and the requests arriving meanwhile must not wait for it.
+ */
+export async function compileConfigAsync(loaded: LoadedConfig, opts: CompileOptions): Promise<CompiledConfig> {
+  const steps = compileSteps(loaded, opts);
+  const turn = timeSlices(COMPILE_SLICE_MS);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+    await turn();
+  }
+}
+
+function* compileSteps(loaded: LoadedConfig, opts: CompileOptions): Generator<void, CompiledConfig, void> {
   const { config, file, lineOf } = loaded;
   const env = opts.env ?? process.env;
   const dir = dirname(resolve(file));
@@ -121,10 +150,19 @@ export function compileConfig(loaded: LoadedConfig, opts: CompileOptions): Compi
   if (storeCfg.type === "redis") {
     if (!storeCfg.url) issue(["store", "url"], "is required for a redis store");
     if (storeCfg.path) issue(["store", "path"], "is for the sqlite store; a redis store takes url");
-    store = { type: "redis", url: storeCfg.url ?? "", prefix: storeCfg.prefix ?? "switchyard", retentionMs };
+    store = {
+      type: "redis",
+      url: storeCfg.url ?? "",
+      prefix: storeCfg.prefix ?? "switchyard",
+      retentionMs,
+      allowVolatile: storeCfg.allow_volatile === true,
+    };
   } else {
-    if (storeCfg.url || storeCfg.prefix)
-      issue(["store", storeCfg.url ? "url" : "prefix"], "is for the redis store; a sqlite store takes path");
+    if (storeCfg.url || storeCfg.prefix || storeCfg.allow_volatile !== undefined)
+      issue(
+        ["store", storeCfg.url ? "url" : storeCfg.prefix ? "prefix" : "allow_volatile"],
+        "is for the redis store; a sqlite store takes path",
+      );
     store = { type: "sqlite", path: resolve(dir, storeCfg.path ?? "./data/switchyard.db"), retentionMs };
   }
 
@@ -134,22 +172,24 @@ export function compileConfig(loaded: LoadedConfig, opts: CompileOptions): Compi
   const routes: CompiledRoute[] = [];
   const byPath = new Map<string, CompiledRoute>();
   const byName = new Map<string, CompiledRoute>();
-  config.routes.forEach((r, i) => {
+  for (const [i, r] of config.routes.entries()) {
+    // A turn for the event loop between routes (see compileConfigAsync); nothing when run to the end at once.
+    yield;
     // A route whose shape is broken is skipped; one with a broken verify or target still has
     // its other parts compiled (and their problems reported), but is not built.
     const shapeBroken = typeof r?.verify !== "object" || !Array.isArray(r?.targets);
-    if (shapeBroken || loaded.issues.some((x) => x.place === `routes[${i}]`)) return;
+    if (shapeBroken || loaded.issues.some((x) => x.place === `routes[${i}]`)) continue;
     const route = compileRoute(r, ["routes", i], { issue, expr, dir, env, log: opts.log, unsound, redact });
-    if (!route) return;
+    if (!route) continue;
     const samePath = byPath.get(route.path);
     const sameName = byName.get(route.name);
     if (samePath) issue(["routes", i, "path"], `${route.path} is already the path of route ${samePath.name}`);
     if (sameName) issue(["routes", i, "name"], `${route.name} is already the name of ${sameName.where}`);
-    if (samePath || sameName) return;
+    if (samePath || sameName) continue;
     routes.push(route);
     byPath.set(route.path, route);
     byName.set(route.name, route);
-  });
+  }
 
   config.routes.forEach((r, i) => {
     if (r?.verify?.type === "none" && !isLoopback(listen.host)) {
@@ -167,6 +207,7 @@ export function compileConfig(loaded: LoadedConfig, opts: CompileOptions): Compi
 
   const errors = issues.filter((i) => i.severity === "error");
   if (errors.length > 0) throw new ConfigError(file, issues);
+  yield; // the redactor walks every route's secrets at once
   redactor = buildRedactor(config, dir, loaded.raw);
   return {
     file,
@@ -216,4 +257,9 @@ function isWorldReadable(file: string): boolean {
 
 export function loadAndCompile(file: string, opts: CompileOptions): CompiledConfig {
   return compileConfig(loadConfigFile(file, opts.env), opts);
+}
+
+/** The same load and compile for a daemon that is serving: the file loads on another thread, the compile yields. */
+export async function loadAndCompileAsync(file: string, opts: CompileOptions): Promise<CompiledConfig> {
+  return compileConfigAsync(await loadOffThread(file, opts.env), opts);
 }

@@ -96,6 +96,12 @@ export const StoreSchema = Type.Object(
     ),
     url: Type.Optional(Type.String({ pattern: "^rediss?://", description: "Redis URL, for type redis." })),
     prefix: Type.Optional(Type.String({ minLength: 1, description: "Redis key prefix (default switchyard)." })),
+    allow_volatile: Type.Optional(
+      Type.Boolean({
+        description:
+          "For type redis: start even if Redis runs without appendonly yes or with an eviction policy (default false: refuse), accepting that a Redis restart loses queued events.",
+      }),
+    ),
     retention: Type.Optional(
       Duration("How long finished events are kept for `switchyard events` (default 7d). Dead letters are kept until replayed."),
     ),

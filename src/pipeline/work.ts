@@ -8,6 +8,7 @@ import type { ClaimedDelivery, Store, TargetKey } from "../store/store.js";
 import type { Metrics } from "../telemetry/metrics.js";
 import type { StoreOutage } from "../telemetry/store-outage.js";
 import { prepare } from "./prepare.js";
+import { isProcessAlive } from "./proc-stat.js";
 import type { Redactor } from "./redact.js";
 import { settlementFor } from "./settle.js";
 
@@ -23,15 +24,6 @@ const IDLE_POLL_MS = 1_000;
 const RECLAIM_EVERY_MS = 5_000;
 /** A lease outlives the attempt's own timeout by this much before another worker may take it. */
 const LEASE_MARGIN_MS = 5_000;
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
 
 function redactOutcome(outcome: DeliveryOutcome, redact: Redactor): DeliveryOutcome {
   return outcome.kind === "delivered" ? { ...outcome, detail: redact(outcome.detail) } : { ...outcome, error: redact(outcome.error) };
@@ -82,7 +74,7 @@ export class Worker {
         const pid = Number(pidText);
         if (owner === this.owner || host !== hostname() || !Number.isInteger(pid)) continue;
         // The same pid as ours but another owner is our own previous incarnation (containers reuse pid 1).
-        if (pid !== process.pid && isAlive(pid)) continue;
+        if (pid !== process.pid && isProcessAlive(pid)) continue;
         const n = await store.release(owner);
         if (n > 0) log.warn({ released: n }, "leases of a crashed previous run given back for delivery");
       }

@@ -5,6 +5,7 @@ import type { WebhookEvent } from "../pipeline/event.js";
 import { closeClient, connectClient, runScript } from "./redis-client.js";
 import { type Queued, RedisEnqueuer } from "./redis-enqueue.js";
 import { toStoreError } from "./redis-errors.js";
+import { RedisGuard, type RedisGuardOptions } from "./redis-guard.js";
 import { isDeliveryId, queueName, RedisKeys } from "./redis-keys.js";
 import { CLAIM, RECLAIM, RELEASE, SETTLE } from "./redis-lua-lease.js";
 import type { LuaScript } from "./redis-lua-prelude.js";
@@ -26,6 +27,8 @@ import type {
 } from "./store.js";
 
 export type RedisStoreSettings = Pick<Extract<StoreSettings, { type: "redis" }>, "url" | "prefix">;
+/** A daemon's watch over the data (see redis-guard.ts); the CLI's short-lived verbs open without one. */
+export type RedisWatch = Omit<RedisGuardOptions, "url">;
 
 const DEFAULT_EVENTS_LIMIT = 20;
 /** Events per prune script: short enough that ingress never waits long behind it. */
@@ -55,11 +58,19 @@ export class RedisStore implements Store {
     this.enqueuer = new RedisEnqueuer(writer, keys, (route, target) => queues.queue(route, target));
   }
 
-  /** Connects to `settings.url`; StoreUnavailableError when Redis cannot be reached. */
-  static async open(settings: RedisStoreSettings): Promise<RedisStore> {
+  /**
+   * Connects to `settings.url`; StoreUnavailableError when Redis cannot be reached, or, with a
+   * `watch`, when its settings would lose the queue on a restart (unless allowVolatile).
+   */
+  static async open(settings: RedisStoreSettings, watch?: RedisWatch): Promise<RedisStore> {
     const main = await connectClient(settings.url, "switchyard");
     let writer: Redis | undefined;
     try {
+      if (watch) {
+        const guard = new RedisGuard(main, new RedisKeys(settings.prefix), { ...watch, url: settings.url });
+        await guard.atStart();
+        guard.watch();
+      }
       writer = await connectClient(settings.url, "switchyard-writer");
       const queues = await RedisQueues.open(writer, settings.prefix);
       return new RedisStore(main, writer, new RedisKeys(settings.prefix), queues);

@@ -26,6 +26,7 @@ export class Metrics {
   readonly reloadSuccessTimestamp: Gauge;
   readonly reloads: Counter<"result">;
   readonly ingressRefused: Counter<"reason">;
+  readonly storeDataLost: Counter;
 
   constructor(depth: () => Promise<QueueDepth>) {
     const registers = [this.registry];
@@ -91,6 +92,12 @@ export class Metrics {
       registers,
     });
     for (const reason of REFUSAL_REASONS) this.ingressRefused.inc({ reason }, 0);
+    this.storeDataLost = new Counter({
+      name: "switchyard_store_data_lost_total",
+      help: "Times the Redis store came back without the data this instance saw in it (a restart without persistence, FLUSHALL, eviction).",
+      registers,
+    });
+    this.storeDataLost.inc(0);
   }
 
   /** Makes every series of the config's routes and targets visible at 0, so rate() works from the start. */

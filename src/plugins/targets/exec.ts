@@ -132,6 +132,8 @@ export const exec = defineTarget({
         const said = { ...r, stdout: ctx.redact(r.stdout), stderr: ctx.redact(r.stderr) };
         if (said.stdout) ctx.log.info({ eventId, stdout: said.stdout }, "command output");
         if (said.stderr) ctx.log.warn({ eventId, stderr: said.stderr }, "command error output");
+        if (r.leftovers)
+          ctx.log.warn({ eventId }, "the command left processes running in its process group; they were ended (setsid keeps one)");
         if (!r.spawnError && !r.stopped && r.code === 0) return { kind: "delivered", detail: "exit 0" };
         return { kind: "retry", error: failure(said, command, ctx.timeoutMs) };
       },

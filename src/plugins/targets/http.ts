@@ -1,7 +1,7 @@
 import { Type } from "@sinclair/typebox";
 import { Agent, type Dispatcher, interceptors, request } from "undici";
 import { formatDelay } from "../../pipeline/backoff.js";
-import { classifyHttpResponse, describeRequestError, stripUserinfo } from "./http-status.js";
+import { classifyHttpResponse, describeRequestError, isRedirectLoop, stripUserinfo } from "./http-status.js";
 import { type DeliveryInput, type DeliveryOutcome, defineTarget, type OptionProblem, OptionProblems } from "./target.js";
 
 const METHODS = ["POST", "PUT", "PATCH", "DELETE", "GET"] as const;
@@ -108,7 +108,10 @@ export const http = defineTarget({
       }),
     ),
     follow_redirects: Type.Optional(
-      Type.Boolean({ description: "Follow up to 5 redirects (default false: a 3xx answer is a permanent failure)." }),
+      Type.Boolean({
+        description:
+          "Follow up to 5 redirects (default false: a 3xx answer is a permanent failure). A redirect loop or a sixth redirect is a permanent failure.",
+      }),
     ),
   },
   create(o, ctx) {
@@ -176,7 +179,7 @@ export const http = defineTarget({
           if (outcome.kind === "delivered") return outcome;
           const error =
             followRedirects && res.statusCode >= 300 && res.statusCode < 400
-              ? `HTTP ${res.statusCode}: gave up after ${MAX_REDIRECTS} redirects`
+              ? `too many redirects: HTTP ${res.statusCode} still after following ${MAX_REDIRECTS} (point url at the final address)`
               : outcome.error;
           // Masked before it is cut: a secret the cut splits would no longer be recognised.
           const text = ctx.redact(answer.text).replace(/\s+/g, " ").trim();
@@ -185,6 +188,11 @@ export const http = defineTarget({
         } catch (err) {
           if (signal.aborted) return { kind: "retry", error: "aborted: the daemon is shutting down" };
           if (deadline.signal.aborted) return { kind: "retry", error: `timed out after ${formatDelay(timeoutMs)}` };
+          if (isRedirectLoop(err)) {
+            // The host only: a path may hold a token (Slack's and ntfy's URLs do).
+            const error = `redirect loop: a Location from ${url.host} leads back to an address already requested (point url at the final address)`;
+            return { kind: "fail", error };
+          }
           return { kind: "retry", error: describeRequestError(err, url) };
         } finally {
           clearTimeout(timer);
