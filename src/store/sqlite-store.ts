@@ -13,8 +13,10 @@ import type {
   DeadLetter,
   EnqueueRequest,
   EnqueueResult,
+  EventDetail,
   EventSummary,
   QueueDepth,
+  ReplayResult,
   Settlement,
   Store,
   TargetBacklog,
@@ -197,12 +199,16 @@ export class SqliteStore implements Store {
     return rows.map((r) => ({ ...r, id: String(r.id), lastError: r.lastError ?? "" }));
   }
 
-  async replay(ids: readonly string[] | "all", now: number): Promise<number> {
+  async replay(ids: readonly string[] | "all", now: number): Promise<ReplayResult> {
     return this.guard("replay", () => this.durably(() => this.tx.replay.immediate(ids, now)));
   }
 
   async events(opts: { route?: string; limit?: number } = {}): Promise<EventSummary[]> {
     return this.guard("events", () => this.tx.events.deferred(opts.route, opts.limit ?? DEFAULT_EVENTS_LIMIT));
+  }
+
+  async event(id: string): Promise<EventDetail | undefined> {
+    return this.guard("event", () => this.tx.event.deferred(id));
   }
 
   async depth(): Promise<QueueDepth> {

@@ -174,7 +174,7 @@ describe("SqliteStore", () => {
       await daemon.settle(d!.id, "d", { kind: "dead", error: "boom" }, now);
 
       expect((await cli.deadLetters()).map((l) => l.id)).toEqual([d!.id]);
-      expect(await cli.replay([d!.id], now)).toBe(1);
+      expect(await cli.replay([d!.id], now)).toEqual({ replayed: 1, notFound: [] });
       expect(await daemon.backlog()).toHaveLength(1);
       const [again] = await daemon.claim({ route: "github", target: "t", limit: 1, leaseMs: 60_000, now, owner: "d", coalesce: false });
       expect(again).toMatchObject({ id: d!.id, attempt: 1 });
