@@ -7,6 +7,7 @@ import { buildRedactor, type Redactor } from "../pipeline/redact.js";
 import { type CompiledRoute, compileRoute } from "./compile-route.js";
 import { type Path, placeOf } from "./interpolate.js";
 import { type LoadedConfig, loadConfigFile } from "./load.js";
+import { type StoreSettings, storeSettings } from "./store-settings.js";
 import { parseDuration, parseSize } from "./units.js";
 
 export { commandProblem } from "./command.js";
@@ -23,9 +24,7 @@ export interface ListenAddress {
   port: number;
 }
 
-export type StoreSettings =
-  | { type: "sqlite"; path: string; retentionMs: number }
-  | { type: "redis"; url: string; prefix: string; retentionMs: number };
+export type { StoreSettings } from "./store-settings.js";
 
 export interface ServerSettings {
   listen: ListenAddress;
@@ -126,18 +125,7 @@ export function compileConfig(loaded: LoadedConfig, opts: { log: Logger; env?: N
   if (headerTimeoutMs > requestTimeoutMs) issue(["server", "header_timeout"], "is longer than request_timeout");
   if (headerTimeoutMs < 1) issue(["server", "header_timeout"], "must be at least 1ms");
 
-  const storeCfg = config.store ?? {};
-  const retentionMs = parseDuration(storeCfg.retention ?? "7d");
-  let store: StoreSettings;
-  if (storeCfg.type === "redis") {
-    if (!storeCfg.url) issue(["store", "url"], "is required for a redis store");
-    if (storeCfg.path) issue(["store", "path"], "is for the sqlite store; a redis store takes url");
-    store = { type: "redis", url: storeCfg.url ?? "", prefix: storeCfg.prefix ?? "switchyard", retentionMs };
-  } else {
-    if (storeCfg.url || storeCfg.prefix)
-      issue(["store", storeCfg.url ? "url" : "prefix"], "is for the redis store; a sqlite store takes path");
-    store = { type: "sqlite", path: resolve(dir, storeCfg.path ?? "./data/switchyard.db"), retentionMs };
-  }
+  const store = storeSettings(config.store, dir, issue);
 
   // Built once the config is known to be sound (below); targets call it only when delivering.
   let redactor: Redactor = (text) => text;
