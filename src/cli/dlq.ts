@@ -5,7 +5,7 @@ import { print, withStore } from "./common.js";
 /** `switchyard dlq list` / `dlq replay ID... | --all`: works while the daemon runs; it picks replays up. */
 
 export async function dlqList(options: { config?: string; route?: string; limit?: number; json?: boolean }): Promise<number> {
-  return withStore(options.config, async (store) => {
+  return withStore(options.config, "read", async (store) => {
     const letters = await store.deadLetters({ route: options.route, limit: options.limit });
     if (options.json) {
       print(JSON.stringify(letters, null, 2));
@@ -39,7 +39,7 @@ export async function dlqReplay(ids: string[], options: { config?: string; all?:
   if (!options.all && ids.length === 0)
     throw new UserError("name the dead letters or events to replay (switchyard dlq list shows their ids), or pass --all");
   if (options.all && ids.length > 0) throw new UserError("give either ids or --all, not both");
-  return withStore(options.config, async (store) => {
+  return withStore(options.config, "write", async (store) => {
     const { replayed, notFound } = await store.replay(options.all ? "all" : ids, Date.now());
     print(`${replayed} deliver${replayed === 1 ? "y" : "ies"} queued again`);
     if (notFound.length === 0) return 0;

@@ -29,7 +29,7 @@ function human({ event, deliveries }: EventDetail): string {
 
 /** `switchyard events show ID`: the stored request (method, path, query, headers, body) and each delivery. */
 export async function eventsShow(id: string, options: { config?: string; json?: boolean }): Promise<number> {
-  return withStore(options.config, async (store) => {
+  return withStore(options.config, "read", async (store) => {
     const detail = await store.event(id);
     if (!detail) {
       throw new UserError(

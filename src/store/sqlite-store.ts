@@ -1,10 +1,10 @@
-import { accessSync, constants, existsSync, mkdirSync, realpathSync } from "node:fs";
+import { accessSync, constants, existsSync, mkdirSync, realpathSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import Database from "better-sqlite3";
 import { StoreUnavailableError } from "../errors.js";
 import { GroupCommit, type ItemResult } from "./group-commit.js";
 import { isUnavailable, toStoreError } from "./sqlite-errors.js";
-import { prepareDatabase } from "./sqlite-schema.js";
+import { type OpenMode, prepareDatabase } from "./sqlite-schema.js";
 import { prepareStatements, type Statements } from "./sqlite-statements.js";
 import { PRUNE_BATCH, type PruneCursor, prepareTransactions, type Queued, rowId, type Transactions } from "./sqlite-transactions.js";
 import type {
@@ -26,8 +26,16 @@ import { WalSync } from "./wal-sync.js";
 export interface SqliteStoreOptions {
   /** How long to wait for another process's write lock before giving up (StoreUnavailableError). */
   busyTimeoutMs?: number;
-  /** Open an existing store for reading only (listing from the CLI); every write rejects with StoreUnavailableError. */
+  /**
+   * Open an existing store for reading only (listing from the CLI): nothing is created, migrated,
+   * checkpointed or truncated; every write rejects with StoreUnavailableError.
+   */
   readonly?: boolean;
+  /**
+   * Open an existing store only (the CLI's replay): never create the file or its folder, never
+   * change its schema. A missing or empty file is refused with a message that says so.
+   */
+  existing?: boolean;
   /** How long a committed write vouches for the store in ping() before it probes (default 5 s). */
   probeIntervalMs?: number;
 }
@@ -55,6 +63,30 @@ const FAULT_PROBE_INTERVAL_MS = 500;
 function mainFileOf(db: Database.Database): string {
   const main = (db.pragma("database_list") as { name: string; file: string }[]).find((d) => d.name === "main");
   return main?.file || realpathSync(db.name);
+}
+
+/**
+ * The CLI's guard before it opens a store the daemon made. A missing file would otherwise be
+ * created, and an empty one costs the store's WAL: SQLite deletes the -wal file beside a
+ * database file of zero pages when any connection, even a read-only one, first reads it
+ * (pagerOpenWalIfPresent), and that WAL may hold every event a daemon accepted since its last
+ * checkpoint, for instance one still running on a store file someone removed.
+ */
+function refuseMissingOrEmpty(path: string): void {
+  let size: number;
+  try {
+    size = statSync(path).size;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "ENOENT") return; // opening reports it
+    throw new StoreUnavailableError(`store file ${path} does not exist: is store.path right? the daemon creates it on first start`, {
+      cause: err,
+    });
+  }
+  if (size > 0) return;
+  const wal = existsSync(`${path}-wal`)
+    ? `; ${path}-wal beside it may hold accepted events: keep it, and do not start a daemon on the empty file`
+    : "";
+  throw new StoreUnavailableError(`store file ${path} is empty (not a Switchyard store): is store.path right?${wal}`);
 }
 
 function syncFailure(err: unknown): StoreUnavailableError {
@@ -110,12 +142,14 @@ export class SqliteStore implements Store {
    */
   static open(path: string, opts: SqliteStoreOptions = {}): SqliteStore {
     const readonly = opts.readonly ?? false;
+    const mode: OpenMode = readonly ? "read" : opts.existing ? "write" : "create";
     const busyTimeoutMs = opts.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
     let db: Database.Database | undefined;
     try {
-      if (path !== ":memory:" && !readonly) mkdirSync(dirname(resolve(path)), { recursive: true });
-      db = new Database(path, { readonly, fileMustExist: readonly, timeout: busyTimeoutMs });
-      prepareDatabase(db, busyTimeoutMs, readonly);
+      if (mode !== "create") refuseMissingOrEmpty(path);
+      else if (path !== ":memory:") mkdirSync(dirname(resolve(path)), { recursive: true });
+      db = new Database(path, { readonly, fileMustExist: mode !== "create", timeout: busyTimeoutMs });
+      prepareDatabase(db, busyTimeoutMs, mode, path);
       return new SqliteStore(db, opts.probeIntervalMs ?? DEFAULT_PROBE_INTERVAL_MS);
     } catch (err) {
       db?.close();
