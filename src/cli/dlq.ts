@@ -1,6 +1,7 @@
 import { UserError } from "../errors.js";
 import type { Store } from "../store/store.js";
 import { print, withStore } from "./common.js";
+import { printable } from "./printable.js";
 
 /** `switchyard dlq list` / `dlq replay ID... | --all`: works while the daemon runs; it picks replays up. */
 
@@ -19,7 +20,7 @@ export async function dlqList(options: { config?: string; route?: string; limit?
       print(
         `${d.id}  ${d.route}/${d.target}  event ${d.eventId}  received ${d.receivedAt}  failed ${new Date(d.failedAt).toISOString()}  attempts ${d.attempts}`,
       );
-      print(`    ${d.lastError}`);
+      print(printable(`    ${d.lastError}`));
     }
     print(`${letters.length} dead letter${letters.length === 1 ? "" : "s"}; replay with: switchyard dlq replay ID... or --all`);
     return 0;

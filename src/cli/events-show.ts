@@ -2,6 +2,7 @@ import { UserError } from "../errors.js";
 import type { EventDetail } from "../store/store.js";
 import { print, withStore } from "./common.js";
 import { deliveryLine } from "./events.js";
+import { printable } from "./printable.js";
 
 /** The body as it arrived: JSON pretty-printed, raw text as it is. */
 function bodyText(body: unknown): string {
@@ -36,7 +37,7 @@ export async function eventsShow(id: string, options: { config?: string; json?: 
         `no event ${JSON.stringify(id)} in the store (switchyard events lists their ids; finished events are pruned after store.retention)`,
       );
     }
-    print(options.json ? JSON.stringify(detail, null, 2) : human(detail));
+    print(options.json ? JSON.stringify(detail, null, 2) : printable(human(detail)));
     return 0;
   });
 }

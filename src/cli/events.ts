@@ -1,5 +1,6 @@
 import type { DeliverySummary } from "../store/store.js";
 import { print, withStore } from "./common.js";
+import { printable } from "./printable.js";
 
 /** One delivery as `events` and `events show` print it: target, state, attempts, next try, last error. */
 export function deliveryLine(d: DeliverySummary): string {
@@ -19,7 +20,7 @@ export async function events(options: { config?: string; route?: string; limit?:
     if (list.length === 0) print("no events");
     for (const e of list) {
       print(`${e.receivedAt}  ${e.route}  ${e.id}`);
-      for (const d of e.deliveries) print(`    ${deliveryLine(d)}`);
+      for (const d of e.deliveries) print(printable(`    ${deliveryLine(d)}`));
     }
     return 0;
   });
