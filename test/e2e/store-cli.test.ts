@@ -3,6 +3,7 @@ import { existsSync, readdirSync, rmSync, statSync, writeFileSync } from "node:f
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { githubSignature } from "../server/signers.js";
+import { hasRedis, startRedis } from "../store/redis-harness.js";
 import { post, type RunningDaemon, runCli, startDaemon, startSink, tempDir, waitFor, writeConfig } from "./harness.js";
 
 /**
@@ -21,12 +22,13 @@ const daemonEnv = (dataDir: string) => ({
   STORE_DIR: dataDir,
 });
 
-function config(dir: string, sinkUrl: string, storePath = "${STORE_DIR}/switchyard.db"): string {
+/** `store` is the store section's contents: the SQLite file in STORE_DIR unless told otherwise. */
+function config(dir: string, sinkUrl: string, store = 'path: "${STORE_DIR}/switchyard.db"'): string {
   return writeConfig(
     dir,
     `
 server: { listen: 127.0.0.1:0, admin_token: "\${ADMIN_TOKEN}", shutdown_timeout: 2s }
-store: { path: "${storePath}" }
+store: { ${store} }
 routes:
   - name: github
     path: /hooks/github
@@ -81,7 +83,7 @@ describe("e2e: the CLI verbs on the store", () => {
   afterEach(async () => {
     for (const c of cleanups.splice(0).reverse()) await c();
   });
-  async function setUp(storePath?: string) {
+  async function setUp(store?: string, env: NodeJS.ProcessEnv = {}) {
     const dir = tempDir("switchyard-store-cli-");
     const sink = await startSink();
     cleanups.push(() => sink.close());
@@ -89,8 +91,8 @@ describe("e2e: the CLI verbs on the store", () => {
     sink.respond = (_req, res) => {
       res.writeHead(up ? 200 : 500).end(up ? "ok" : "upstream broke");
     };
-    const file = config(dir, sink.url, storePath);
-    const daemon = await startDaemon(file, daemonEnv(dir));
+    const file = config(dir, sink.url, store);
+    const daemon = await startDaemon(file, { ...daemonEnv(dir), ...env });
     cleanups.push(() => daemon.stop("SIGKILL"));
     return { dir, sink, file, daemon, db: join(dir, "switchyard.db"), bringUp: () => (up = true) };
   }
@@ -207,7 +209,7 @@ describe("e2e: the CLI verbs on the store", () => {
 
       // A path where there is nothing at all: no file, and no folder either.
       const elsewhere = join(dir, "typo");
-      const other = config(tempDir("switchyard-store-cli-"), "http://127.0.0.1:9", `${elsewhere}/switchyard.db`);
+      const other = config(tempDir("switchyard-store-cli-"), "http://127.0.0.1:9", `path: ${elsewhere}/switchyard.db`);
       for (const r of await Promise.all(writers.map((args) => runCli([...args, "-c", other])))) {
         expect(r.code).toBe(1);
         expect(r.stderr).toContain(`store file ${elsewhere}/switchyard.db does not exist`);
@@ -273,4 +275,44 @@ describe("e2e: the CLI verbs on the store", () => {
     },
     SLOW,
   );
+
+  describe.skipIf(!hasRedis)("on the Redis store", () => {
+    it(
+      "events show and dlq replay by event id, with only the store's variable set",
+      async () => {
+        const redis = await startRedis();
+        cleanups.push(() => redis.destroy());
+        const store = `type: redis, url: "\${REDIS_URL}", prefix: "e2e-${randomUUID().slice(0, 8)}"`;
+        const { file, daemon, sink, bringUp } = await setUp(store, { REDIS_URL: redis.url });
+        const cliEnv = { REDIS_URL: redis.url };
+        const id = await push(daemon, { ref: "refs/heads/main" }, "?via=redis");
+        const shown = await waitFor(async () => {
+          const r = await runCli(["events", "show", id, "--json", "-c", file], cliEnv);
+          expect(r).toMatchObject({ code: 0, stderr: "" });
+          const s = JSON.parse(r.stdout) as Shown;
+          return s.deliveries[0]?.state === "dead" ? s : undefined;
+        }, "the dead delivery");
+        expect(shown.event).toMatchObject({
+          id,
+          method: "POST",
+          path: "/hooks/github",
+          query: { via: "redis" },
+          body: { ref: "refs/heads/main" },
+        });
+        expect(shown.deliveries[0]).toMatchObject({ target: "notify", attempts: 1, lastError: expect.stringContaining("500") });
+
+        bringUp();
+        const replay = await runCli(["dlq", "replay", id, "d999999", "-c", file], cliEnv);
+        expect(replay.code).toBe(1);
+        expect(replay.stdout).toContain("1 delivery queued again");
+        expect(replay.stderr).toContain("d999999: no dead letter or event has this id");
+        await waitFor(() => sink.requests.length === 1, "the replayed delivery");
+
+        const missing = await runCli(["dlq", "list", "-c", file]);
+        expect(missing.code).toBe(1);
+        expect(missing.stderr).toContain("store.url: environment variable REDIS_URL is not set");
+      },
+      SLOW,
+    );
+  });
 });
