@@ -30,7 +30,7 @@ export async function dlqList(options: { config?: string; route?: string; limit?
 /** Why an id matched nothing to replay: an event whose deliveries are all alive, or no such id at all. */
 async function whyNotReplayed(store: Store, id: string): Promise<string> {
   const shown = await store.event(id);
-  if (!shown) return `${id}: no dead letter or event has this id`;
+  if (!shown) return `${id}: neither a dead letter nor a known event`;
   const states = shown.deliveries.map((d) => `${d.target} ${d.state}`).join(", ") || "no deliveries";
   return `${id}: event with no dead delivery (${states})`;
 }

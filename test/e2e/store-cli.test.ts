@@ -151,7 +151,7 @@ describe("e2e: the CLI verbs on the store", () => {
       expect(replay.code).toBe(1);
       expect(replay.stdout).toContain("1 delivery queued again");
       expect(replay.stderr).toContain("1 of the ids given is not in the dead-letter queue");
-      expect(replay.stderr).toContain("nope-1: no dead letter or event has this id");
+      expect(replay.stderr).toContain("nope-1: neither a dead letter nor a known event");
       expect(replay.stderr).not.toContain(id);
       await waitFor(() => sink.requests.length === 1, "the replayed delivery");
       expect(sink.requests[0]?.headers.authorization).toBe("Bearer ntfy-token-value");
@@ -305,7 +305,7 @@ describe("e2e: the CLI verbs on the store", () => {
         const replay = await runCli(["dlq", "replay", id, "d999999", "-c", file], cliEnv);
         expect(replay.code).toBe(1);
         expect(replay.stdout).toContain("1 delivery queued again");
-        expect(replay.stderr).toContain("d999999: no dead letter or event has this id");
+        expect(replay.stderr).toContain("d999999: neither a dead letter nor a known event");
         await waitFor(() => sink.requests.length === 1, "the replayed delivery");
 
         const missing = await runCli(["dlq", "list", "-c", file]);
