@@ -1,9 +1,10 @@
-import { accessSync, constants, existsSync, mkdirSync, realpathSync, statSync } from "node:fs";
+import { accessSync, constants, existsSync, mkdirSync, realpathSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import Database from "better-sqlite3";
 import { StoreUnavailableError } from "../errors.js";
 import { GroupCommit, type ItemResult } from "./group-commit.js";
 import { isUnavailable, toStoreError } from "./sqlite-errors.js";
+import { cannotRead, refuseMissingOrEmpty } from "./sqlite-existing.js";
 import { type OpenMode, prepareDatabase } from "./sqlite-schema.js";
 import { prepareStatements, type Statements } from "./sqlite-statements.js";
 import { PRUNE_BATCH, type PruneCursor, prepareTransactions, type Queued, rowId, type Transactions } from "./sqlite-transactions.js";
@@ -63,30 +64,6 @@ const FAULT_PROBE_INTERVAL_MS = 500;
 function mainFileOf(db: Database.Database): string {
   const main = (db.pragma("database_list") as { name: string; file: string }[]).find((d) => d.name === "main");
   return main?.file || realpathSync(db.name);
-}
-
-/**
- * The CLI's guard before it opens a store the daemon made. A missing file would otherwise be
- * created, and an empty one costs the store's WAL: SQLite deletes the -wal file beside a
- * database file of zero pages when any connection, even a read-only one, first reads it
- * (pagerOpenWalIfPresent), and that WAL may hold every event a daemon accepted since its last
- * checkpoint, for instance one still running on a store file someone removed.
- */
-function refuseMissingOrEmpty(path: string): void {
-  let size: number;
-  try {
-    size = statSync(path).size;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== "ENOENT") return; // opening reports it
-    throw new StoreUnavailableError(`store file ${path} does not exist: is store.path right? the daemon creates it on first start`, {
-      cause: err,
-    });
-  }
-  if (size > 0) return;
-  const wal = existsSync(`${path}-wal`)
-    ? `; ${path}-wal beside it may hold accepted events: keep it, and do not start a daemon on the empty file`
-    : "";
-  throw new StoreUnavailableError(`store file ${path} is empty (not a Switchyard store): is store.path right?${wal}`);
 }
 
 function syncFailure(err: unknown): StoreUnavailableError {
@@ -153,6 +130,8 @@ export class SqliteStore implements Store {
       return new SqliteStore(db, opts.probeIntervalMs ?? DEFAULT_PROBE_INTERVAL_MS);
     } catch (err) {
       db?.close();
+      const unreadable = mode === "read" ? cannotRead(path, err) : undefined;
+      if (unreadable) throw unreadable;
       // mkdir failing (EACCES, EROFS, ENOSPC) is as much "cannot store" as SQLITE_CANTOPEN.
       const fsFault = err instanceof Error && "syscall" in err;
       throw fsFault

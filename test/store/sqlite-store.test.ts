@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, rm, stat, symlink, writeFile } from "node:fs/promises";
@@ -407,6 +407,41 @@ describe("SqliteStore", () => {
       // Whatever else made it in is whole: an event is never stored without its deliveries.
       for (const targets of stored.values()) expect(targets).toEqual(["a", "b"]);
     });
+
+    it.skipIf(process.getuid?.() !== 0)(
+      "a listing by a user who may read the store but not write its folder: works beside the daemon, says why without one (needs root)",
+      async () => {
+        const { chmod, readdir } = await import("node:fs/promises");
+        const lister = `
+          import { SqliteStore } from ${JSON.stringify(storeUrl)};
+          try {
+            const store = SqliteStore.open(process.argv[2], { readonly: true });
+            process.stdout.write(String((await store.events()).length));
+            await store.close();
+          } catch (err) {
+            process.stdout.write(err.message);
+          }
+        `;
+        const script = join(dir, "lister.mjs");
+        await writeFile(script, lister);
+        const listAsNobody = () =>
+          spawnSync(process.execPath, [script, file], { uid: 65534, gid: 65534, encoding: "utf8", timeout: 60_000 }).stdout;
+        await chmod(dir, 0o755);
+        await chmod(script, 0o644);
+
+        const daemon = open();
+        await daemon.enqueue({ event: makeEvent(), targets: ["t"] });
+        for (const f of await readdir(dir)) await chmod(join(dir, f), 0o644);
+        expect(listAsNobody()).toBe("1");
+
+        await daemon.close();
+        expect(existsSync(`${file}-wal`)).toBe(false);
+        expect(listAsNobody()).toBe(
+          `cannot read store file ${file} (attempt to write a readonly database): this user must be able to read it and, while no daemon runs, create ${file}-wal and -shm in its folder: run as the daemon's user, or while the daemon runs`,
+        );
+        expect(existsSync(`${file}-wal`)).toBe(false);
+      },
+    );
 
     it("claims from two processes at once never hand out the same delivery", async () => {
       const seed = open();
