@@ -4,6 +4,7 @@ import { VERSION } from "../version.js";
 import { check } from "./check.js";
 import { dlqList, dlqReplay } from "./dlq.js";
 import { events } from "./events.js";
+import { eventsShow } from "./events-show.js";
 import { health } from "./health.js";
 import { serve } from "./serve.js";
 import { sign } from "./sign.js";
@@ -88,18 +89,27 @@ export function buildProgram(setExit: (code: number) => void): Command {
   dlq
     .command("replay")
     .description("queue dead letters again (a running daemon picks them up)")
-    .argument("[ids...]", "dead-letter ids from dlq list")
+    .argument("[ids...]", "dead-letter ids from dlq list, or event ids (every dead delivery of the event)")
     .option("--all", "replay every dead letter")
     .addOption(configOption())
     .action(async (ids, o) => setExit(await dlqReplay(ids, o)));
-  program
+  // `events` alone lists, as it always has; `events show ID` is a subcommand beside that action.
+  const eventsCommand = program
     .command("events")
-    .description("recent events with each target's delivery state")
+    .description("recent events with each target's delivery state; `events show ID` for one event in full")
     .option("--route <name>", "only this route")
     .option("--limit <n>", "at most n (default 20)", positiveInt)
     .option("--json", "machine-readable output")
     .addOption(configOption())
     .action(async (o) => setExit(await events(o)));
+  eventsCommand
+    .command("show")
+    .description("one event: the stored request (method, path, query, headers, body) and each delivery's state")
+    .argument("<id>", "event id (from the logs, events or dlq list)")
+    .option("--json", "machine-readable output")
+    .addOption(configOption())
+    // With the parent's options too: `events -c FILE show ID` reads as naturally as `events show ID -c FILE`.
+    .action(async (id, _o, cmd: Command) => setExit(await eventsShow(id, cmd.optsWithGlobals())));
   program
     .command("health")
     .description("exit 0 if the running daemon's /healthz (on the config's admin address) answers 200, else 1")

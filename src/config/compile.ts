@@ -9,6 +9,7 @@ import { type CompiledRoute, compileRoute } from "./compile-route.js";
 import { type Path, placeOf } from "./interpolate.js";
 import { type LoadedConfig, loadConfigFile } from "./load.js";
 import { loadOffThread } from "./load-off-thread.js";
+import { type StoreSettings, storeSettings } from "./store-settings.js";
 import { timeSlices } from "./time-slices.js";
 import { parseDuration, parseSize } from "./units.js";
 
@@ -22,9 +23,7 @@ export type { CompiledRoute, CompiledTarget } from "./compile-route.js";
  * what `check` accepts is exactly what `serve` runs.
  */
 
-export type StoreSettings =
-  | { type: "sqlite"; path: string; retentionMs: number }
-  | { type: "redis"; url: string; prefix: string; retentionMs: number; allowVolatile: boolean };
+export type { StoreSettings } from "./store-settings.js";
 
 export interface ServerSettings {
   listen: ListenAddress;
@@ -144,27 +143,7 @@ function* compileSteps(loaded: LoadedConfig, opts: CompileOptions): Generator<vo
   if (headerTimeoutMs > requestTimeoutMs) issue(["server", "header_timeout"], "is longer than request_timeout");
   if (headerTimeoutMs < 1) issue(["server", "header_timeout"], "must be at least 1ms");
 
-  const storeCfg = config.store ?? {};
-  const retentionMs = parseDuration(storeCfg.retention ?? "7d");
-  let store: StoreSettings;
-  if (storeCfg.type === "redis") {
-    if (!storeCfg.url) issue(["store", "url"], "is required for a redis store");
-    if (storeCfg.path) issue(["store", "path"], "is for the sqlite store; a redis store takes url");
-    store = {
-      type: "redis",
-      url: storeCfg.url ?? "",
-      prefix: storeCfg.prefix ?? "switchyard",
-      retentionMs,
-      allowVolatile: storeCfg.allow_volatile === true,
-    };
-  } else {
-    if (storeCfg.url || storeCfg.prefix || storeCfg.allow_volatile !== undefined)
-      issue(
-        ["store", storeCfg.url ? "url" : storeCfg.prefix ? "prefix" : "allow_volatile"],
-        "is for the redis store; a sqlite store takes path",
-      );
-    store = { type: "sqlite", path: resolve(dir, storeCfg.path ?? "./data/switchyard.db"), retentionMs };
-  }
+  const store = storeSettings(config.store, dir, issue);
 
   // Built once the config is known to be sound (below); targets call it only when delivering.
   let redactor: Redactor = (text) => text;

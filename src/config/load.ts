@@ -181,8 +181,15 @@ function expressionWarnings(value: unknown, lineOf: (path: Path) => number | und
   return out;
 }
 
+/**
+ * What a caller needs of the file: all of it (`serve`, `check`, `test`, `sign`), or only the
+ * `store` section (the verbs that read or replay the store): then only the store's ${VAR}s must
+ * be set, the rest of the file is validated as written, and no JSONata is compiled.
+ */
+export type ConfigScope = "all" | "store";
+
 /** Parses and validates config text. Throws ConfigError only when the YAML itself is broken. */
-export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
+export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv = process.env, scope: ConfigScope = "all"): LoadedConfig {
   const lineCounter = new LineCounter();
   const textLines = text.split("\n");
   const doc = parseDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: true });
@@ -217,11 +224,13 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
     return undefined;
   };
   const raw = doc.toJS() ?? {};
-  const { value, issues } = interpolate(raw, env, lineOf);
+  const { value, issues, unresolved } = interpolate(raw, env, lineOf, (path) => scope === "all" || path[0] === "store");
   const { ok, errors } = validate(value);
-  // A missing variable already explains the empty string the schema would complain about.
-  const explained = new Set(issues.map((i) => i.place));
+  // A missing variable already explains the empty string the schema would complain about, and
+  // one the caller does not need explains it away.
+  const explained = new Set([...issues.map((i) => i.place), ...unresolved]);
   const all = [...issues, ...(ok ? [] : schemaIssues(errors, lineOf, raw).filter((i) => !explained.has(i.place)))];
+  if (scope === "store") return { file, config: value as Config, raw, lineOf, issues: all };
   // Compile checks the JSONata of every sound route; for the routes it must skip (and for all
   // of them when the file is broken above the routes), check it here, so that one `check`
   // run lists every problem.
@@ -233,7 +242,7 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
   return { file, config: value as Config, raw, lineOf, issues: all };
 }
 
-export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
+export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.env, scope: ConfigScope = "all"): LoadedConfig {
   let text: string;
   try {
     text = readFileSync(file, "utf8");
@@ -241,5 +250,5 @@ export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.en
     const reason = (err as NodeJS.ErrnoException).code === "ENOENT" ? "file not found" : (err as Error).message;
     throw new ConfigError(file, [{ place: "", message: `cannot read the config: ${reason}`, severity: "error" }]);
   }
-  return parseConfig(text, file, env);
+  return parseConfig(text, file, env, scope);
 }

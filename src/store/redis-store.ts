@@ -9,9 +9,9 @@ import { RedisGuard, type RedisGuardOptions } from "./redis-guard.js";
 import { isDeliveryId, queueName, RedisKeys } from "./redis-keys.js";
 import { CLAIM, RECLAIM, RELEASE, SETTLE } from "./redis-lua-lease.js";
 import type { LuaScript } from "./redis-lua-prelude.js";
-import { BACKLOG, DEAD_LETTERS, DEPTH, EVENTS, PRUNE, REPLAY } from "./redis-lua-queue.js";
+import { BACKLOG, DEAD_LETTERS, DEPTH, EVENT, EVENTS, PRUNE, REPLAY } from "./redis-lua-queue.js";
 import { RedisQueues } from "./redis-queues.js";
-import { readDeadLetters, readEvents } from "./redis-read.js";
+import { readDeadLetters, readEvent, readEvents, readReplay } from "./redis-read.js";
 import { list, num, optionalText, routeTarget, text } from "./redis-replies.js";
 import type {
   ClaimedDelivery,
@@ -19,8 +19,10 @@ import type {
   DeadLetter,
   EnqueueRequest,
   EnqueueResult,
+  EventDetail,
   EventSummary,
   QueueDepth,
+  ReplayResult,
   Settlement,
   Store,
   TargetBacklog,
@@ -167,10 +169,14 @@ export class RedisStore implements Store {
     return readDeadLetters(await this.run(DEAD_LETTERS, [opts.route ?? "", limit], "deadLetters"));
   }
 
-  async replay(ids: readonly string[] | "all", now: number): Promise<number> {
-    const args = ids === "all" ? ["all"] : ["ids", ...new Set(ids.filter(isDeliveryId))];
-    if (args.length === 1 && ids !== "all") return 0;
-    return num(await this.run(REPLAY, [Math.floor(now), ...args], "replay"), "replay");
+  async replay(ids: readonly string[] | "all", now: number): Promise<ReplayResult> {
+    const args = ids === "all" ? ["all"] : ["ids", ...new Set(ids)];
+    if (args.length === 1 && ids !== "all") return { replayed: 0, notFound: [] };
+    return readReplay(await this.run(REPLAY, [Math.floor(now), ...args], "replay"));
+  }
+
+  async event(id: string): Promise<EventDetail | undefined> {
+    return readEvent(await this.run(EVENT, [id], "event"));
   }
 
   async events(opts: { route?: string; limit?: number } = {}): Promise<EventSummary[]> {

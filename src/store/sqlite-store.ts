@@ -4,7 +4,8 @@ import Database from "better-sqlite3";
 import { StoreUnavailableError } from "../errors.js";
 import { GroupCommit, type ItemResult } from "./group-commit.js";
 import { isUnavailable, toStoreError } from "./sqlite-errors.js";
-import { prepareDatabase } from "./sqlite-schema.js";
+import { cannotRead, refuseMissingOrEmpty } from "./sqlite-existing.js";
+import { type OpenMode, prepareDatabase } from "./sqlite-schema.js";
 import { prepareStatements, type Statements } from "./sqlite-statements.js";
 import { PRUNE_BATCH, type PruneCursor, prepareTransactions, type Queued, rowId, type Transactions } from "./sqlite-transactions.js";
 import type {
@@ -13,8 +14,10 @@ import type {
   DeadLetter,
   EnqueueRequest,
   EnqueueResult,
+  EventDetail,
   EventSummary,
   QueueDepth,
+  ReplayResult,
   Settlement,
   Store,
   TargetBacklog,
@@ -24,8 +27,16 @@ import { WalSync } from "./wal-sync.js";
 export interface SqliteStoreOptions {
   /** How long to wait for another process's write lock before giving up (StoreUnavailableError). */
   busyTimeoutMs?: number;
-  /** Open an existing store for reading only (listing from the CLI); every write rejects with StoreUnavailableError. */
+  /**
+   * Open an existing store for reading only (listing from the CLI): nothing is created, migrated,
+   * checkpointed or truncated; every write rejects with StoreUnavailableError.
+   */
   readonly?: boolean;
+  /**
+   * Open an existing store only (the CLI's replay): never create the file or its folder, never
+   * change its schema. A missing or empty file is refused with a message that says so.
+   */
+  existing?: boolean;
   /** How long a committed write vouches for the store in ping() before it probes (default 5 s). */
   probeIntervalMs?: number;
 }
@@ -108,15 +119,19 @@ export class SqliteStore implements Store {
    */
   static open(path: string, opts: SqliteStoreOptions = {}): SqliteStore {
     const readonly = opts.readonly ?? false;
+    const mode: OpenMode = readonly ? "read" : opts.existing ? "write" : "create";
     const busyTimeoutMs = opts.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
     let db: Database.Database | undefined;
     try {
-      if (path !== ":memory:" && !readonly) mkdirSync(dirname(resolve(path)), { recursive: true });
-      db = new Database(path, { readonly, fileMustExist: readonly, timeout: busyTimeoutMs });
-      prepareDatabase(db, busyTimeoutMs, readonly);
+      if (mode !== "create") refuseMissingOrEmpty(path);
+      else if (path !== ":memory:") mkdirSync(dirname(resolve(path)), { recursive: true });
+      db = new Database(path, { readonly, fileMustExist: mode !== "create", timeout: busyTimeoutMs });
+      prepareDatabase(db, busyTimeoutMs, mode, path);
       return new SqliteStore(db, opts.probeIntervalMs ?? DEFAULT_PROBE_INTERVAL_MS);
     } catch (err) {
       db?.close();
+      const unreadable = mode === "read" ? cannotRead(path, err) : undefined;
+      if (unreadable) throw unreadable;
       // mkdir failing (EACCES, EROFS, ENOSPC) is as much "cannot store" as SQLITE_CANTOPEN.
       const fsFault = err instanceof Error && "syscall" in err;
       throw fsFault
@@ -197,12 +212,16 @@ export class SqliteStore implements Store {
     return rows.map((r) => ({ ...r, id: String(r.id), lastError: r.lastError ?? "" }));
   }
 
-  async replay(ids: readonly string[] | "all", now: number): Promise<number> {
+  async replay(ids: readonly string[] | "all", now: number): Promise<ReplayResult> {
     return this.guard("replay", () => this.durably(() => this.tx.replay.immediate(ids, now)));
   }
 
   async events(opts: { route?: string; limit?: number } = {}): Promise<EventSummary[]> {
     return this.guard("events", () => this.tx.events.deferred(opts.route, opts.limit ?? DEFAULT_EVENTS_LIMIT));
+  }
+
+  async event(id: string): Promise<EventDetail | undefined> {
+    return this.guard("event", () => this.tx.event.deferred(id));
   }
 
   async depth(): Promise<QueueDepth> {

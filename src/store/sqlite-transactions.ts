@@ -2,7 +2,7 @@ import type Database from "better-sqlite3";
 import type { WebhookEvent } from "../pipeline/event.js";
 import type { ItemResult } from "./group-commit.js";
 import { isUnavailable } from "./sqlite-errors.js";
-import type { DueRow, Statements } from "./sqlite-statements.js";
+import type { DeliveryRow, DueRow, Statements } from "./sqlite-statements.js";
 import type {
   ClaimedDelivery,
   ClaimOptions,
@@ -10,7 +10,9 @@ import type {
   DeliverySummary,
   EnqueueRequest,
   EnqueueResult,
+  EventDetail,
   EventSummary,
+  ReplayResult,
 } from "./store.js";
 
 /** An enqueue request, serialized before it joins a batch so a bad document fails alone. */
@@ -30,6 +32,15 @@ export interface PruneCursor {
 export const PRUNE_BATCH = 500;
 
 const WAITING_STATES: ReadonlySet<string> = new Set(["pending", "retrying"]);
+
+function summaryOf(d: DeliveryRow): DeliverySummary {
+  // The schema's CHECK constraint admits only DeliveryState values.
+  const state = d.state as DeliveryState;
+  const summary: DeliverySummary = { id: String(d.id), target: d.target, state, attempts: d.attempts };
+  if (d.lastError !== null) summary.lastError = d.lastError;
+  if (WAITING_STATES.has(state)) summary.dueAt = d.dueAt;
+  return summary;
+}
 
 /** Delivery ids are integers in SQLite and strings outside; anything else cannot name a row. */
 export function rowId(id: string): number | undefined {
@@ -100,29 +111,34 @@ export function prepareTransactions(db: Database.Database, stmt: Statements) {
       });
     }),
 
-    replay: db.transaction((ids: readonly string[] | "all", now: number): number => {
-      if (ids === "all") return stmt.replayAll.run({ now }).changes;
+    replay: db.transaction((ids: readonly string[] | "all", now: number): ReplayResult => {
+      if (ids === "all") return { replayed: stmt.replayAll.run({ now }).changes, notFound: [] };
       let replayed = 0;
+      const notFound: string[] = [];
       for (const id of new Set(ids)) {
+        // Delivery ids are integers and event ids UUIDs, so an id is never both.
         const n = rowId(id);
-        if (n !== undefined) replayed += stmt.replayOne.run({ id: n, now }).changes;
+        const changes = n === undefined ? stmt.replayOfEvent.run({ eventId: id, now }).changes : stmt.replayOne.run({ id: n, now }).changes;
+        if (changes === 0) notFound.push(id);
+        replayed += changes;
       }
-      return replayed;
+      return { replayed, notFound };
     }),
 
     // Read as one transaction, so the events and their deliveries come from the same snapshot.
     events: db.transaction((route: string | undefined, limit: number): EventSummary[] => {
       const rows = route === undefined ? stmt.events.all({ limit }) : stmt.eventsOfRoute.all({ route, limit });
       const byEvent = new Map<string, DeliverySummary[]>(rows.map((r) => [r.id, []]));
-      for (const d of stmt.deliveriesOf.all({ ids: JSON.stringify(rows.map((r) => r.id)) })) {
-        // The schema's CHECK constraint admits only DeliveryState values.
-        const state = d.state as DeliveryState;
-        const summary: DeliverySummary = { id: String(d.id), target: d.target, state, attempts: d.attempts };
-        if (d.lastError !== null) summary.lastError = d.lastError;
-        if (WAITING_STATES.has(state)) summary.dueAt = d.dueAt;
-        byEvent.get(d.eventId)?.push(summary);
-      }
+      for (const d of stmt.deliveriesOf.all({ ids: JSON.stringify(rows.map((r) => r.id)) })) byEvent.get(d.eventId)?.push(summaryOf(d));
       return rows.map((r) => ({ id: r.id, route: r.route, receivedAt: r.receivedAt, deliveries: byEvent.get(r.id) ?? [] }));
+    }),
+
+    event: db.transaction((id: string): EventDetail | undefined => {
+      const doc = stmt.eventDoc.get({ id });
+      if (doc === undefined) return undefined;
+      // The document was written by enqueue from a WebhookEvent.
+      const event = JSON.parse(doc) as WebhookEvent;
+      return { event, deliveries: stmt.deliveriesOf.all({ ids: JSON.stringify([id]) }).map(summaryOf) };
     }),
 
     pruneStep: db.transaction((before: number, after: PruneCursor): { deleted: number; next?: PruneCursor } => {
