@@ -28,10 +28,7 @@ export function storeSettings(section: Config["store"], dir: string, issue: (pat
     };
   }
   if (store.url || store.prefix || store.allow_volatile !== undefined)
-    issue(
-      ["store", store.url ? "url" : store.prefix ? "prefix" : "allow_volatile"],
-      "is for the redis store; a sqlite store takes path",
-    );
+    issue(["store", store.url ? "url" : store.prefix ? "prefix" : "allow_volatile"], "is for the redis store; a sqlite store takes path");
   return { type: "sqlite", path: resolve(dir, store.path ?? DEFAULT_STORE_PATH), retentionMs };
 }
 
