@@ -90,8 +90,11 @@ export class Daemon {
     const config = loadAndCompile(file, { log, env: opts.env });
     applyLogLevel(log, config, opts.env ?? process.env);
     for (const w of config.warnings) log.warn({ place: w.place, line: w.line }, `config warning: ${w.message}`);
-    const store = await openStore(config.store);
-    const metrics = new Metrics(() => store.depth());
+    const store = await openStore(config.store, log);
+    const metrics = new Metrics(
+      () => store.depth(),
+      () => store.walBytes?.(),
+    );
     metrics.declareRoutes(config.routes);
     metrics.configLoaded(true);
     metrics.reloads.inc({ result: "success" }, 0);

@@ -82,6 +82,9 @@ export function prepareDatabase(db: Database.Database, busyTimeoutMs: number, re
   }
   // After journal_mode: switching to WAL would otherwise apply the WAL default.
   db.pragma("synchronous = NORMAL");
+  // A WAL that grew while checkpoints failed (a read-only file, a long reader) is trimmed back
+  // once they succeed, instead of keeping its largest size until the daemon stops.
+  if (!readonly) db.pragma(`journal_size_limit = ${16 * 1024 * 1024}`);
 
   const version = Number(db.pragma("user_version", { simple: true }));
   if (version > SCHEMA_VERSION) {

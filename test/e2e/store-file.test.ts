@@ -1,0 +1,224 @@
+import { existsSync, mkdtempSync, readdirSync, renameSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import Database from "better-sqlite3";
+import { afterEach, describe, expect, it } from "vitest";
+import { SqliteStore } from "../../src/store/sqlite-store.js";
+import { immutableStopsOpenFiles, setImmutable } from "../server/tmpfs.js";
+import { metric, post, type RunningDaemon, type Sink, startDaemon, startSink, tempDir, waitFor, writeConfig } from "./harness.js";
+
+/**
+ * The store's file taken from under a running daemon: removed, replaced, made read-only. A 202
+ * must still mean the event is delivered after an ordinary restart, the daemon must say what
+ * happened in plain words once, and /readyz and ingress must agree.
+ */
+
+const TOKEN = "store-file-token";
+const auth = { authorization: `Bearer ${TOKEN}` };
+
+function config(dir: string, sinkUrl: string): string {
+  return writeConfig(
+    dir,
+    `
+server: { listen: 127.0.0.1:0, shutdown_timeout: 2s }
+store: { path: ./data/switchyard.db }
+routes:
+  - name: hooks
+    path: /hooks
+    verify: { type: token, secret: ${TOKEN} }
+    targets:
+      - { name: sink, type: http, url: "${sinkUrl}/in", timeout: 2s, retry: { attempts: 100, backoff: 100ms, max_backoff: 300ms } }
+`,
+  );
+}
+
+/** Posts `n` events at once; the ids of those answered 202, and every status seen. */
+async function burst(url: string, n: number, from: number): Promise<{ acked: string[]; statuses: number[] }> {
+  const acked: string[] = [];
+  const statuses: number[] = [];
+  await Promise.all(
+    Array.from({ length: n }, async (_, i) => {
+      const res = await post(`${url}/hooks`, JSON.stringify({ n: from + i }), auth);
+      statuses.push(res.status);
+      if (res.status === 202) acked.push((res.json() as { id: string }).id);
+    }),
+  );
+  return { acked, statuses };
+}
+
+const deliveredIds = (sink: Sink) => new Set(sink.requests.map((r) => String(r.headers["x-switchyard-event-id"])));
+const linesWith = (d: RunningDaemon, text: string) => d.logs.filter((l) => l.msg.includes(text));
+
+describe("e2e: the store file removed or replaced under a running daemon", () => {
+  const cleanups: (() => Promise<unknown> | unknown)[] = [];
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c();
+  });
+  const track = <T extends RunningDaemon | Sink>(x: T): T => {
+    cleanups.push(() => ("proc" in x ? x.stop("SIGKILL") : x.close()));
+    return x;
+  };
+
+  it("rm of the store file: no acked event is lost across an ordinary restart, and the log says so once", async () => {
+    const dir = tempDir();
+    const sink = track(await startSink());
+    let up = false;
+    sink.respond = (_req, res) => {
+      res.writeHead(up ? 200 : 503).end();
+    };
+    const file = config(dir, sink.url);
+    const storeFile = join(dir, "data", "switchyard.db");
+    const first = track(await startDaemon(file, { SWITCHYARD_LOG_LEVEL: "info" }));
+    const before = await burst(first.url, 200, 0);
+    expect(before.acked).toHaveLength(200);
+
+    rmSync(storeFile);
+    const during = await burst(first.url, 200, 200);
+    // Whatever was answered 202 is kept; the rest was refused, never silently dropped.
+    for (const s of during.statuses) expect([202, 503]).toContain(s);
+    await waitFor(() => linesWith(first, "rebuilt").length > 0, "the store file to be rebuilt");
+    expect(existsSync(storeFile)).toBe(true);
+    const removed = linesWith(first, "was removed");
+    expect(removed).toHaveLength(1);
+    expect(removed[0]?.msg).toContain(storeFile);
+    expect(removed[0]?.msg).toContain("503");
+    const after = await burst(first.url, 50, 400);
+    expect(after.acked).toHaveLength(50);
+    expect((await fetch(`${first.adminUrl}/readyz`)).status).toBe(200);
+
+    expect(await first.stop()).toBe(0);
+    up = true;
+    track(await startDaemon(file));
+    const acked = [...before.acked, ...during.acked, ...after.acked];
+    await waitFor(() => acked.every((id) => deliveredIds(sink).has(id)), `all ${acked.length} acked events delivered`, 60_000);
+  }, 120_000);
+
+  it("rm -rf of the data folder: the folder and file come back with every acked event", async () => {
+    const dir = tempDir();
+    const sink = track(await startSink());
+    let up = false;
+    sink.respond = (_req, res) => {
+      res.writeHead(up ? 200 : 503).end();
+    };
+    const file = config(dir, sink.url);
+    const first = track(await startDaemon(file, { SWITCHYARD_LOG_LEVEL: "info" }));
+    const before = await burst(first.url, 100, 0);
+    expect(before.acked).toHaveLength(100);
+    rmSync(join(dir, "data"), { recursive: true });
+    await waitFor(() => linesWith(first, "rebuilt").length > 0, "the store file to be rebuilt");
+    expect(linesWith(first, "was removed")).toHaveLength(1);
+    expect(await first.stop()).toBe(0);
+    up = true;
+    track(await startDaemon(file));
+    await waitFor(() => before.acked.every((id) => deliveredIds(sink).has(id)), "all 100 acked events delivered", 60_000);
+  }, 120_000);
+
+  it("a store file replaced by another: 503 until restart, the old events are still delivered, and saved beside it", async () => {
+    const dir = tempDir();
+    const sink = track(await startSink());
+    let up = false;
+    sink.respond = (_req, res) => {
+      res.writeHead(up ? 200 : 503).end();
+    };
+    const file = config(dir, sink.url);
+    const storeFile = join(dir, "data", "switchyard.db");
+    const daemon = track(await startDaemon(file, { SWITCHYARD_LOG_LEVEL: "info" }));
+    const before = await burst(daemon.url, 50, 0);
+    expect(before.acked).toHaveLength(50);
+
+    // A restore from a backup: another store file renamed over the path.
+    const other = join(mkdtempSync(join(tmpdir(), "switchyard-other-")), "other.db");
+    await SqliteStore.open(other).close();
+    renameSync(other, storeFile);
+    cleanups.push(() => rmSync(join(other, ".."), { recursive: true, force: true }));
+
+    await waitFor(async () => (await post(`${daemon.url}/hooks`, "{}", auth)).status === 503, "webhooks to be refused");
+    expect((await fetch(`${daemon.adminUrl}/readyz`)).status).toBe(503);
+    const saved = await waitFor(() => readdirSync(join(dir, "data")).find((f) => f.startsWith("switchyard.db.saved-")), "the saved copy");
+    await waitFor(() => linesWith(daemon, join(dir, "data", saved)).length > 0, "the log to name the saved copy");
+    const replaced = linesWith(daemon, "was replaced");
+    expect(replaced).toHaveLength(1);
+    expect(replaced[0]?.msg).toContain(storeFile);
+    const copy = new Database(join(dir, "data", saved), { readonly: true });
+    const inCopy = new Set(copy.prepare<[], string>("SELECT id FROM events").pluck().all());
+    for (const id of before.acked) expect(inCopy.has(id)).toBe(true);
+    copy.close();
+
+    // What the daemon had accepted is still delivered from the database it holds open.
+    up = true;
+    await waitFor(() => before.acked.every((id) => deliveredIds(sink).has(id)), "the 50 acked events delivered", 30_000);
+  }, 120_000);
+});
+
+function canMakeImmutable(): string | undefined {
+  const dir = mkdtempSync(join(tmpdir(), "switchyard-immutable-"));
+  try {
+    return immutableStopsOpenFiles(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+const roSkip = canMakeImmutable();
+if (roSkip) console.warn(`SKIPPING the read-only store file e2e tests: ${roSkip}`);
+
+describe.skipIf(roSkip !== undefined)("e2e: a read-only store file", () => {
+  const cleanups: (() => Promise<unknown> | unknown)[] = [];
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c();
+  });
+
+  it("made immutable while running: ingress agrees with /readyz (503), says why once, and both recover", async () => {
+    const dir = tempDir();
+    const sink = await startSink();
+    cleanups.push(() => sink.close());
+    const file = config(dir, sink.url);
+    const storeFile = join(dir, "data", "switchyard.db");
+    const daemon = await startDaemon(file, { SWITCHYARD_LOG_LEVEL: "info" });
+    cleanups.push(() => daemon.stop("SIGKILL"));
+    expect((await burst(daemon.url, 10, 0)).acked).toHaveLength(10);
+
+    // Only the database file: the WAL stays writable, so writes would "succeed" and pile up there.
+    setImmutable([storeFile], true);
+    cleanups.push(() => setImmutable([storeFile], false));
+    expect((await fetch(`${daemon.adminUrl}/readyz`)).status).toBe(503);
+    const during = await burst(daemon.url, 20, 10);
+    expect(during.statuses.every((s) => s === 503)).toBe(true);
+    const lines = linesWith(daemon, "cannot be written");
+    expect(lines).toHaveLength(1);
+    expect(lines[0]?.msg).toContain(storeFile);
+    const text = await (await fetch(`${daemon.adminUrl}/metrics`)).text();
+    expect(metric(text, "switchyard_store_wal_bytes")).toBeGreaterThan(0);
+
+    setImmutable([storeFile], false);
+    await waitFor(async () => (await fetch(`${daemon.adminUrl}/readyz`)).status === 200, "/readyz to recover");
+    await waitFor(async () => (await post(`${daemon.url}/hooks`, "{}", auth)).status === 202, "webhooks to be accepted again");
+    expect(linesWith(daemon, "is writable again; accepting webhooks")).toHaveLength(1);
+  }, 60_000);
+
+  it("started on an immutable file: 503 and a clear log line, then recovers without a restart once writable", async () => {
+    const dir = tempDir();
+    const sink = await startSink();
+    cleanups.push(() => sink.close());
+    const file = config(dir, sink.url);
+    const storeFile = join(dir, "data", "switchyard.db");
+    await SqliteStore.open(storeFile).close();
+    setImmutable([storeFile], true);
+    cleanups.push(() => setImmutable([storeFile], false));
+    const daemon = await startDaemon(file, { SWITCHYARD_LOG_LEVEL: "info" });
+    cleanups.push(() => daemon.stop("SIGKILL"));
+    expect((await post(`${daemon.url}/hooks`, "{}", auth)).status).toBe(503);
+    expect((await fetch(`${daemon.adminUrl}/readyz`)).status).toBe(503);
+    const lines = linesWith(daemon, "cannot be written");
+    expect(lines).toHaveLength(1);
+    expect(lines[0]?.msg).toContain(storeFile);
+
+    setImmutable([storeFile], false);
+    const res = await waitFor(async () => {
+      const r = await post(`${daemon.url}/hooks`, `{"late":true}`, auth);
+      return r.status === 202 ? r : undefined;
+    }, "webhooks to be accepted once the file is writable");
+    expect((await fetch(`${daemon.adminUrl}/readyz`)).status).toBe(200);
+    const id = (res.json() as { id: string }).id;
+    await waitFor(() => deliveredIds(sink).has(id), "the event accepted after recovery to be delivered");
+  }, 60_000);
+});
