@@ -325,8 +325,33 @@ export class SqliteStore implements Store {
     if (!conn) return;
     try {
       this.batcher.flush();
+      this.rescueBeforeClose(conn);
     } finally {
       await closeConnection(conn);
+    }
+  }
+
+  /**
+   * A file removed or replaced just before a stop, before the once-a-second check saw it: the
+   * open connection holds the only copy of what was acknowledged, so write it out before closing.
+   */
+  private rescueBeforeClose(c: SqliteConnection): void {
+    if (!c.files || !c.opened || c.walSync?.failed) return;
+    const found = fileProblem(c.files, c.opened);
+    if (found?.kind === "replaced") this.saveCopy(c, true);
+    if (found?.kind !== "removed") return;
+    try {
+      const r = rebuildFile(c.db, c.files.main);
+      const where = r.rebuilt ? c.files.main : r.savedAs;
+      this.log.error(
+        { store: c.files.main, savedAs: where },
+        `store file ${c.files.main} was removed; what the daemon held is written back to ${where}`,
+      );
+    } catch (err) {
+      this.log.error(
+        { store: c.files.main, err: (err as Error).message },
+        `store file ${c.files.main} was removed and could not be written back; the events it held are lost`,
+      );
     }
   }
 
@@ -454,9 +479,9 @@ export class SqliteStore implements Store {
   }
 
   /** A file replaced ours: save what the open connection holds beside it, once, so nothing acknowledged is lost. */
-  private saveCopy(c: SqliteConnection): void {
+  private saveCopy(c: SqliteConnection, evenIfTriedLately = false): void {
     const now = Date.now();
-    if (this.savedCopyOf === c || !c.files || now - this.lastSaveAttemptAt < REPEAT_LOG_MS) return;
+    if (this.savedCopyOf === c || !c.files || (!evenIfTriedLately && now - this.lastSaveAttemptAt < REPEAT_LOG_MS)) return;
     this.lastSaveAttemptAt = now;
     const main = c.files.main;
     const savedAs = `${main}.saved-${fileStamp()}`;

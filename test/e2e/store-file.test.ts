@@ -93,6 +93,24 @@ describe("e2e: the store file removed or replaced under a running daemon", () =>
     await waitFor(() => acked.every((id) => deliveredIds(sink).has(id)), `all ${acked.length} acked events delivered`, 60_000);
   }, 120_000);
 
+  it("rm of the store file right before a stop: the stopping daemon writes it back", async () => {
+    const dir = tempDir();
+    const sink = track(await startSink());
+    let up = false;
+    sink.respond = (_req, res) => {
+      res.writeHead(up ? 200 : 503).end();
+    };
+    const file = config(dir, sink.url);
+    const first = track(await startDaemon(file, { SWITCHYARD_LOG_LEVEL: "info" }));
+    const before = await burst(first.url, 100, 0);
+    expect(before.acked).toHaveLength(100);
+    rmSync(join(dir, "data", "switchyard.db"));
+    expect(await first.stop()).toBe(0);
+    up = true;
+    track(await startDaemon(file));
+    await waitFor(() => before.acked.every((id) => deliveredIds(sink).has(id)), "all 100 acked events delivered", 60_000);
+  }, 120_000);
+
   it("rm -rf of the data folder: the folder and file come back with every acked event", async () => {
     const dir = tempDir();
     const sink = track(await startSink());
