@@ -41,29 +41,29 @@ export function copyDatabase(db: Database.Database, to: string): void {
   }
 }
 
-export type RebuildResult = { rebuilt: true } | { rebuilt: false; savedAs: string };
-
-/**
- * Puts a copy of the open database back at `main`, which must be missing. The copy is written
- * beside it and then hard-linked into place, which fails rather than overwrites if a file
- * appeared there meanwhile: then the copy is kept as `<main>.saved-<time>` instead.
- */
-export function rebuildFile(db: Database.Database, main: string): RebuildResult {
+/** Writes a copy of the open database beside `main`, to be put in its place by placeCopy. */
+export function copyBeside(db: Database.Database, main: string): string {
   const temp = `${main}.rebuild-${process.pid}`;
   copyDatabase(db, temp);
+  return temp;
+}
+
+/**
+ * Puts the copy `temp` at `main`, which should be missing. Hard-linked into place, which fails
+ * rather than overwrites if a file appeared there meanwhile: then the copy is kept as
+ * `<main>.saved-<time>` instead, and that name returned.
+ */
+export function placeCopy(temp: string, main: string): { placed: true } | { placed: false; savedAs: string } {
   try {
     linkSync(temp, main);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== "EEXIST") {
-      rmSync(temp, { force: true });
-      throw err;
-    }
+    if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
     const savedAs = `${main}.saved-${fileStamp()}`;
     renameSync(temp, savedAs);
     fsyncPath(dirname(main));
-    return { rebuilt: false, savedAs };
+    return { placed: false, savedAs };
   }
   rmSync(temp, { force: true });
   fsyncPath(dirname(main));
-  return { rebuilt: true };
+  return { placed: true };
 }

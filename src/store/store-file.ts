@@ -1,4 +1,4 @@
-import { accessSync, constants, statSync } from "node:fs";
+import { accessSync, constants, rmSync, statSync } from "node:fs";
 
 /**
  * Whether the files a SQLite connection holds open are still the ones at their paths. An open
@@ -75,13 +75,25 @@ export function fileProblem(files: StoreFiles, opened: OpenedFiles): FileProblem
   return undefined;
 }
 
+/**
+ * After closing a connection whose database file was unlinked (removed or replaced): SQLite
+ * skips the checkpoint then, and leaves its -wal and -shm at their paths, where they would be
+ * read as the WAL of whatever file is put at the path next, and corrupt it. Removes them if they
+ * are still the closed connection's own.
+ */
+export function removeStaleSidecars(files: StoreFiles, opened: OpenedFiles): void {
+  if (same(identityOf(files.main), opened.main)) return;
+  if (opened.wal && same(identityOf(files.wal), opened.wal)) rmSync(files.wal, { force: true });
+  if (opened.shm && same(identityOf(files.shm), opened.shm)) rmSync(files.shm, { force: true });
+}
+
 /** The log's plain words for a problem: what happened and what the daemon does about it. */
 export function describeProblem(p: FileProblem): string {
   switch (p.kind) {
     case "removed":
       return `store file ${p.file} was removed; refusing webhooks (503) while it is rebuilt from the database the daemon still holds open`;
     case "replaced":
-      return `store file ${p.file} was replaced by another file; refusing webhooks (503) until the daemon is restarted`;
+      return `store file ${p.file} was replaced by another file; refusing webhooks (503) while the daemon saves what it held and switches to the new file`;
     case "sidecar":
       return `store file ${p.file} was removed or replaced; refusing webhooks (503) while the store is written back to its database file and reopened`;
     case "readonly":
