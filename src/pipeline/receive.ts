@@ -5,6 +5,7 @@ import type { InboundRequest } from "../plugins/verifiers/verifier.js";
 import type { Store } from "../store/store.js";
 import type { Metrics } from "../telemetry/metrics.js";
 import { admit } from "./admit.js";
+import type { StoreRefusals } from "./store-refusals.js";
 
 /**
  * The ingress steps: admit (verify → parse → handshake → filter → dedupe id), then the durable
@@ -22,6 +23,8 @@ export interface ReceiveDeps {
   log: Logger;
   /** Called after an event is stored, so the worker picks it up without waiting for a poll. */
   onAccepted?: () => void;
+  /** Keeps a store outage to a few log lines instead of one per refused webhook. */
+  refusals?: StoreRefusals;
 }
 
 export async function receive(route: CompiledRoute, req: InboundRequest, deps: ReceiveDeps): Promise<Answer> {
@@ -76,9 +79,13 @@ export async function receive(route: CompiledRoute, req: InboundRequest, deps: R
     }
   } catch (err) {
     if (!(err instanceof StoreUnavailableError)) throw err;
-    log.error({ route: r, err: err.message }, "store unavailable; event not accepted");
+    const refused = deps.refusals ? deps.refusals.refuse(err.message, Date.now()) : 1;
+    if (refused === undefined) log.debug({ route: r, err: err.message }, "store unavailable; event not accepted");
+    else log.error({ route: r, err: err.message, refused }, "store unavailable; webhooks are refused (503) until it is back");
     return { status: 503, body: { error: "store unavailable" } };
   }
+  const refused = deps.refusals?.accepted() ?? 0;
+  if (refused > 0) log.info({ refused }, "store available again; webhooks are accepted");
   count("accepted");
   deps.onAccepted?.();
   // Debug, not info: a line per request costs the hot path; the delivery lines carry the id.

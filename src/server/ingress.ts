@@ -2,6 +2,7 @@ import type { IncomingHttpHeaders, IncomingMessage } from "node:http";
 import Koa from "koa";
 import type { CompiledConfig } from "../config/compile.js";
 import { type ReceiveDeps, receive } from "../pipeline/receive.js";
+import { StoreRefusals } from "../pipeline/store-refusals.js";
 import { BodyBudget } from "./body-budget.js";
 import { jsonTooDeep } from "./json-depth.js";
 import { readBody } from "./read-body.js";
@@ -51,6 +52,7 @@ function bodyBytes(req: IncomingMessage, limit: number): number {
 export function createIngressApp(opts: IngressOptions): Koa {
   const app = new Koa();
   const budget = opts.budget ?? new BodyBudget(() => opts.config().server.inflightBodyLimit);
+  const deps: ReceiveDeps = { ...opts, refusals: opts.refusals ?? new StoreRefusals() };
   app.on("error", (err: Error) => opts.log.error({ err: err.message }, "request failed"));
   app.use(async (ctx, next) => {
     const config = opts.config();
@@ -123,7 +125,7 @@ export function createIngressApp(opts: IngressOptions): Koa {
         rawBody: read.body,
         receivedAt,
       },
-      opts,
+      deps,
     );
     if (answer.status === 503) ctx.set("Retry-After", RETRY_AFTER_SECONDS);
     ctx.status = answer.status;

@@ -231,6 +231,8 @@ describe.skipIf(roSkip !== undefined)("e2e: a read-only store file", () => {
     const lines = linesWith(daemon, "cannot be written");
     expect(lines).toHaveLength(1);
     expect(lines[0]?.msg).toContain(storeFile);
+    // One line for the refused webhooks too, not one each.
+    expect(linesWith(daemon, "store unavailable")).toHaveLength(1);
     const text = await (await fetch(`${daemon.adminUrl}/metrics`)).text();
     expect(metric(text, "switchyard_store_wal_bytes")).toBeGreaterThan(0);
 
@@ -238,6 +240,9 @@ describe.skipIf(roSkip !== undefined)("e2e: a read-only store file", () => {
     await waitFor(async () => (await fetch(`${daemon.adminUrl}/readyz`)).status === 200, "/readyz to recover");
     await waitFor(async () => (await post(`${daemon.url}/hooks`, "{}", auth)).status === 202, "webhooks to be accepted again");
     expect(linesWith(daemon, "is writable again; accepting webhooks")).toHaveLength(1);
+    const back = await waitFor(() => linesWith(daemon, "store available again")[0], "the log to say webhooks are accepted again");
+    expect(back.level).toBe("info");
+    expect(back.refused).toBeGreaterThanOrEqual(20);
   }, 60_000);
 
   it("started on an immutable file: 503 and a clear log line, then recovers without a restart once writable", async () => {
