@@ -1,12 +1,12 @@
 import { randomUUID } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
+import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { StoreUnavailableError } from "../../src/errors.js";
 import type { WebhookEvent } from "../../src/pipeline/event.js";
 import { SqliteStore, type StoreLog } from "../../src/store/sqlite-store.js";
-import { immutableStopsOpenFiles, setImmutable } from "../server/tmpfs.js";
+import { immutableStopsOpenFiles, mountTmpfs, setImmutable, type Tmpfs } from "../server/tmpfs.js";
 
 /**
  * The store watching its own files, in process: a removed WAL is written back and the store
@@ -98,4 +98,48 @@ describe("SqliteStore: its own files", () => {
     expect(failed[0]?.msg).toContain(file);
     expect(store.walBytes()).toBeGreaterThan(0);
   });
+
+  const mountSkip = (() => {
+    const probe = mountTmpfs("64k");
+    if (typeof probe === "string") return probe;
+    probe.unmount();
+    return undefined;
+  })();
+
+  it.skipIf(mountSkip !== undefined)(
+    "started on a read-only mount: refuses and says why, then reopens by itself once it is writable",
+    async () => {
+      // A store as a crashed daemon leaves it (WAL and shm beside it), copied onto a tmpfs that is
+      // then made read-only: SQLite opens it, read-only for good.
+      const live = SqliteStore.open(file);
+      const acked = (await live.enqueue({ event: makeEvent(), targets: ["t"] })).id;
+      const fs = mountTmpfs("4m") as Tmpfs;
+      cleanups.push(() => fs.unmount());
+      const onMount = join(fs.dir, "store.db");
+      for (const suffix of ["", "-wal", "-shm"]) copyFileSync(`${file}${suffix}`, `${onMount}${suffix}`);
+      await live.close();
+      fs.remount("ro");
+
+      const { log, lines } = captureLog();
+      const store = SqliteStore.open(onMount, { log, checkIntervalMs: 50 });
+      cleanups.push(() => store.close());
+      await expect(store.enqueue({ event: makeEvent(), targets: ["t"] })).rejects.toBeInstanceOf(StoreUnavailableError);
+      await expect(store.ping()).rejects.toBeInstanceOf(StoreUnavailableError);
+      expect(lines.filter((l) => l.msg.includes(`store file ${onMount} cannot be written`))).toHaveLength(1);
+
+      fs.remount("rw");
+      await until(
+        async () =>
+          (await store.ping().then(
+            () => true,
+            () => false,
+          )) === true,
+        "the store to be writable again",
+      );
+      const late = (await store.enqueue({ event: makeEvent(), targets: ["t"] })).id;
+      expect(lines.some((l) => l.msg.includes("reopened; accepting webhooks"))).toBe(true);
+      const ids = new Set((await store.events({ limit: 100 })).map((e) => e.id));
+      expect(ids.has(acked) && ids.has(late)).toBe(true);
+    },
+  );
 });
