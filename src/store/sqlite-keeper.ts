@@ -140,7 +140,17 @@ export class SqliteKeeper {
     if (this.conn === old) this.conn = undefined;
     if (old.files && old.opened) removeStaleSidecars(old.files, old.opened);
     if (temp && old.files) {
-      const placed = placeCopy(temp, old.files.main);
+      let placed: ReturnType<typeof placeCopy>;
+      try {
+        placed = placeCopy(temp, old.files.main);
+      } catch (err) {
+        // The copy is the only one now: say where it is, before anything opens an empty file.
+        this.log.error(
+          { store: old.files.main, savedAs: temp, err: (err as Error).message },
+          `could not put the copy of the removed store file back at ${old.files.main}; what the daemon held is in ${temp}: stop the daemon and move it to ${old.files.main}`,
+        );
+        throw err;
+      }
       if (!placed.placed) savedAs = placed.savedAs;
     }
     return savedAs === undefined ? {} : { savedAs };
