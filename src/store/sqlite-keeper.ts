@@ -115,6 +115,7 @@ export class SqliteKeeper {
       if (how !== "plain") this.log.error({ store: this.path, savedAs }, `store file ${this.path}: ${this.outcome(how, savedAs)}`);
     } catch (err) {
       this.log.error({ store: this.path, err: (err as Error).message }, `could not write out store file ${this.path} before closing`);
+      if (conn.db.open) await closeConnection(conn);
     }
   }
 
