@@ -14,6 +14,7 @@ import { createIngressApp } from "./server/ingress.js";
 import { listenOn } from "./server/listen-on.js";
 import { applyListenerLimits, createListener } from "./server/listener.js";
 import { openStore } from "./store/open.js";
+import { Pruner } from "./store/pruner.js";
 import type { Store } from "./store/store.js";
 import { Metrics } from "./telemetry/metrics.js";
 import { RefusalLog } from "./telemetry/refusal-log.js";
@@ -39,7 +40,6 @@ export interface DaemonOptions {
 const RELOAD_DEBOUNCE_MS = 200;
 /** Stat polling catches what inotify cannot see, such as a single file bind-mounted into a container. */
 const POLL_INTERVAL_MS = 2_000;
-const PRUNE_EVERY_MS = 3_600_000;
 /** How long a reload's work on this thread may hold the event loop at a time. */
 const RELOAD_SLICE_MS = 10;
 
@@ -68,7 +68,7 @@ export class Daemon {
   private readonly servers: Server[] = [];
   private watcher: FSWatcher | undefined;
   private reloadTimer: NodeJS.Timeout | undefined;
-  private pruneTimer: NodeJS.Timeout | undefined;
+  private readonly pruner: Pruner;
   private lastHash: string | undefined;
   private reloading: Promise<boolean> = Promise.resolve(true);
   listenAddress: AddressInfo | undefined;
@@ -82,7 +82,9 @@ export class Daemon {
     private readonly worker: Worker,
     private readonly outage: StoreOutage,
     private readonly refusals: RefusalLog,
-  ) {}
+  ) {
+    this.pruner = new Pruner({ store, log: opts.log, retentionMs: () => this.live.store.retentionMs });
+  }
 
   static async start(opts: DaemonOptions): Promise<Daemon> {
     const log = opts.log;
@@ -92,7 +94,10 @@ export class Daemon {
     for (const w of config.warnings) log.warn({ place: w.place, line: w.line }, `config warning: ${w.message}`);
     // The metrics exist before the store, which reports a Redis that lost its data into them.
     let opened: Store | undefined;
-    const metrics = new Metrics(() => (opened ? opened.depth() : Promise.reject(new Error("the store is not open yet"))));
+    const metrics = new Metrics(
+      () => (opened ? opened.depth() : Promise.reject(new Error("the store is not open yet"))),
+      () => opened?.walBytes?.(),
+    );
     const store = await openStore(config.store, { log, onDataLost: () => metrics.storeDataLost.inc() });
     opened = store;
     metrics.declareRoutes(config.routes);
@@ -113,7 +118,7 @@ export class Daemon {
       throw err;
     }
     worker.start();
-    daemon.schedulePrune();
+    daemon.pruner.start();
     if (opts.watch !== false) daemon.watchConfig();
     log.info(
       {
@@ -201,10 +206,14 @@ export class Daemon {
     const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
     if (!same(old.server.listen, next.server.listen)) needsRestart.push("server.listen");
     if (!same(old.server.admin, next.server.admin)) needsRestart.push("server.admin");
-    if (!same(old.store, next.store)) needsRestart.push("store");
+    // The store is not reopened on reload; its retention is only a setting of the pruner.
+    if (!same({ ...old.store, retentionMs: 0 }, { ...next.store, retentionMs: 0 })) needsRestart.push("store");
+    const retentionChanged = old.store.retentionMs !== next.store.retentionMs;
     // Listeners and the store are not rebuilt on reload: keep running ones, say so, apply the rest.
     applyLogLevel(log, next, this.opts.env ?? process.env);
-    this.live = { ...next, server: { ...next.server, listen: old.server.listen, admin: old.server.admin }, store: old.store };
+    const store = { ...old.store, retentionMs: next.store.retentionMs };
+    this.live = { ...next, server: { ...next.server, listen: old.server.listen, admin: old.server.admin }, store };
+    if (retentionChanged) this.pruner.runSoon();
     for (const server of this.servers) applyListenerLimits(server, this.live.server);
     for (const w of next.warnings) log.warn({ place: w.place, line: w.line }, `config warning: ${w.message}`);
     if (needsRestart.length > 0) log.warn({ keys: needsRestart }, "these settings changed and take effect only after a restart");
@@ -250,28 +259,13 @@ export class Daemon {
     return this.reload("SIGHUP");
   }
 
-  private schedulePrune(): void {
-    const prune = async () => {
-      const now = Date.now();
-      try {
-        const n = await this.store.prune(now - this.live.store.retentionMs, now);
-        if (n > 0) this.opts.log.info({ pruned: n }, "finished events past retention pruned");
-      } catch (err) {
-        this.opts.log.warn({ err: (err as Error).message }, "pruning failed; will try again");
-      }
-    };
-    void prune();
-    this.pruneTimer = setInterval(prune, PRUNE_EVERY_MS);
-    this.pruneTimer.unref();
-  }
-
   /** Graceful shutdown: refuse new webhooks (503), let deliveries finish up to the bound, release leases, close. */
   async stop(): Promise<void> {
     if (this.draining) return;
     this.draining = true;
     this.opts.log.info("shutting down: new webhooks get 503, in-flight deliveries may finish");
     clearTimeout(this.reloadTimer);
-    clearInterval(this.pruneTimer);
+    this.pruner.stop();
     this.watcher?.close();
     unwatchFile(this.live.file);
     const closing = this.servers.map(closeServer);

@@ -7,6 +7,7 @@ import type { DeliveryOutcome } from "../plugins/targets/target.js";
 import type { ClaimedDelivery, Store, TargetKey } from "../store/store.js";
 import type { Metrics } from "../telemetry/metrics.js";
 import type { StoreOutage } from "../telemetry/store-outage.js";
+import { FailingTargets } from "./failing-targets.js";
 import { prepare } from "./prepare.js";
 import { isProcessAlive } from "./proc-stat.js";
 import type { Redactor } from "./redact.js";
@@ -24,6 +25,10 @@ const IDLE_POLL_MS = 1_000;
 const RECLAIM_EVERY_MS = 5_000;
 /** A lease outlives the attempt's own timeout by this much before another worker may take it. */
 const LEASE_MARGIN_MS = 5_000;
+/** How often targets with failing deliveries are summed up in the log (one warning per target). */
+const FAILING_SUMMARY_EVERY_MS = 60_000;
+/** A failing delivery not tried again this long after it was due has left this worker's hands. */
+const FAILING_STALE_MS = 10 * 60_000;
 
 function redactOutcome(outcome: DeliveryOutcome, redact: Redactor): DeliveryOutcome {
   return outcome.kind === "delivered" ? { ...outcome, detail: redact(outcome.detail) } : { ...outcome, error: redact(outcome.error) };
@@ -37,6 +42,8 @@ export interface WorkerDeps {
   config: () => CompiledConfig;
   /** Told of every pass's store fault and success: an outage is logged once, not once a second. */
   outage?: StoreOutage;
+  /** How often failing targets are summed up in the log (default 1 min). */
+  failingSummaryEveryMs?: number;
 }
 
 export class Worker {
@@ -52,11 +59,28 @@ export class Worker {
   private lastReclaim = 0;
   /** Targets with deliveries but no longer in the config, reported once per config generation. */
   private readonly reportedOrphans = new WeakMap<CompiledConfig, Set<string>>();
+  private readonly failing = new FailingTargets(FAILING_STALE_MS);
+  private summaryTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly deps: WorkerDeps) {}
 
   start(): void {
     this.loopDone ??= this.recoverOwnLeases().then(() => this.loop());
+    this.summaryTimer ??= setInterval(() => this.summarizeFailing(), this.deps.failingSummaryEveryMs ?? FAILING_SUMMARY_EVERY_MS);
+    this.summaryTimer.unref();
+  }
+
+  /**
+   * A retry after the first failure logs at debug only; this is what stays visible at warn: per
+   * target, how many deliveries are failing, the oldest one's age and the last error.
+   */
+  private summarizeFailing(): void {
+    for (const s of this.failing.summary(Date.now())) {
+      this.deps.log.warn(
+        { route: s.route, target: s.target, failing: s.failing, oldestAgeSeconds: s.oldestAgeSeconds, lastError: s.lastError },
+        "deliveries to this target keep failing; retries continue",
+      );
+    }
   }
 
   /**
@@ -95,6 +119,7 @@ export class Worker {
    */
   async stop(timeoutMs: number): Promise<void> {
     this.stopping = true;
+    clearInterval(this.summaryTimer);
     this.wake();
     await this.loopDone;
     const drained = Promise.allSettled([...this.running]);
@@ -192,6 +217,7 @@ export class Worker {
       const prepared = await prepare(target, d.event);
       if (prepared.skip) {
         await store.settle(d.id, this.owner, { kind: "skipped" }, Date.now());
+        this.failing.settled(d, d.id);
         log.debug(fields, "target filter said no");
         return;
       }
@@ -217,6 +243,9 @@ export class Worker {
       log.error({ ...fields, err: (err as Error).message }, "could not record the delivery result");
       return;
     }
+    if (settlement.kind === "retry")
+      this.failing.failed(d, d.id, Date.parse(d.event.receivedAt) || Date.now(), settlement.at, settlement.error);
+    else this.failing.settled(d, d.id);
     switch (settlement.kind) {
       case "delivered":
         metrics.deliveries.inc({ route: d.route, target: d.target, outcome: "success" });
@@ -224,10 +253,13 @@ export class Worker {
         break;
       case "retry":
         metrics.deliveries.inc({ route: d.route, target: d.target, outcome: "retry" });
-        log.warn(
-          { ...fields, outcome: "retry", error: settlement.error, retryAt: new Date(settlement.at).toISOString() },
-          "delivery failed; retry scheduled",
-        );
+        // Warn on the first failure only: a long backlog of retries would fill the disk with
+        // repeats. Later ones are in the periodic per-target summary (and at debug).
+        {
+          const line = { ...fields, outcome: "retry", error: settlement.error, retryAt: new Date(settlement.at).toISOString() };
+          if (d.attempt === 1) log.warn(line, "delivery failed; retry scheduled");
+          else log.debug(line, "delivery failed again; retry scheduled");
+        }
         break;
       case "dead":
         metrics.deliveries.inc({ route: d.route, target: d.target, outcome: "dead" });

@@ -23,7 +23,7 @@ export async function openStore(settings: StoreSettings, opener?: StoreWatch | S
   const watch = typeof opener === "object" ? opener : undefined;
   switch (settings.type) {
     case "sqlite":
-      return SqliteStore.open(settings.path, { readonly: access === "read", existing: access === "write" });
+      return SqliteStore.open(settings.path, { readonly: access === "read", existing: access === "write", log: watch?.log });
     case "redis": {
       // Loaded only when asked for: ioredis and BullMQ cost a SQLite daemon 25-30 MiB of memory
       // and a tenth of a second of start-up.

@@ -105,6 +105,9 @@ export function prepareDatabase(db: Database.Database, busyTimeoutMs: number, mo
   }
   // After journal_mode: switching to WAL would otherwise apply the WAL default.
   db.pragma("synchronous = NORMAL");
+  // A WAL that grew while checkpoints failed (a read-only file, a long reader) is trimmed back
+  // once they succeed, instead of keeping its largest size until the daemon stops.
+  if (mode !== "read") db.pragma(`journal_size_limit = ${16 * 1024 * 1024}`);
   if (mode !== "create") return;
 
   const version = Number(db.pragma("user_version", { simple: true }));

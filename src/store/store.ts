@@ -151,5 +151,7 @@ export interface Store {
   prune(before: number, now: number): Promise<number>;
   /** Resolves when the store can take writes; rejects with StoreUnavailableError otherwise. */
   ping(): Promise<void>;
+  /** The size of the store's write-ahead log in bytes, for stores that have one (SQLite). */
+  walBytes?(): number | undefined;
   close(): Promise<void>;
 }

@@ -36,7 +36,9 @@ export class StoreOutage {
     if (this.since !== undefined) return;
     this.since = Date.now();
     const code = replyCode(err);
-    const state = code === undefined ? "unreachable" : `refuses writes (${code})`;
+    // A connection fault is Redis's; the SQLite store's faults (a removed or read-only file) are
+    // explained in a line of their own, with the path and what to do.
+    const state = code !== undefined ? `refuses writes (${code})` : this.what.startsWith("redis") ? "unreachable" : "unavailable";
     this.log.error({ store: this.what, detail: err.message }, `${this.what} ${state}; answering 503 to webhooks until it is back`);
   }
 

@@ -446,11 +446,16 @@ describe("SqliteStore", () => {
     it("claims from two processes at once never hand out the same delivery", async () => {
       const seed = open();
       await Promise.all(Array.from({ length: 300 }, () => seed.enqueue({ event: makeEvent(), targets: ["t"] })));
+      // Both start claiming together once both are up: on a loaded machine one process can
+      // take seconds longer to start, and would find nothing left to claim.
+      const go = join(dir, "go");
       const claimer = `
+        import { existsSync } from "node:fs";
         import { SqliteStore } from ${JSON.stringify(storeUrl)};
-        const [file, owner, startAt] = process.argv.slice(2);
+        const [file, owner, go] = process.argv.slice(2);
         const store = SqliteStore.open(file, { busyTimeoutMs: 10000 });
-        await new Promise((r) => setTimeout(r, Math.max(0, Number(startAt) - Date.now())));
+        process.stdout.write("ready\\n");
+        while (!existsSync(go)) await new Promise((r) => setTimeout(r, 2));
         for (let idle = 0; idle < 20; ) {
           const got = await store.claim({ route: "github", target: "t", limit: 5, leaseMs: 60000, now: Date.now(), owner, coalesce: false });
           if (got.length === 0) { idle++; await new Promise((r) => setTimeout(r, 5)); continue; }
@@ -459,10 +464,15 @@ describe("SqliteStore", () => {
         }
         await store.close();
       `;
-      const startAt = String(Date.now() + 1_000);
       const byOwner: Record<string, string[]> = { p1: [], p2: [] };
+      let ready = 0;
       const exits = await Promise.all(
-        ["p1", "p2"].map((owner) => run(`claimer-${owner}.mjs`, claimer, [file, owner, startAt], (line) => byOwner[owner]?.push(line))),
+        ["p1", "p2"].map((owner) =>
+          run(`claimer-${owner}.mjs`, claimer, [file, owner, go], (line) => {
+            if (line !== "ready") byOwner[owner]?.push(line);
+            else if (++ready === 2) void writeFile(go, "");
+          }),
+        ),
       );
       for (const exit of exits) expect(exit).toMatchObject({ code: 0, stderr: "" });
       const all = [...(byOwner.p1 ?? []), ...(byOwner.p2 ?? [])];
