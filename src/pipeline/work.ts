@@ -143,7 +143,13 @@ export class Worker {
       let sleepMs = IDLE_POLL_MS;
       try {
         sleepMs = await this.pass();
-        this.deps.outage?.succeeded();
+        // A pass can succeed while webhooks still cannot be stored (a read-only store file still
+        // takes the worker's bookkeeping in its WAL): the outage ends when the store vouches for
+        // a 202 again, as /readyz asks it.
+        if (this.deps.outage?.active) {
+          await this.deps.store.ping();
+          this.deps.outage.succeeded();
+        }
       } catch (err) {
         if (err instanceof StoreUnavailableError && this.deps.outage) this.deps.outage.failed(err);
         else this.deps.log.error({ err: (err as Error).message }, "worker pass failed; retrying");

@@ -32,6 +32,11 @@ export class StoreOutage {
     private readonly what: string,
   ) {}
 
+  /** An outage has been logged and its end has not. */
+  get active(): boolean {
+    return this.since !== undefined;
+  }
+
   failed(err: Error): void {
     if (this.since !== undefined) return;
     this.since = Date.now();
