@@ -155,6 +155,33 @@ routes:
   });
 });
 
+describe("switchyard health with SWITCHYARD_ADMIN and a broken edit", () => {
+  it("follows SWITCHYARD_ADMIN as serve does, and keeps passing while a broken edit leaves the daemon on its last good config", async () => {
+    const dir = tempDir();
+    const port = await freePort();
+    const body = `server: { listen: 127.0.0.1:0, admin: "127.0.0.1:9" }
+store: { path: ./data/switchyard.db }
+routes:
+  - { name: demo, path: /hooks/demo, verify: { type: none }, targets: [{ name: t, type: http, url: "http://127.0.0.1:9/" }] }
+`;
+    const file = writeConfig(dir, body);
+    const env = { SWITCHYARD_ADMIN: `127.0.0.1:${port}` };
+    const daemon = await startDaemon(file, env);
+    try {
+      const ok = await runCli(["health", "-c", file], env);
+      expect(ok.stdout).toContain(`http://127.0.0.1:${port}/healthz: ok`);
+      expect(ok.code).toBe(0);
+      // An unknown verify type and a YAML error further down: the daemon keeps serving, so health passes.
+      writeFileSync(file, `${body.replace("type: none", "type: nonsense")}  - [unclosed\n`);
+      const still = await runCli(["health", "-c", file], env);
+      expect(still.stderr).toBe("");
+      expect(still.code).toBe(0);
+    } finally {
+      await daemon.stop();
+    }
+  });
+});
+
 describe("the image's entry point", () => {
   const entrypoint = join(root, "docker/entrypoint.sh");
   const env = (dir: string, extra: NodeJS.ProcessEnv = {}) => ({

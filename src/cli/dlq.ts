@@ -1,7 +1,7 @@
 import { UserError } from "../errors.js";
 import type { Store } from "../store/store.js";
+import { printable } from "../telemetry/printable.js";
 import { print, withStore } from "./common.js";
-import { printable } from "./printable.js";
 
 /** `switchyard dlq list` / `dlq replay ID... | --all`: works while the daemon runs; it picks replays up. */
 

@@ -1,8 +1,8 @@
 import { UserError } from "../errors.js";
 import type { EventDetail } from "../store/store.js";
+import { printable } from "../telemetry/printable.js";
 import { print, withStore } from "./common.js";
 import { deliveryLine } from "./events.js";
-import { printable } from "./printable.js";
 
 /** The body as it arrived: JSON pretty-printed, raw text as it is. */
 function bodyText(body: unknown): string {

@@ -1,6 +1,6 @@
 import type { DeliverySummary } from "../store/store.js";
+import { printable } from "../telemetry/printable.js";
 import { print, withStore } from "./common.js";
-import { printable } from "./printable.js";
 
 /** One delivery as `events` and `events show` print it: target, state, attempts, next try, last error. */
 export function deliveryLine(d: DeliverySummary): string {

@@ -54,11 +54,13 @@ export async function receive(route: CompiledRoute, req: InboundRequest, deps: R
     else log[level](fields, msg);
   };
 
-  if (admission.kind !== "rejected" && formBodyIsJson(req.rawBody, req.headers["content-type"])) {
+  const formKey = `${r}\0form-json`;
+  // Once warned, a route's form bodies are not decoded and parsed again for it.
+  if (admission.kind !== "rejected" && !deps.refusals?.hasWarned(formKey) && formBodyIsJson(req.rawBody, req.headers["content-type"])) {
     const fields = { route: r, contentType: "application/x-www-form-urlencoded" };
     const msg =
       "a body sent as a form (Content-Type: application/x-www-form-urlencoded) is valid JSON, so filters and targets see form fields, not JSON; curl's -d sends that content type unless told otherwise: add -H 'Content-Type: application/json'";
-    if (deps.refusals) deps.refusals.warnOnce(`${r}\0form-json`, fields, msg);
+    if (deps.refusals) deps.refusals.warnOnce(formKey, fields, msg);
     else log.warn(fields, msg);
   }
 

@@ -1,4 +1,5 @@
 import { Writable } from "node:stream";
+import { printable } from "./printable.js";
 
 /**
  * LOG_FORMAT=pretty: one readable line per log record for a human at a terminal,
@@ -22,7 +23,8 @@ export function formatPretty(line: string): string {
     .filter(([k]) => !HIDDEN.has(k))
     .map(([k, v]) => `${k}=${typeof v === "string" && !/\s/.test(v) ? v : JSON.stringify(v)}`)
     .join(" ");
-  return `${time} ${level} ${String(record.msg ?? "")}${fields ? ` ${fields}` : ""}\n`;
+  // Error texts and command output come from outside: no escape sequence reaches the terminal.
+  return `${time} ${level} ${printable(`${String(record.msg ?? "")}${fields ? ` ${fields}` : ""}`)}\n`;
 }
 
 export function prettyStream(out: NodeJS.WritableStream = process.stdout): Writable {

@@ -5,6 +5,9 @@ export const REFUSAL_WINDOW_MS = 60_000;
 
 type Level = "info" | "warn";
 
+/** The fields every refusal of one key has in common, and so the only ones a summary line repeats. */
+const SHARED_FIELDS: ReadonlySet<string> = new Set(["route", "status", "reason"]);
+
 interface Window {
   level: Level;
   fields: Record<string, unknown>;
@@ -38,6 +41,11 @@ export class RefusalLog {
     }
     this.log[level](fields, msg);
     if (!this.closed) this.openWindow(key, level, fields, msg);
+  }
+
+  /** Whether warnOnce has already spoken for this key: lets a caller skip the work of checking again. */
+  hasWarned(key: string): boolean {
+    return this.said.has(key);
   }
 
   /** Logs a warning the first time a key is seen, never again. */
@@ -75,6 +83,8 @@ export class RefusalLog {
   private summarise(w: Window): void {
     if (w.more === 0) return;
     const period = this.windowMs === REFUSAL_WINDOW_MS ? "the last minute" : `the last ${this.windowMs} ms`;
-    this.log[w.level]({ ...w.fields, more: w.more }, `${w.msg}: ${w.more} more in ${period}`);
+    // Only what the counted requests share: the first one's path, method or size would mislead.
+    const shared = Object.fromEntries(Object.entries(w.fields).filter(([k]) => SHARED_FIELDS.has(k)));
+    this.log[w.level]({ ...shared, more: w.more }, `${w.msg}: ${w.more} more in ${period}`);
   }
 }

@@ -78,7 +78,10 @@ routes:
     await waitFor(() => lines(/no route has this path/).length === 1 && lines(/POST only/).length === 1, "404 and 405 lines");
     expect(lines(/no route has this path/)[0]).toMatchObject({ level: "info", status: 404, path: "/hooks/dmeo", method: "POST" });
     expect(lines(/POST only/)[0]).toMatchObject({ level: "info", status: 405, route: "demo", method: "GET" });
-    await waitFor(() => lines(/verification failed/, { route: "demo" }).length === 1, "the 401 line");
+    await waitFor(
+      () => lines(/verification failed/, { route: "demo" }).length === 1 && lines(/not valid JSON/, { route: "stripe" }).length === 1,
+      "the 401 and 400 lines",
+    );
     expect(lines(/verification failed/, { route: "demo" })[0]).toMatchObject({ status: 401, reason: "signature_mismatch" });
     expect(lines(/not valid JSON/, { route: "stripe" })[0]).toMatchObject({ level: "info", status: 400, reason: "body_not_json" });
     // Again: counted, not logged.

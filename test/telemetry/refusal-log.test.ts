@@ -26,6 +26,20 @@ describe("RefusalLog", () => {
 
   const flush = () => new Promise((r) => setImmediate(r));
 
+  it("repeats in a summary only what the counted refusals share, not the first one's path or method", async () => {
+    const { log, lines } = capture();
+    const refusals = new RefusalLog(log);
+    refusals.note("404", "info", { status: 404, reason: "no_route", method: "POST", path: "/first" }, "no route");
+    refusals.note("404", "info", { status: 404, reason: "no_route", method: "PUT", path: "/second" }, "no route");
+    await vi.advanceTimersByTimeAsync(60_000);
+    await flush();
+    expect(lines[0]).toMatchObject({ path: "/first", method: "POST" });
+    expect(lines[1]).toMatchObject({ status: 404, reason: "no_route", more: 1 });
+    expect(lines[1]).not.toHaveProperty("path");
+    expect(lines[1]).not.toHaveProperty("method");
+    refusals.close();
+  });
+
   it("logs the first refusal at once, then one summary a minute while they keep coming, then the next at once", async () => {
     const { log, lines } = capture();
     const refusals = new RefusalLog(log);
