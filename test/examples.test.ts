@@ -137,3 +137,19 @@ describe("the recipes' READMEs, as written", () => {
     60_000,
   );
 });
+
+describe("the curl lines the READMEs tell users to type", () => {
+  const docs = ["README.md", ...recipes.map((r) => `examples/${r}/README.md`)];
+  /** Shell commands of the code blocks, continuation lines joined. */
+  const commands = (file: string) =>
+    blocks(readFileSync(join(root, file), "utf8"))
+      .flatMap((b) => b.text.replace(/\\\n\s*/g, " ").split("\n"))
+      .filter((line) => /^\s*curl\s/.test(line));
+
+  it.each(docs)("%s: a JSON body sent with -d says it is JSON (curl's -d default is a form)", (file) => {
+    for (const line of commands(file)) {
+      if (!/(?:-d|--data(?:-binary|-raw)?)\s+'\s*[[{]/.test(line)) continue;
+      expect(line, `${file}: ${line}`).toMatch(/-H\s+'Content-Type: application\/json'/i);
+    }
+  });
+});
