@@ -8,8 +8,8 @@ import { findTarget } from "../plugins/targets/index.js";
 import type { Target } from "../plugins/targets/target.js";
 import { findVerifier } from "../plugins/verifiers/index.js";
 import type { Verifier } from "../plugins/verifiers/verifier.js";
-import { commandProblem } from "./command.js";
 import { type Path, placeOf } from "./interpolate.js";
+import { markedValues } from "./marks.js";
 import type { PluginBlock, RouteConfig } from "./schema.js";
 import { parseDuration } from "./units.js";
 
@@ -134,15 +134,18 @@ function compileTarget(block: PluginBlock, at: Path, route: string, h: CompileHe
   if (!plugin) return undefined;
   const where = placeOf(at);
   const name = String(block.name);
-  if (block.type === "exec" && Array.isArray(block.command) && typeof block.command[0] === "string") {
-    const problem = commandProblem(block.command[0], h.dir, h.env);
-    if (problem) h.issue([...at, "command", 0], problem);
+  for (const problem of plugin.check(block, { configDir: h.dir, env: h.env })) h.issue([...at, ...problem.at], problem.message);
+  // Every JSONata field the plugin's schema marks is compiled here, whether or not the plugin
+  // asks for it, so that `check` reports each one; the plugin gets them through `compile`.
+  const expressions = new Map<string, Expression | undefined>();
+  for (const m of markedValues(plugin.schema, block)) {
+    if (m.expression && typeof m.value === "string") expressions.set(placeOf(m.path), h.expr(m.value, [...at, ...m.path]));
   }
-  const filter = h.expr(block.filter as string | undefined, [...at, "filter"]);
-  const transform = h.expr(block.transform as string | undefined, [...at, "transform"]);
+  const filter = expressions.get("filter");
+  const transform = expressions.get("transform");
   const timeoutMs = block.timeout ? parseDuration(block.timeout as string) : plugin.defaultTimeoutMs;
   const compile = (source: string, field: string): Expression => {
-    const e = h.expr(source, [...at, ...fieldPath(field)]);
+    const e = expressions.has(field) ? expressions.get(field) : h.expr(source, [...at, ...fieldPath(field)]);
     if (!e) throw new AlreadyReported();
     return e;
   };

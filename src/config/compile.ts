@@ -7,9 +7,10 @@ import { buildRedactor, type Redactor } from "../pipeline/redact.js";
 import { type CompiledRoute, compileRoute } from "./compile-route.js";
 import { type Path, placeOf } from "./interpolate.js";
 import { type LoadedConfig, loadConfigFile } from "./load.js";
+import { markedValues } from "./marks.js";
+import { ConfigSchema } from "./schema.js";
 import { parseDuration, parseSize } from "./units.js";
 
-export { commandProblem } from "./command.js";
 export type { CompiledRoute, CompiledTarget } from "./compile-route.js";
 
 /**
@@ -203,19 +204,13 @@ export function compileConfig(loaded: LoadedConfig, opts: { log: Logger; env?: N
   };
 }
 
-/** Places of verify secrets (and the admin token) written literally rather than as ${VAR}. */
+/** Places of secret values (verify secrets, the admin token, …) written literally rather than as ${VAR}. */
 function inlineSecretPlaces(raw: unknown): string[] {
-  const out: string[] = [];
-  const adminToken = (raw as { server?: { admin_token?: unknown } } | null)?.server?.admin_token;
-  if (typeof adminToken === "string" && !adminToken.includes("${")) out.push("server.admin_token");
-  const routes = (raw as { routes?: unknown } | null)?.routes;
-  if (!Array.isArray(routes)) return out;
-  routes.forEach((r, i) => {
-    const verify = (r as { verify?: Record<string, unknown> } | null)?.verify;
-    const values = [verify?.secret, ...(Array.isArray(verify?.secrets) ? verify.secrets : [])];
-    if (values.some((v) => typeof v === "string" && !v.includes("${"))) out.push(`routes[${i}].verify`);
-  });
-  return out;
+  const places = markedValues(ConfigSchema, raw)
+    .filter((m) => m.secret === "value" && typeof m.value === "string" && !m.value.includes("${"))
+    // The list, not its item: `secrets` is one setting.
+    .map((m) => placeOf(typeof m.path.at(-1) === "number" ? m.path.slice(0, -1) : m.path));
+  return [...new Set(places)];
 }
 
 function isWorldReadable(file: string): boolean {

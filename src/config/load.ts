@@ -1,11 +1,12 @@
 import { readFileSync } from "node:fs";
-import { Ajv, type ErrorObject } from "ajv";
+import type { ErrorObject } from "ajv";
 import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from "yaml";
 import { ConfigError, type ConfigIssue } from "../errors.js";
 import { compileExpression, ExpressionSyntaxError } from "../pipeline/expression.js";
 import { targets } from "../plugins/targets/index.js";
 import { verifiers } from "../plugins/verifiers/index.js";
 import { interpolate, type Path, placeOf } from "./interpolate.js";
+import { createAjv, markedPlaces, markedValues } from "./marks.js";
 import { type Config, ConfigSchema } from "./schema.js";
 import { DURATION_PATTERN, SIZE_PATTERN } from "./units.js";
 
@@ -29,7 +30,7 @@ export interface LoadedConfig {
 }
 
 // Compiled once per process: ajv compilation is the slow part of validation.
-const validator = new Ajv({ allErrors: true, strict: true, discriminator: true, allowUnionTypes: true }).compile(ConfigSchema);
+const validator = createAjv().compile(ConfigSchema);
 function validate(value: unknown) {
   const ok = validator(value);
   return { ok, errors: validator.errors ?? [] };
@@ -50,16 +51,13 @@ function valueAt(root: unknown, path: readonly (string | number)[]): unknown {
   return v;
 }
 
-/** Keys whose values are credentials or may carry them (a URL's user:password@): never shown. */
-const SECRET_KEYS: ReadonlySet<string> = new Set(["secret", "secrets", "admin_token", "url", "headers"]);
-
 /**
  * A value as an error shows it: as written in the file, before ${VAR} interpolation (the
- * variable may hold a secret, and its name tells the user as much), and not at all under a key
- * that holds credentials: errors go to terminals, CI logs and the daemon's log.
+ * variable may hold a secret, and its name tells the user as much), and not at all at or under
+ * a field the schema marks as a secret: errors go to terminals, CI logs and the daemon's log.
  */
-function showValue(raw: unknown, path: readonly (string | number)[]): string {
-  if (path.some((seg) => typeof seg === "string" && SECRET_KEYS.has(seg))) return "the value";
+function showValue(raw: unknown, secrets: ReadonlySet<string>, path: readonly (string | number)[]): string {
+  for (let n = path.length; n > 0; n--) if (secrets.has(placeOf(path.slice(0, n)))) return "the value";
   return JSON.stringify(valueAt(raw, path));
 }
 
@@ -69,7 +67,7 @@ function describePattern(pattern: string, shown: string, description: string | u
   return `${shown} is not in the expected form${description ? `: ${description}` : ` (${pattern})`}`;
 }
 
-function describeError(e: ErrorObject, raw: unknown): { extra?: string; message: string } | undefined {
+function describeError(e: ErrorObject, raw: unknown, secrets: ReadonlySet<string>): { extra?: string; message: string } | undefined {
   const p = e.params as Record<string, unknown>;
   switch (e.keyword) {
     case "additionalProperties":
@@ -80,10 +78,10 @@ function describeError(e: ErrorObject, raw: unknown): { extra?: string; message:
       if (p.error !== "mapping") return { extra: "type", message: "is required" };
       return {
         extra: "type",
-        message: `unknown type ${showValue(raw, [...pathOf(e.instancePath), "type"])} (one of ${(e.instancePath.includes("/targets/") ? targets : verifiers).map((x) => x.type).join(", ")})`,
+        message: `unknown type ${showValue(raw, secrets, [...pathOf(e.instancePath), "type"])} (one of ${(e.instancePath.includes("/targets/") ? targets : verifiers).map((x) => x.type).join(", ")})`,
       };
     case "pattern":
-      return { message: describePattern(String(p.pattern), showValue(raw, pathOf(e.instancePath)), e.parentSchema?.description) };
+      return { message: describePattern(String(p.pattern), showValue(raw, secrets, pathOf(e.instancePath)), e.parentSchema?.description) };
     case "const":
     case "enum":
       return {
@@ -98,7 +96,12 @@ function describeError(e: ErrorObject, raw: unknown): { extra?: string; message:
 }
 
 /** ajv reports a Union of literals as one error per literal plus an anyOf: fold them into one. */
-function schemaIssues(errors: readonly ErrorObject[], lineOf: (path: Path) => number | undefined, raw: unknown): ConfigIssue[] {
+function schemaIssues(
+  errors: readonly ErrorObject[],
+  lineOf: (path: Path) => number | undefined,
+  raw: unknown,
+  secrets: ReadonlySet<string>,
+): ConfigIssue[] {
   const byPlace = new Map<string, ConfigIssue>();
   const literalsAt = new Map<string, unknown[]>();
   for (const e of errors) {
@@ -108,7 +111,7 @@ function schemaIssues(errors: readonly ErrorObject[], lineOf: (path: Path) => nu
       literalsAt.set(e.instancePath, list);
       continue;
     }
-    const d = describeError(e, raw);
+    const d = describeError(e, raw, secrets);
     if (!d) continue;
     const path = pathOf(e.instancePath);
     const full = d.extra ? [...path, d.extra] : path;
@@ -121,7 +124,7 @@ function schemaIssues(errors: readonly ErrorObject[], lineOf: (path: Path) => nu
     const place = placeOf(path);
     // A type mismatch on the same place already explains it (e.g. "must be boolean").
     if ([...byPlace.values()].some((i) => i.place === place)) continue;
-    const message = `${showValue(raw, path)} is not allowed: must be ${allowed.length === 1 ? JSON.stringify(allowed[0]) : `one of ${allowed.map((v) => JSON.stringify(v)).join(", ")}`}`;
+    const message = `${showValue(raw, secrets, path)} is not allowed: must be ${allowed.length === 1 ? JSON.stringify(allowed[0]) : `one of ${allowed.map((v) => JSON.stringify(v)).join(", ")}`}`;
     byPlace.set(`${place}\u0000${message}`, { place, message, line: lineOf(path), severity: "error" });
   }
   // In a union (dedupe: true | { id, ttl }), the branch that matches the shape reports the
@@ -136,36 +139,18 @@ function schemaIssues(errors: readonly ErrorObject[], lineOf: (path: Path) => nu
   );
 }
 
-/** Syntax errors of every JSONata field present, wherever the rest of the file is broken. */
+/** Syntax errors of every JSONata field present (as the schema marks them), wherever the rest of the file is broken. */
 function expressionIssues(value: unknown, lineOf: (path: Path) => number | undefined): ConfigIssue[] {
   const out: ConfigIssue[] = [];
-  const check = (source: unknown, path: Path) => {
-    if (typeof source !== "string") return;
+  for (const { path, value: source, expression } of markedValues(ConfigSchema, value)) {
+    if (!expression || typeof source !== "string") continue;
     try {
       compileExpression(source, placeOf(path));
     } catch (err) {
       if (err instanceof ExpressionSyntaxError)
         out.push({ place: placeOf(path), message: err.message, line: lineOf(path), severity: "error" });
     }
-  };
-  const obj = (v: unknown): Record<string, unknown> =>
-    v !== null && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
-  const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
-  list(obj(value).routes).forEach((route, i) => {
-    const r = obj(route);
-    check(r.filter, ["routes", i, "filter"]);
-    check(obj(r.dedupe).id, ["routes", i, "dedupe", "id"]);
-    list(r.targets).forEach((target, j) => {
-      const t = obj(target);
-      const at = ["routes", i, "targets", j];
-      check(t.filter, [...at, "filter"]);
-      check(t.transform, [...at, "transform"]);
-      list(t.args).forEach((a, k) => {
-        check(a, [...at, "args", k]);
-      });
-      for (const [name, e] of Object.entries(obj(t.env))) check(e, [...at, "env", name]);
-    });
-  });
+  }
   return out;
 }
 
@@ -205,11 +190,17 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
     return undefined;
   };
   const raw = doc.toJS() ?? {};
-  const { value, issues } = interpolate(raw, env, lineOf);
+  const { value, issues } = interpolate(
+    raw,
+    env,
+    lineOf,
+    markedPlaces(ConfigSchema, raw, (m) => m.expression),
+  );
   const { ok, errors } = validate(value);
+  const secrets = markedPlaces(ConfigSchema, raw, (m) => m.secret !== undefined);
   // A missing variable already explains the empty string the schema would complain about.
   const explained = new Set(issues.map((i) => i.place));
-  const all = [...issues, ...(ok ? [] : schemaIssues(errors, lineOf, raw).filter((i) => !explained.has(i.place)))];
+  const all = [...issues, ...(ok ? [] : schemaIssues(errors, lineOf, raw, secrets).filter((i) => !explained.has(i.place)))];
   // Compile checks the JSONata of every sound route; for the routes it must skip (and for all
   // of them when the file is broken above the routes), check it here, so that one `check`
   // run lists every problem.

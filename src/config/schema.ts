@@ -1,6 +1,7 @@
 import { type Static, type TSchema, Type } from "@sinclair/typebox";
 import { targets } from "../plugins/targets/index.js";
 import { verifiers } from "../plugins/verifiers/index.js";
+import { ExpressionField, SecretField } from "./marks.js";
 import { DURATION_PATTERN, SIZE_PATTERN } from "./units.js";
 
 /**
@@ -71,11 +72,14 @@ export const ServerSchema = Type.Object(
       }),
     ),
     admin_token: Type.Optional(
-      Type.String({
-        minLength: 16,
-        description:
-          "When set, /metrics and the status page / require Authorization: Bearer <token> (use ${VAR}); /healthz and /readyz stay open.",
-      }),
+      SecretField(
+        "value",
+        Type.String({
+          minLength: 16,
+          description:
+            "When set, /metrics and the status page / require Authorization: Bearer <token> (use ${VAR}); /healthz and /readyz stay open.",
+        }),
+      ),
     ),
   },
   { additionalProperties: false },
@@ -91,7 +95,7 @@ export const StoreSchema = Type.Object(
     path: Type.Optional(
       Type.String({ minLength: 1, description: "SQLite file (default ./data/switchyard.db), relative to the config file's folder." }),
     ),
-    url: Type.Optional(Type.String({ pattern: "^rediss?://", description: "Redis URL, for type redis." })),
+    url: Type.Optional(SecretField("url", Type.String({ pattern: "^rediss?://", description: "Redis URL, for type redis." }))),
     prefix: Type.Optional(Type.String({ minLength: 1, description: "Redis key prefix (default switchyard)." })),
     retention: Type.Optional(
       Duration("How long finished events are kept for `switchyard events` (default 7d). Dead letters are kept until replayed."),
@@ -106,7 +110,7 @@ export const DedupeSchema = Type.Union(
     Type.Object(
       {
         id: Type.Optional(
-          Type.String({ minLength: 1, description: "JSONata over the event giving the dedupe id (default: the scheme's delivery id)." }),
+          ExpressionField({ description: "JSONata over the event giving the dedupe id (default: the scheme's delivery id)." }),
         ),
         ttl: Type.Optional(Duration("How long an id is remembered (default 24h).")),
       },
@@ -129,9 +133,7 @@ export const RouteSchema = Type.Object(
       "How requests are authenticated: see Verification schemes.",
     ),
     dedupe: Type.Optional(DedupeSchema),
-    filter: Type.Optional(
-      Type.String({ minLength: 1, description: "JSONata over the event; falsy = answer 200 ignored and store nothing." }),
-    ),
+    filter: Type.Optional(ExpressionField({ description: "JSONata over the event; falsy = answer 200 ignored and store nothing." })),
     targets: Type.Array(
       byType(
         targets.map((t) => t.schema),

@@ -1,8 +1,10 @@
 import { statSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
 import { Type } from "@sinclair/typebox";
+import { ExpressionField } from "../../config/marks.js";
 import { formatDelay } from "../../pipeline/backoff.js";
 import type { Expression } from "../../pipeline/expression.js";
+import { commandProblem } from "./exec-command.js";
 import { type RunResult, runCommand } from "./exec-spawner.js";
 import { type DeliveryInput, type DeliveryOutcome, defineTarget } from "./target.js";
 
@@ -54,12 +56,12 @@ export const exec = defineTarget({
         "(./deploy.sh) is relative to the config file's folder, a bare name is looked up on PATH.",
     }),
     args: Type.Optional(
-      Type.Array(Type.String({ minLength: 1 }), {
+      Type.Array(ExpressionField(), {
         description: 'JSONata expressions over the event, each appended to argv as one string (objects as JSON, nothing as "").',
       }),
     ),
     env: Type.Optional(
-      Type.Record(Type.String({ pattern: "^[A-Za-z_][A-Za-z0-9_]*$" }), Type.String({ minLength: 1 }), {
+      Type.Record(Type.String({ pattern: "^[A-Za-z_][A-Za-z0-9_]*$" }), ExpressionField(), {
         additionalProperties: false,
         description:
           "Environment variables: name -> JSONata expression over the event. The command otherwise gets only PATH, HOME, " +
@@ -76,6 +78,11 @@ export const exec = defineTarget({
           "(default false: every event gets its own run). For deploys, where only the latest state matters.",
       }),
     ),
+  },
+  // At load, not at the first delivery: `check` says so before the first webhook fails.
+  check(o, ctx) {
+    const problem = commandProblem(o.command[0] ?? "", ctx.configDir, ctx.env);
+    return problem ? [{ at: ["command", 0], message: problem }] : [];
   },
   create(o, ctx) {
     const [program = "", ...fixedArgs] = o.command;

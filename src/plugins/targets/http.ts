@@ -1,5 +1,6 @@
 import { Type } from "@sinclair/typebox";
 import { Agent, type Dispatcher, interceptors, request } from "undici";
+import { SecretField } from "../../config/marks.js";
 import { formatDelay } from "../../pipeline/backoff.js";
 import { classifyHttpResponse, describeRequestError, stripUserinfo } from "./http-status.js";
 import { type DeliveryInput, type DeliveryOutcome, defineTarget } from "./target.js";
@@ -88,10 +89,13 @@ export const http = defineTarget({
   defaultTimeoutMs: 10_000,
   defaultConcurrency: 4,
   properties: {
-    url: Type.String({
-      minLength: 1,
-      description: "http:// or https:// URL. user:password@ in it is sent as Basic authorization and never shown in errors.",
-    }),
+    url: SecretField(
+      "url",
+      Type.String({
+        minLength: 1,
+        description: "http:// or https:// URL. user:password@ in it is sent as Basic authorization and never shown in errors.",
+      }),
+    ),
     method: Type.Optional(
       Type.Union(
         METHODS.map((m) => Type.Literal(m)),
@@ -99,10 +103,13 @@ export const http = defineTarget({
       ),
     ),
     headers: Type.Optional(
-      Type.Record(Type.String({ pattern: HEADER_NAME }), Type.String({ pattern: "^[^\\r\\n]*$" }), {
-        additionalProperties: false,
-        description: "Extra request headers; they override the defaults (Content-Type, User-Agent: Switchyard, X-Switchyard-*).",
-      }),
+      SecretField(
+        "headers",
+        Type.Record(Type.String({ pattern: HEADER_NAME }), Type.String({ pattern: "^[^\\r\\n]*$" }), {
+          additionalProperties: false,
+          description: "Extra request headers; they override the defaults (Content-Type, User-Agent: Switchyard, X-Switchyard-*).",
+        }),
+      ),
     ),
     follow_redirects: Type.Optional(
       Type.Boolean({ description: "Follow up to 5 redirects (default false: a 3xx answer is a permanent failure)." }),

@@ -1,5 +1,7 @@
 import { type Static, type TLiteral, type TObject, type TProperties, Type } from "@sinclair/typebox";
 import type { Logger } from "pino";
+import type { Path } from "../../config/interpolate.js";
+import { ExpressionField } from "../../config/marks.js";
 import { DURATION_PATTERN } from "../../config/units.js";
 import type { WebhookEvent } from "../../pipeline/event.js";
 import type { Expression } from "../../pipeline/expression.js";
@@ -61,12 +63,24 @@ export const retryProperties = Type.Object(
 /** Fields every target takes; the worker, not the plugin, acts on them. */
 export const targetCommonProperties = {
   name: Type.String({ pattern: "^[a-z0-9_-]+$", maxLength: 64, description: "Unique within the route; a metrics label." }),
-  filter: Type.Optional(Type.String({ minLength: 1, description: "JSONata over the event; truthy = deliver to this target." })),
-  transform: Type.Optional(Type.String({ minLength: 1, description: "JSONata over the event; its result is what is sent." })),
+  filter: Type.Optional(ExpressionField({ description: "JSONata over the event; truthy = deliver to this target." })),
+  transform: Type.Optional(ExpressionField({ description: "JSONata over the event; its result is what is sent." })),
   timeout: Type.Optional(Type.String({ pattern: DURATION_PATTERN, description: "Limit on one attempt." })),
   retry: Type.Optional(retryProperties),
   concurrency: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: "Deliveries in flight at once for this target." })),
 };
+
+/** A problem a target's own load-time check found, at a place under the target (`["command", 0]`). */
+export interface TargetProblem {
+  at: Path;
+  message: string;
+}
+
+/** What a load-time check may look at beyond the options. */
+export interface CheckContext {
+  configDir: string;
+  env: NodeJS.ProcessEnv;
+}
 
 export interface TargetPlugin {
   readonly type: string;
@@ -74,6 +88,11 @@ export interface TargetPlugin {
   readonly schema: TObject;
   readonly defaultTimeoutMs: number;
   readonly defaultConcurrency: number;
+  /**
+   * Checks that need the machine rather than the schema (a command exists). Problems are
+   * reported and the target is still built, so that one `check` run lists every problem.
+   */
+  check(options: Record<string, unknown>, ctx: CheckContext): TargetProblem[];
   create(options: Record<string, unknown>, ctx: TargetContext): Target;
 }
 
@@ -83,6 +102,7 @@ export function defineTarget<T extends string, P extends TProperties>(spec: {
   defaultTimeoutMs: number;
   defaultConcurrency: number;
   properties: P;
+  check?(options: Static<TObject<P & typeof targetCommonProperties & { type: TLiteral<T> }>>, ctx: CheckContext): TargetProblem[];
   create(options: Static<TObject<P & typeof targetCommonProperties & { type: TLiteral<T> }>>, ctx: TargetContext): Target;
 }): TargetPlugin {
   const schema = Type.Object(
@@ -95,6 +115,7 @@ export function defineTarget<T extends string, P extends TProperties>(spec: {
     schema,
     defaultTimeoutMs: spec.defaultTimeoutMs,
     defaultConcurrency: spec.defaultConcurrency,
+    check: (spec.check ?? (() => [])) as unknown as TargetPlugin["check"],
     create: spec.create as unknown as TargetPlugin["create"],
   };
 }

@@ -13,7 +13,6 @@ export const bitbucket = defineVerifier({
   needsSecret: true,
   properties: { ...secretProperties },
   create: (_options, ctx) => ({
-    needsJsonBody: false,
     verify(req) {
       const header = req.headers["x-hub-signature"];
       if (!header) return { ok: false, reason: "missing_signature" };

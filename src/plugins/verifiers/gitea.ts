@@ -11,7 +11,6 @@ export const gitea = defineVerifier({
   needsSecret: true,
   properties: { ...secretProperties },
   create: (_options, ctx) => ({
-    needsJsonBody: false,
     verify(req) {
       const header = req.headers["x-gitea-signature"] ?? req.headers["x-forgejo-signature"];
       if (!header) return { ok: false, reason: "missing_signature" };

@@ -12,7 +12,6 @@ export const github = defineVerifier({
   needsSecret: true,
   properties: { ...secretProperties },
   create: (_options, ctx) => ({
-    needsJsonBody: false,
     verify(req) {
       const header = req.headers["x-hub-signature-256"];
       if (!header) return { ok: false, reason: "missing_signature" };

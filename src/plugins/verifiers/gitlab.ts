@@ -11,9 +11,9 @@ export const gitlab = defineVerifier({
   type: "gitlab",
   description: "GitLab: X-Gitlab-Token equals the secret; dedupe id X-Gitlab-Event-UUID; the token is removed from the event.",
   needsSecret: true,
+  credentialHeaders: [TOKEN_HEADER],
   properties: { ...secretProperties },
   create: (_options, ctx) => ({
-    needsJsonBody: false,
     verify(req) {
       const token = req.headers[TOKEN_HEADER];
       if (!token) return { ok: false, reason: "missing_signature" };

@@ -63,7 +63,6 @@ export const hmac = defineVerifier({
     const sigHeader = options.header.toLowerCase();
     const idHeader = options.id_header?.toLowerCase();
     return {
-      needsJsonBody: false,
       verify(req) {
         const header = req.headers[sigHeader];
         const ts = tsHeader === undefined ? "" : req.headers[tsHeader];

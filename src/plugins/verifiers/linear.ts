@@ -27,7 +27,6 @@ export const linear = defineVerifier({
   create: (options, ctx) => {
     const tolerance = toleranceMs(options.tolerance);
     return {
-      needsJsonBody: false,
       verify(req) {
         const header = req.headers["linear-signature"];
         if (!header) return { ok: false, reason: "missing_signature" };

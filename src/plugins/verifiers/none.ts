@@ -10,7 +10,6 @@ export const none = defineVerifier({
   needsSecret: false,
   properties: {},
   create: () => ({
-    needsJsonBody: false,
     verify: () => ({ ok: true }),
     sign: (body) => ({ headers: {}, body }),
   }),

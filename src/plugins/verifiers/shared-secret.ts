@@ -22,7 +22,6 @@ export const sharedSecret = defineVerifier({
   create: (options, ctx) => {
     const field = options.field ?? DEFAULT_FIELD;
     return {
-      needsJsonBody: true,
       verify(req) {
         const body = parseJson(req.rawBody);
         if (!body.ok) return { ok: false, reason: "body_not_json" };

@@ -11,7 +11,6 @@ export const shopify = defineVerifier({
   needsSecret: true,
   properties: { ...secretProperties },
   create: (_options, ctx) => ({
-    needsJsonBody: false,
     verify(req) {
       const header = req.headers["x-shopify-hmac-sha256"];
       if (!header) return { ok: false, reason: "missing_signature" };

@@ -29,7 +29,6 @@ export const slack = defineVerifier({
   create: (options, ctx) => {
     const tolerance = toleranceMs(options.tolerance);
     return {
-      needsJsonBody: false,
       verify(req) {
         const header = req.headers["x-slack-signature"];
         const ts = req.headers["x-slack-request-timestamp"];

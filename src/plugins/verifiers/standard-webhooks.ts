@@ -49,7 +49,6 @@ export const standardWebhooks = defineVerifier({
     const tolerance = toleranceMs(options.tolerance);
     const keys = ctx.keys.map(decodeKey);
     return {
-      needsJsonBody: false,
       verify(req) {
         // One request speaks one dialect: take all three headers from the same family.
         const family = req.headers["webhook-signature"] !== undefined ? "webhook" : "svix";

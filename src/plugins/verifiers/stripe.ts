@@ -43,8 +43,6 @@ export const stripe = defineVerifier({
   create: (options, ctx) => {
     const tolerance = toleranceMs(options.tolerance);
     return {
-      // Stripe's body is always a JSON event, and its `id` is the dedupe id.
-      needsJsonBody: true,
       verify(req) {
         const header = req.headers["stripe-signature"];
         if (!header) return { ok: false, reason: "missing_signature" };

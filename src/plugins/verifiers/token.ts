@@ -35,7 +35,6 @@ export const token = defineVerifier({
           ? { kind: "query", name: options.query }
           : { kind: "bearer" };
     return {
-      needsJsonBody: false,
       verify(req) {
         const value =
           source.kind === "query" ? req.query[source.name] : req.headers[source.kind === "bearer" ? "authorization" : source.name];

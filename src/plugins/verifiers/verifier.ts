@@ -1,5 +1,6 @@
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 import { type Static, type TLiteral, type TObject, type TProperties, Type } from "@sinclair/typebox";
+import { SecretField } from "../../config/marks.js";
 import { DURATION_PATTERN, parseDuration } from "../../config/units.js";
 
 /** What a verifier sees of a request: nothing parsed, the raw bytes exactly as received. */
@@ -52,8 +53,6 @@ export interface Verifier {
    * Signatures are not credentials and stay.
    */
   scrub?(event: { headers: Record<string, string>; query: Record<string, string>; body: unknown }): void;
-  /** 400 when the body is not JSON (schemes that read fields of it). */
-  readonly needsJsonBody: boolean;
 }
 
 export interface VerifierContext {
@@ -63,18 +62,23 @@ export interface VerifierContext {
 
 /** The secret fields every scheme but `none` takes; exactly one of them must be given. */
 export const secretProperties = {
-  secret: Type.Optional(Type.String({ minLength: 1, description: "The shared secret (use ${ENV_VAR} rather than writing it inline)." })),
+  secret: Type.Optional(
+    SecretField("value", Type.String({ minLength: 1, description: "The shared secret (use ${ENV_VAR} rather than writing it inline)." })),
+  ),
   secrets: Type.Optional(
-    Type.Array(Type.String({ minLength: 1 }), {
+    Type.Array(SecretField("value", Type.String({ minLength: 1 })), {
       minItems: 1,
       description: "Several secrets, any one of which may match: for rotating a secret without downtime.",
     }),
   ),
   secret_file: Type.Optional(
-    Type.String({
-      minLength: 1,
-      description: "A file holding the secret (trailing newline ignored), e.g. a Docker or systemd credential.",
-    }),
+    SecretField(
+      "file",
+      Type.String({
+        minLength: 1,
+        description: "A file holding the secret (trailing newline ignored), e.g. a Docker or systemd credential.",
+      }),
+    ),
   ),
 };
 
@@ -97,6 +101,11 @@ export interface VerifierPlugin<P extends TProperties = TProperties> {
   readonly needsSecret: boolean;
   /** The options schema, `type` included; additionalProperties false. */
   readonly schema: TObject;
+  /**
+   * Request headers (lower-case) that carry the credential itself, not a signature of it: the
+   * log never shows them, should a future log line pass headers along.
+   */
+  readonly credentialHeaders: readonly string[];
   create(options: Static<TObject<P & { type: TLiteral<string> }>>, ctx: VerifierContext): Verifier;
 }
 
@@ -104,6 +113,7 @@ export function defineVerifier<T extends string, P extends TProperties>(spec: {
   type: T;
   description: string;
   needsSecret: boolean;
+  credentialHeaders?: readonly string[];
   properties: P;
   create(options: Static<TObject<P & { type: TLiteral<T> }>>, ctx: VerifierContext): Verifier;
 }): VerifierPlugin {
@@ -116,6 +126,7 @@ export function defineVerifier<T extends string, P extends TProperties>(spec: {
     description: spec.description,
     needsSecret: spec.needsSecret,
     schema,
+    credentialHeaders: spec.credentialHeaders ?? [],
     create: spec.create as VerifierPlugin["create"],
   };
 }
