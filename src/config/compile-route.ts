@@ -7,15 +7,13 @@ import type { Expression } from "../pipeline/expression.js";
 import { findTarget } from "../plugins/targets/index.js";
 import type { Target } from "../plugins/targets/target.js";
 import { findVerifier } from "../plugins/verifiers/index.js";
-import type { Verifier } from "../plugins/verifiers/verifier.js";
+import { SECRET_KEYS, type Verifier } from "../plugins/verifiers/verifier.js";
 import { type Path, placeOf } from "./interpolate.js";
 import { markedValues } from "./marks.js";
-import type { PluginBlock, RouteConfig } from "./schema.js";
+import { DEDUPE_DEFAULTS, type PluginBlock, type RouteConfig } from "./schema.js";
 import { parseDuration } from "./units.js";
 
 /** One route of the config → its verifier with keys, JSONata expressions and target clients. */
-
-const DEFAULT_DEDUPE_TTL = "24h";
 
 export interface CompiledTarget {
   name: string;
@@ -66,7 +64,7 @@ export function compileRoute(r: RouteConfig, at: Path, h: CompileHelpers): Compi
   let dedupe: CompiledRoute["dedupe"];
   if (ownSound && (r.dedupe === true || typeof r.dedupe === "object")) {
     const d = r.dedupe === true ? {} : r.dedupe;
-    dedupe = { id: h.expr(d.id, [...at, "dedupe", "id"]), ttlMs: parseDuration(d.ttl ?? DEFAULT_DEDUPE_TTL) };
+    dedupe = { id: h.expr(d.id, [...at, "dedupe", "id"]), ttlMs: parseDuration(d.ttl ?? DEDUPE_DEFAULTS.ttl) };
   }
   const targets: CompiledTarget[] = [];
   const names = new Set<string>();
@@ -93,7 +91,7 @@ export function compileRoute(r: RouteConfig, at: Path, h: CompileHelpers): Compi
 }
 
 function readKeys(block: PluginBlock, at: Path, h: CompileHelpers): Buffer[] | undefined {
-  const given = (["secret", "secrets", "secret_file"] as const).filter((k) => block[k] !== undefined);
+  const given = SECRET_KEYS.filter((k) => block[k] !== undefined);
   if (given.length !== 1) {
     h.issue(at, given.length === 0 ? "needs one of secret, secrets or secret_file" : `give only one of ${given.join(", ")}`);
     return undefined;

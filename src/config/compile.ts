@@ -8,7 +8,7 @@ import { type CompiledRoute, compileRoute } from "./compile-route.js";
 import { type Path, placeOf } from "./interpolate.js";
 import { type LoadedConfig, loadConfigFile } from "./load.js";
 import { markedValues } from "./marks.js";
-import { ConfigSchema } from "./schema.js";
+import { ConfigSchema, DEFAULT_INFLIGHT_BODIES, SERVER_DEFAULTS, STORE_DEFAULTS } from "./schema.js";
 import { parseDuration, parseSize } from "./units.js";
 
 export type { CompiledRoute, CompiledTarget } from "./compile-route.js";
@@ -55,11 +55,6 @@ export interface CompiledConfig {
   warnings: ConfigIssue[];
 }
 
-export const DEFAULT_LISTEN = "127.0.0.1:8080";
-export const DEFAULT_MAX_CONNECTIONS = 1024;
-/** The in-flight body budget, in bodies of the largest size: 64 MiB with the default 1mb body_limit. */
-export const DEFAULT_INFLIGHT_BODIES = 64;
-
 export function parseAddress(text: string): ListenAddress {
   const i = text.lastIndexOf(":");
   return { host: text.slice(0, i).replace(/^\[|\]$/g, ""), port: Number(text.slice(i + 1)) };
@@ -102,7 +97,7 @@ export function compileConfig(loaded: LoadedConfig, opts: { log: Logger; env?: N
   };
 
   const server = config.server ?? {};
-  const listen = parseAddress(server.listen ?? DEFAULT_LISTEN);
+  const listen = parseAddress(server.listen ?? SERVER_DEFAULTS.listen);
   const admin = server.admin ? parseAddress(server.admin) : undefined;
   if (!admin && !isLoopback(listen.host)) {
     issue(["server"], "admin is required when listen is not loopback (otherwise /metrics would be served to the internet)");
@@ -113,31 +108,31 @@ export function compileConfig(loaded: LoadedConfig, opts: { log: Logger; env?: N
   ] as const) {
     if (a && a.port > 65535) issue(["server", key], `port ${a.port} is out of range`);
   }
-  const bodyLimit = parseSize(server.body_limit ?? "1mb");
+  const bodyLimit = parseSize(server.body_limit ?? SERVER_DEFAULTS.body_limit);
   const inflightBodyLimit = server.inflight_body_limit ? parseSize(server.inflight_body_limit) : DEFAULT_INFLIGHT_BODIES * bodyLimit;
   if (inflightBodyLimit < bodyLimit) {
     issue(
       ["server", "inflight_body_limit"],
-      `is smaller than body_limit (${server.body_limit ?? "1mb"}): no body that size could ever be taken`,
+      `is smaller than body_limit (${server.body_limit ?? SERVER_DEFAULTS.body_limit}): no body that size could ever be taken`,
     );
   }
-  const headerTimeoutMs = parseDuration(server.header_timeout ?? "10s");
-  const requestTimeoutMs = parseDuration(server.request_timeout ?? "30s");
+  const headerTimeoutMs = parseDuration(server.header_timeout ?? SERVER_DEFAULTS.header_timeout);
+  const requestTimeoutMs = parseDuration(server.request_timeout ?? SERVER_DEFAULTS.request_timeout);
   // Node refuses a header timeout longer than the request timeout; say so in the config's terms.
   if (headerTimeoutMs > requestTimeoutMs) issue(["server", "header_timeout"], "is longer than request_timeout");
   if (headerTimeoutMs < 1) issue(["server", "header_timeout"], "must be at least 1ms");
 
   const storeCfg = config.store ?? {};
-  const retentionMs = parseDuration(storeCfg.retention ?? "7d");
+  const retentionMs = parseDuration(storeCfg.retention ?? STORE_DEFAULTS.retention);
   let store: StoreSettings;
   if (storeCfg.type === "redis") {
     if (!storeCfg.url) issue(["store", "url"], "is required for a redis store");
     if (storeCfg.path) issue(["store", "path"], "is for the sqlite store; a redis store takes url");
-    store = { type: "redis", url: storeCfg.url ?? "", prefix: storeCfg.prefix ?? "switchyard", retentionMs };
+    store = { type: "redis", url: storeCfg.url ?? "", prefix: storeCfg.prefix ?? STORE_DEFAULTS.prefix, retentionMs };
   } else {
     if (storeCfg.url || storeCfg.prefix)
       issue(["store", storeCfg.url ? "url" : "prefix"], "is for the redis store; a sqlite store takes path");
-    store = { type: "sqlite", path: resolve(dir, storeCfg.path ?? "./data/switchyard.db"), retentionMs };
+    store = { type: "sqlite", path: resolve(dir, storeCfg.path ?? STORE_DEFAULTS.path), retentionMs };
   }
 
   // Built once the config is known to be sound (below); targets call it only when delivering.
@@ -188,8 +183,8 @@ export function compileConfig(loaded: LoadedConfig, opts: { log: Logger; env?: N
       admin,
       bodyLimit,
       logLevel: server.log_level,
-      shutdownTimeoutMs: parseDuration(server.shutdown_timeout ?? "30s"),
-      maxConnections: server.max_connections ?? DEFAULT_MAX_CONNECTIONS,
+      shutdownTimeoutMs: parseDuration(server.shutdown_timeout ?? SERVER_DEFAULTS.shutdown_timeout),
+      maxConnections: server.max_connections ?? SERVER_DEFAULTS.max_connections,
       headerTimeoutMs,
       requestTimeoutMs,
       inflightBodyLimit,

@@ -197,7 +197,8 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
     markedPlaces(ConfigSchema, raw, (m) => m.expression),
   );
   const { ok, errors } = validate(value);
-  const secrets = markedPlaces(ConfigSchema, raw, (m) => m.secret !== undefined);
+  // A secret file's path is no secret; its content never appears in the document.
+  const secrets = markedPlaces(ConfigSchema, raw, (m) => m.secret !== undefined && m.secret !== "file");
   // A missing variable already explains the empty string the schema would complain about.
   const explained = new Set(issues.map((i) => i.place));
   const all = [...issues, ...(ok ? [] : schemaIssues(errors, lineOf, raw, secrets).filter((i) => !explained.has(i.place)))];

@@ -9,7 +9,8 @@ const PREFIX = "sha256=";
  */
 export const bitbucket = defineVerifier({
   type: "bitbucket",
-  description: "Bitbucket: X-Hub-Signature: sha256=<hex HMAC-SHA256 of the raw body>; dedupe id X-Request-UUID when sent.",
+  description: "`X-Hub-Signature: sha256=<hex>`",
+  deliveryId: "`X-Request-UUID`",
   needsSecret: true,
   properties: { ...secretProperties },
   create: (_options, ctx) => ({

@@ -7,7 +7,8 @@ import { accepted, anyKeyMatches, decodeDigest, defineVerifier, firstKey, hmac, 
  */
 export const gitea = defineVerifier({
   type: "gitea",
-  description: "Gitea / Forgejo: X-Gitea-Signature or X-Forgejo-Signature (hex HMAC-SHA256 of the raw body); dedupe id X-Gitea-Delivery.",
+  description: "`X-Gitea-Signature` or `X-Forgejo-Signature`: hex HMAC-SHA256 of body",
+  deliveryId: "`X-Gitea-Delivery` / `X-Forgejo-Delivery`",
   needsSecret: true,
   properties: { ...secretProperties },
   create: (_options, ctx) => ({

@@ -8,7 +8,8 @@ const PREFIX = "sha256=";
  */
 export const github = defineVerifier({
   type: "github",
-  description: "GitHub: X-Hub-Signature-256 (HMAC-SHA256 of the raw body); dedupe id X-GitHub-Delivery; answers ping.",
+  description: "`X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of body>`; answers `ping` with 200 and delivers nothing",
+  deliveryId: "`X-GitHub-Delivery`",
   needsSecret: true,
   properties: { ...secretProperties },
   create: (_options, ctx) => ({

@@ -9,7 +9,8 @@ const TOKEN_HEADER = "x-gitlab-token";
  */
 export const gitlab = defineVerifier({
   type: "gitlab",
-  description: "GitLab: X-Gitlab-Token equals the secret; dedupe id X-Gitlab-Event-UUID; the token is removed from the event.",
+  description: "`X-Gitlab-Token` equals the secret (the token is removed from the stored event)",
+  deliveryId: "`X-Gitlab-Event-UUID`",
   needsSecret: true,
   credentialHeaders: [TOKEN_HEADER],
   properties: { ...secretProperties },

@@ -20,8 +20,8 @@ import {
  */
 export const linear = defineVerifier({
   type: "linear",
-  description:
-    "Linear: Linear-Signature (hex HMAC-SHA256 of the raw body) and the body's webhookTimestamp within tolerance; dedupe id Linear-Delivery.",
+  description: "`Linear-Signature`: hex HMAC-SHA256 of body; body `webhookTimestamp` within `tolerance` when present",
+  deliveryId: "`Linear-Delivery`",
   needsSecret: true,
   properties: { ...secretProperties, ...toleranceProperty },
   create: (options, ctx) => {

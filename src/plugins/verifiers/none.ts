@@ -6,7 +6,8 @@ import { defineVerifier } from "./verifier.js";
  */
 export const none = defineVerifier({
   type: "none",
-  description: "No verification at all: anyone who can reach the path can post events. Use only behind something that authenticates.",
+  description: "nothing; must be written out; `check` warns when the listener is not loopback",
+  deliveryId: "",
   needsSecret: false,
   properties: {},
   create: () => ({

@@ -11,12 +11,13 @@ const DEFAULT_FIELD = "sharedSecret";
 export const sharedSecret = defineVerifier({
   type: "shared-secret",
   description:
-    "A top-level field of the JSON body equals the secret (Cisco Meraki); dedupe id alertId; the field is removed from the event.",
+    "a top-level JSON body field equals the secret (Cisco Meraki); the field is removed before the event is stored or forwarded. Nothing signs the body: anyone who knows the secret can send anything",
+  deliveryId: "body `alertId`",
   needsSecret: true,
   properties: {
     ...secretProperties,
     field: Type.Optional(
-      Type.String({ minLength: 1, description: "The top-level body field that holds the secret (default sharedSecret)." }),
+      Type.String({ minLength: 1, default: DEFAULT_FIELD, description: "the top-level body field that holds the secret" }),
     ),
   },
   create: (options, ctx) => {

@@ -7,7 +7,8 @@ import { accepted, anyKeyMatches, decodeDigest, defineVerifier, firstKey, hmac, 
  */
 export const shopify = defineVerifier({
   type: "shopify",
-  description: "Shopify: X-Shopify-Hmac-Sha256 (base64 HMAC-SHA256 of the raw body); dedupe id X-Shopify-Event-Id.",
+  description: "`X-Shopify-Hmac-Sha256`: base64 HMAC-SHA256 of body",
+  deliveryId: "`X-Shopify-Event-Id` (or `X-Shopify-Webhook-Id`)",
   needsSecret: true,
   properties: { ...secretProperties },
   create: (_options, ctx) => ({

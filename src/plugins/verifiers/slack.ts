@@ -23,7 +23,9 @@ const PREFIX = "v0=";
  */
 export const slack = defineVerifier({
   type: "slack",
-  description: "Slack: X-Slack-Signature over v0:{timestamp}:{body}, 5 minute tolerance; dedupe id event_id; answers url_verification.",
+  description:
+    "`X-Slack-Signature: v0=<hex>` over `v0:{X-Slack-Request-Timestamp}:{body}`; `tolerance`; answers `url_verification` with its challenge",
+  deliveryId: "body `event_id`",
   needsSecret: true,
   properties: { ...secretProperties, ...toleranceProperty },
   create: (options, ctx) => {

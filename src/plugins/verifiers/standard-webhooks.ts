@@ -42,7 +42,8 @@ function v1Signatures(header: string): Buffer[] {
 export const standardWebhooks = defineVerifier({
   type: "standard-webhooks",
   description:
-    "Standard Webhooks / Svix: webhook-signature (or svix-signature) over {id}.{timestamp}.{body}, 5 minute tolerance; dedupe id webhook-id.",
+    "`webhook-id`, `webhook-timestamp`, `webhook-signature: v1,<b64> …` over `{id}.{ts}.{body}`, key = base64 after `whsec_`; also Svix's `svix-*` headers; `tolerance`",
+  deliveryId: "`webhook-id` / `svix-id`",
   needsSecret: true,
   properties: { ...secretProperties, ...toleranceProperty },
   create: (options, ctx) => {

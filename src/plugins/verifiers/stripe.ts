@@ -37,7 +37,8 @@ function parseHeader(header: string): { t: string | undefined; v1: Buffer[] } {
  */
 export const stripe = defineVerifier({
   type: "stripe",
-  description: "Stripe: Stripe-Signature (t=..,v1=.. over {t}.{body}), 5 minute tolerance; dedupe id is the event's body id.",
+  description: "`Stripe-Signature: t=…,v1=…` over `{t}.{body}`, key = the whole `whsec_…` string; `tolerance`",
+  deliveryId: "body `id`",
   needsSecret: true,
   properties: { ...secretProperties, ...toleranceProperty },
   create: (options, ctx) => {

@@ -12,17 +12,20 @@ type Source = { kind: "bearer" } | { kind: "header"; name: string; sendAs: strin
 export const token = defineVerifier({
   type: "token",
   description:
-    "A token: Authorization: Bearer <secret> by default, or a header (header:) or query parameter (query:) that equals the secret; removed from the event.",
+    "`Authorization: Bearer <secret>` by default, or a header or query parameter that equals the secret (options below). The token is removed from the stored event",
+  deliveryId: "",
   needsSecret: true,
   properties: {
     ...secretProperties,
     header: Type.Optional(
       Type.String({
         pattern: HEADER_NAME_PATTERN,
-        description: "A header whose whole value is the secret (instead of Authorization: Bearer).",
+        description: "a header name: that header's whole value is the secret (instead of `Authorization: Bearer`)",
       }),
     ),
-    query: Type.Optional(Type.String({ minLength: 1, description: "A query parameter whose value is the secret (instead of a header)." })),
+    query: Type.Optional(
+      Type.String({ minLength: 1, description: "a query parameter name: its value is the secret (instead of a header)" }),
+    ),
   },
   create: (options, ctx) => {
     if (options.header !== undefined && options.query !== undefined) {

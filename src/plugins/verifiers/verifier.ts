@@ -61,14 +61,16 @@ export interface VerifierContext {
 }
 
 /** The secret fields every scheme but `none` takes; exactly one of them must be given. */
+export const SECRET_KEYS: readonly string[] = ["secret", "secrets", "secret_file"];
+
 export const secretProperties = {
   secret: Type.Optional(
-    SecretField("value", Type.String({ minLength: 1, description: "The shared secret (use ${ENV_VAR} rather than writing it inline)." })),
+    SecretField("value", Type.String({ minLength: 1, description: "the shared secret (write `${VAR}` rather than the secret itself)" })),
   ),
   secrets: Type.Optional(
     Type.Array(SecretField("value", Type.String({ minLength: 1 })), {
       minItems: 1,
-      description: "Several secrets, any one of which may match: for rotating a secret without downtime.",
+      description: "a list, `[new, old]`: any one may match, to rotate a secret without downtime",
     }),
   ),
   secret_file: Type.Optional(
@@ -76,27 +78,35 @@ export const secretProperties = {
       "file",
       Type.String({
         minLength: 1,
-        description: "A file holding the secret (trailing newline ignored), e.g. a Docker or systemd credential.",
+        description:
+          "a file holding the secret (trailing newline ignored), relative to the config file's folder; for Docker and systemd credentials",
       }),
     ),
   ),
 };
 
+/** Stripe, Slack and Standard Webhooks all use five minutes. */
+export const DEFAULT_TOLERANCE = "5m";
+export const DEFAULT_TOLERANCE_MS = parseDuration(DEFAULT_TOLERANCE);
+
 export const toleranceProperty = {
   tolerance: Type.Optional(
-    Type.String({ pattern: DURATION_PATTERN, description: "How far the signed timestamp may be from now, either way (default 5m)." }),
+    Type.String({
+      pattern: DURATION_PATTERN,
+      default: DEFAULT_TOLERANCE,
+      description: "how far the signed timestamp may be from now, either way; stale and future timestamps are refused alike",
+    }),
   ),
 };
 
-/** RFC 9110 token characters: what a header name may be made of (for options naming a header). */
-export const HEADER_NAME_PATTERN = "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$";
-
-/** Stripe, Slack and Standard Webhooks all use five minutes. */
-export const DEFAULT_TOLERANCE_MS = 5 * 60_000;
+export { HEADER_NAME_PATTERN } from "../../config/header-name.js";
 
 export interface VerifierPlugin<P extends TProperties = TProperties> {
   readonly type: string;
+  /** What is checked, for the README's table (Markdown). */
   readonly description: string;
+  /** What `dedupe: true` uses as the delivery id (Markdown), or "" when the scheme has none. */
+  readonly deliveryId: string;
   /** Whether the scheme needs `secret`/`secrets`/`secret_file`. */
   readonly needsSecret: boolean;
   /** The options schema, `type` included; additionalProperties false. */
@@ -112,6 +122,7 @@ export interface VerifierPlugin<P extends TProperties = TProperties> {
 export function defineVerifier<T extends string, P extends TProperties>(spec: {
   type: T;
   description: string;
+  deliveryId: string;
   needsSecret: boolean;
   credentialHeaders?: readonly string[];
   properties: P;
@@ -124,6 +135,7 @@ export function defineVerifier<T extends string, P extends TProperties>(spec: {
   return {
     type: spec.type,
     description: spec.description,
+    deliveryId: spec.deliveryId,
     needsSecret: spec.needsSecret,
     schema,
     credentialHeaders: spec.credentialHeaders ?? [],
