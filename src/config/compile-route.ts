@@ -113,6 +113,11 @@ function readKeys(block: PluginBlock, at: Path, h: CompileHelpers): Buffer[] | u
 function compileVerifier(block: PluginBlock, at: Path, h: CompileHelpers): Verifier | undefined {
   const plugin = findVerifier(block.type);
   if (!plugin) return undefined; // the schema already reported the unknown type
+  // A scheme's JSONata fields, if it has any, are checked like a target's.
+  const broken = markedValues(plugin.schema, block).filter(
+    (m) => m.expression && typeof m.value === "string" && !h.expr(m.value, [...at, ...m.path]),
+  );
+  if (broken.length > 0) return undefined;
   let keys: Buffer[] = [];
   if (plugin.needsSecret) {
     const k = readKeys(block, at, h);
