@@ -19,6 +19,33 @@ export interface TestOptions {
   json?: boolean;
 }
 
+/** What a target would do with the event: `switchyard test` prints it, `--json` as is. */
+export interface TargetReport {
+  name: string;
+  type: string;
+  /** "pass": its filter kept the event; "none": it has no filter; "no": its filter dropped it. */
+  filter?: "pass" | "none" | "no";
+  /** The rendered delivery (http: method, url, headers, body; exec: argv, env, stdin). */
+  would?: Record<string, unknown>;
+  error?: string;
+}
+
+/** The dry run's result, in the order it is printed. */
+export interface DryRunReport {
+  route: string;
+  path: string;
+  verify: string;
+  verification: string;
+  deliveryId?: string;
+  dedupeKey?: string;
+  handshake?: unknown;
+  routeFilter?: "pass" | "none" | "no" | { error: string };
+  error?: string;
+  /** The HTTP status the webhook would get. */
+  answer: number;
+  targets?: TargetReport[];
+}
+
 function parseHeaders(lines: readonly string[]): Record<string, string> {
   const out: Record<string, string> = {};
   for (const line of lines) {
@@ -29,7 +56,7 @@ function parseHeaders(lines: readonly string[]): Record<string, string> {
   return out;
 }
 
-export async function dryRun(routeName: string, options: TestOptions): Promise<Record<string, unknown>> {
+export async function dryRun(routeName: string, options: TestOptions): Promise<DryRunReport> {
   const config = loadForCli(options.config);
   const route = findRoute(config, routeName);
   let rawBody = readBodyFile(options.body);
@@ -45,7 +72,7 @@ export async function dryRun(routeName: string, options: TestOptions): Promise<R
   if (!headers["content-type"] && /^\s*[[{]/.test(rawBody.toString("utf8"))) headers["content-type"] = "application/json";
   const req: InboundRequest = { method: "POST", path: route.path, headers, query, rawBody, receivedAt: Date.now() };
 
-  const report: Record<string, unknown> = { route: route.name, path: route.path, verify: route.verifyType };
+  const report = { route: route.name, path: route.path, verify: route.verifyType };
   let admission: Awaited<ReturnType<typeof admit>>;
   try {
     admission = await admit(route, req);
@@ -73,9 +100,9 @@ export async function dryRun(routeName: string, options: TestOptions): Promise<R
       break;
   }
   const { event } = admission;
-  const targets: Record<string, unknown>[] = [];
+  const targets: TargetReport[] = [];
   for (const t of route.targets) {
-    const entry: Record<string, unknown> = { name: t.name, type: t.type };
+    const entry: TargetReport = { name: t.name, type: t.type };
     try {
       const prepared = await prepare(t, event);
       if (prepared.skip) entry.filter = "no";
@@ -118,14 +145,14 @@ export async function test(routeName: string, options: TestOptions): Promise<num
   if (report.dedupeKey) print(`dedupe id: ${report.dedupeKey}`);
   if (report.error) print(`error: ${report.error}`);
   print(`answer: ${report.answer}`);
-  for (const t of (report.targets as Record<string, unknown>[] | undefined) ?? []) {
+  for (const t of report.targets ?? []) {
     print("");
     print(`target ${t.name} (${t.type})`);
     if (t.error) print(`  error: ${show(t.error)}`);
     else if (t.filter === "no") print("  filter: no (not delivered)");
     else {
       print(`  filter: ${t.filter}`);
-      for (const [k, v] of Object.entries((t.would as Record<string, unknown>) ?? {})) {
+      for (const [k, v] of Object.entries(t.would ?? {})) {
         print(`  ${k}: ${show(v).split("\n").join("\n  ")}`);
       }
     }
