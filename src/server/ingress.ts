@@ -41,6 +41,25 @@ function firstValues(params: URLSearchParams): Record<string, string> {
   return out;
 }
 
+/** A webhook turned away before it reaches the pipeline. */
+interface Refusal {
+  status: number;
+  error: string;
+  /** Close the connection with the answer: the client's body (if any) is not read. */
+  close?: boolean;
+  /** Ask the provider to come back in a few seconds (the condition is short-lived). */
+  retryLater?: boolean;
+  allow?: string;
+}
+
+function refuse(ctx: Koa.Context, r: Refusal): void {
+  ctx.status = r.status;
+  if (r.close) ctx.set("Connection", "close");
+  if (r.retryLater) ctx.set("Retry-After", RETRY_AFTER_SECONDS);
+  if (r.allow) ctx.set("Allow", r.allow);
+  ctx.body = { error: r.error };
+}
+
 /** Bytes the body will take at most: its Content-Length, or body_limit when it is chunked. */
 function bodyBytes(req: IncomingMessage, limit: number): number {
   if (req.headers["transfer-encoding"] !== undefined) return limit;
@@ -58,41 +77,21 @@ export function createIngressApp(opts: IngressOptions): Koa {
       config.byPath.get(ctx.path) ?? (ctx.path.length > 1 && ctx.path.endsWith("/") ? config.byPath.get(ctx.path.slice(0, -1)) : undefined);
     if (!route) {
       if (opts.admin) return opts.admin(ctx, next);
-      ctx.status = 404;
-      ctx.body = { error: "no route for this path" };
-      return;
+      return refuse(ctx, { status: 404, error: "no route for this path" });
     }
-    if (ctx.method !== "POST") {
-      ctx.status = 405;
-      ctx.set("Allow", "POST");
-      ctx.body = { error: "method not allowed" };
-      return;
-    }
-    if (opts.draining()) {
-      ctx.status = 503;
-      ctx.set("Retry-After", RETRY_AFTER_SECONDS);
-      ctx.set("Connection", "close");
-      ctx.body = { error: "shutting down" };
-      return;
-    }
+    if (ctx.method !== "POST") return refuse(ctx, { status: 405, error: "method not allowed", allow: "POST" });
+    if (opts.draining()) return refuse(ctx, { status: 503, error: "shutting down", close: true, retryLater: true });
     const { bodyLimit } = config.server;
     const bytes = bodyBytes(ctx.req, bodyLimit);
     // Refused before a byte of the body is read: the connection closes with the answer.
     if (bytes > bodyLimit) {
-      ctx.set("Connection", "close");
-      ctx.status = 413;
-      ctx.body = { error: "body too large" };
       opts.metrics.eventsReceived.inc({ route: route.name, outcome: "invalid" });
-      return;
+      return refuse(ctx, { status: 413, error: "body too large", close: true });
     }
     const release = budget.reserve(bytes);
     if (!release) {
       opts.metrics.ingressRefused.inc({ reason: "inflight_body_limit" });
-      ctx.set("Connection", "close");
-      ctx.set("Retry-After", RETRY_AFTER_SECONDS);
-      ctx.status = 503;
-      ctx.body = { error: "too many requests in flight" };
-      return;
+      return refuse(ctx, { status: 503, error: "too many requests in flight", close: true, retryLater: true });
     }
     // Held until the answer is sent or the client is gone: the parsed body lives that long too.
     if (ctx.res.closed) release();
@@ -101,17 +100,13 @@ export function createIngressApp(opts: IngressOptions): Koa {
     const receivedAt = Date.now();
     const read = await readBody(ctx.req, bodyLimit);
     if (!read.ok) {
-      ctx.set("Connection", "close");
-      ctx.status = read.reason === "too_large" ? 413 : 400;
-      ctx.body = { error: read.reason === "too_large" ? "body too large" : "request aborted" };
-      if (read.reason === "too_large") opts.metrics.eventsReceived.inc({ route: route.name, outcome: "invalid" });
-      return;
+      if (read.reason !== "too_large") return refuse(ctx, { status: 400, error: "request aborted", close: true });
+      opts.metrics.eventsReceived.inc({ route: route.name, outcome: "invalid" });
+      return refuse(ctx, { status: 413, error: "body too large", close: true });
     }
     if (jsonTooDeep(read.body)) {
       opts.metrics.eventsReceived.inc({ route: route.name, outcome: "invalid" });
-      ctx.status = 400;
-      ctx.body = { error: "body nested too deeply" };
-      return;
+      return refuse(ctx, { status: 400, error: "body nested too deeply" });
     }
     const answer = await receive(
       route,
