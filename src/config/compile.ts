@@ -4,11 +4,11 @@ import type { Logger } from "pino";
 import { ConfigError, type ConfigIssue } from "../errors.js";
 import { compileExpression, type Expression, ExpressionSyntaxError } from "../pipeline/expression.js";
 import { buildRedactor, type Redactor } from "../pipeline/redact.js";
-import { type CompiledRoute, compileRoute } from "./compile-route.js";
+import { type CompiledRoute, type CompileHelpers, compileRoute } from "./compile-route.js";
 import { type Path, placeOf } from "./interpolate.js";
 import { type LoadedConfig, loadConfigFile } from "./load.js";
 import { markedValues } from "./marks.js";
-import { ConfigSchema, DEFAULT_INFLIGHT_BODIES, SERVER_DEFAULTS, STORE_DEFAULTS } from "./schema.js";
+import { type Config, ConfigSchema, DEFAULT_INFLIGHT_BODIES, SERVER_DEFAULTS, STORE_DEFAULTS } from "./schema.js";
 import { parseDuration, parseSize } from "./units.js";
 
 export type { CompiledRoute, CompiledTarget } from "./compile-route.js";
@@ -96,7 +96,23 @@ export function compileConfig(loaded: LoadedConfig, opts: { log: Logger; env?: N
     }
   };
 
-  const server = config.server ?? {};
+  const server = compileServer(config.server ?? {}, issue);
+  const store = compileStore(config.store ?? {}, dir, issue);
+  // Built once the config is known to be sound (below); targets call it only when delivering.
+  let redactor: Redactor = (text) => text;
+  const redact: Redactor = (text) => redactor(text);
+  const routes = compileRoutes(loaded, { issue, expr, dir, env, log: opts.log, unsound, redact });
+  warn(loaded, server.listen, issue);
+
+  const errors = issues.filter((i) => i.severity === "error");
+  if (errors.length > 0) throw new ConfigError(file, issues);
+  redactor = buildRedactor(config, dir, loaded.raw);
+  return { file, dir, server, store, redact, ...routes, warnings: issues };
+}
+
+type Issue = CompileHelpers["issue"];
+
+function compileServer(server: NonNullable<Config["server"]>, issue: Issue): ServerSettings {
   const listen = parseAddress(server.listen ?? SERVER_DEFAULTS.listen);
   const admin = server.admin ? parseAddress(server.admin) : undefined;
   if (!admin && !isLoopback(listen.host)) {
@@ -121,82 +137,74 @@ export function compileConfig(loaded: LoadedConfig, opts: { log: Logger; env?: N
   // Node refuses a header timeout longer than the request timeout; say so in the config's terms.
   if (headerTimeoutMs > requestTimeoutMs) issue(["server", "header_timeout"], "is longer than request_timeout");
   if (headerTimeoutMs < 1) issue(["server", "header_timeout"], "must be at least 1ms");
+  return {
+    listen,
+    admin,
+    bodyLimit,
+    logLevel: server.log_level,
+    shutdownTimeoutMs: parseDuration(server.shutdown_timeout ?? SERVER_DEFAULTS.shutdown_timeout),
+    maxConnections: server.max_connections ?? SERVER_DEFAULTS.max_connections,
+    headerTimeoutMs,
+    requestTimeoutMs,
+    inflightBodyLimit,
+    adminToken: server.admin_token,
+  };
+}
 
-  const storeCfg = config.store ?? {};
+function compileStore(storeCfg: NonNullable<Config["store"]>, dir: string, issue: Issue): StoreSettings {
   const retentionMs = parseDuration(storeCfg.retention ?? STORE_DEFAULTS.retention);
-  let store: StoreSettings;
   if (storeCfg.type === "redis") {
     if (!storeCfg.url) issue(["store", "url"], "is required for a redis store");
     if (storeCfg.path) issue(["store", "path"], "is for the sqlite store; a redis store takes url");
-    store = { type: "redis", url: storeCfg.url ?? "", prefix: storeCfg.prefix ?? STORE_DEFAULTS.prefix, retentionMs };
-  } else {
-    if (storeCfg.url || storeCfg.prefix)
-      issue(["store", storeCfg.url ? "url" : "prefix"], "is for the redis store; a sqlite store takes path");
-    store = { type: "sqlite", path: resolve(dir, storeCfg.path ?? STORE_DEFAULTS.path), retentionMs };
+    return { type: "redis", url: storeCfg.url ?? "", prefix: storeCfg.prefix ?? STORE_DEFAULTS.prefix, retentionMs };
   }
+  if (storeCfg.url || storeCfg.prefix)
+    issue(["store", storeCfg.url ? "url" : "prefix"], "is for the redis store; a sqlite store takes path");
+  return { type: "sqlite", path: resolve(dir, storeCfg.path ?? STORE_DEFAULTS.path), retentionMs };
+}
 
-  // Built once the config is known to be sound (below); targets call it only when delivering.
-  let redactor: Redactor = (text) => text;
-  const redact: Redactor = (text) => redactor(text);
+function compileRoutes(loaded: LoadedConfig, h: CompileHelpers): Pick<CompiledConfig, "routes" | "byPath" | "byName"> {
   const routes: CompiledRoute[] = [];
   const byPath = new Map<string, CompiledRoute>();
   const byName = new Map<string, CompiledRoute>();
-  config.routes.forEach((r, i) => {
+  loaded.config.routes.forEach((r, i) => {
     // A route whose shape is broken is skipped; one with a broken verify or target still has
     // its other parts compiled (and their problems reported), but is not built.
     const shapeBroken = typeof r?.verify !== "object" || !Array.isArray(r?.targets);
     if (shapeBroken || loaded.issues.some((x) => x.place === `routes[${i}]`)) return;
-    const route = compileRoute(r, ["routes", i], { issue, expr, dir, env, log: opts.log, unsound, redact });
+    const route = compileRoute(r, ["routes", i], h);
     if (!route) return;
     const samePath = byPath.get(route.path);
     const sameName = byName.get(route.name);
-    if (samePath) issue(["routes", i, "path"], `${route.path} is already the path of route ${samePath.name}`);
-    if (sameName) issue(["routes", i, "name"], `${route.name} is already the name of ${sameName.where}`);
+    if (samePath) h.issue(["routes", i, "path"], `${route.path} is already the path of route ${samePath.name}`);
+    if (sameName) h.issue(["routes", i, "name"], `${route.name} is already the name of ${sameName.where}`);
     if (samePath || sameName) return;
     routes.push(route);
     byPath.set(route.path, route);
     byName.set(route.name, route);
   });
+  return { routes, byPath, byName };
+}
 
-  config.routes.forEach((r, i) => {
+/** What is allowed but probably a mistake: an open route on a public listener, inline secrets anyone can read. */
+function warn(loaded: LoadedConfig, listen: ListenAddress, issue: Issue): void {
+  loaded.config.routes.forEach((r, i) => {
     if (r?.verify?.type === "none" && !isLoopback(listen.host)) {
-      issue(["routes", i, "verify", "type"], `none: anyone who can reach ${server.listen} can send events to ${r.path}`, "warning");
+      issue(
+        ["routes", i, "verify", "type"],
+        `none: anyone who can reach ${loaded.config.server?.listen} can send events to ${r.path}`,
+        "warning",
+      );
     }
   });
   const inline = inlineSecretPlaces(loaded.raw);
-  if (inline.length > 0 && isWorldReadable(file)) {
+  if (inline.length > 0 && isWorldReadable(loaded.file)) {
     issue(
       [],
-      `${file} holds secrets written inline (${inline.join(", ")}) and is readable by every user: chmod o-r it, or use \${VAR} or secret_file`,
+      `${loaded.file} holds secrets written inline (${inline.join(", ")}) and is readable by every user: chmod o-r it, or use \${VAR} or secret_file`,
       "warning",
     );
   }
-
-  const errors = issues.filter((i) => i.severity === "error");
-  if (errors.length > 0) throw new ConfigError(file, issues);
-  redactor = buildRedactor(config, dir, loaded.raw);
-  return {
-    file,
-    dir,
-    server: {
-      listen,
-      admin,
-      bodyLimit,
-      logLevel: server.log_level,
-      shutdownTimeoutMs: parseDuration(server.shutdown_timeout ?? SERVER_DEFAULTS.shutdown_timeout),
-      maxConnections: server.max_connections ?? SERVER_DEFAULTS.max_connections,
-      headerTimeoutMs,
-      requestTimeoutMs,
-      inflightBodyLimit,
-      adminToken: server.admin_token,
-    },
-    store,
-    redact,
-    routes,
-    byPath,
-    byName,
-    warnings: issues,
-  };
 }
 
 /** Places of secret values (verify secrets, the admin token, …) written literally rather than as ${VAR}. */
