@@ -71,7 +71,7 @@ interface Committed {
 /** The embedded default Store: one SQLite file in WAL mode, shared safely by the daemon and the CLI. */
 export class SqliteStore implements Store {
   private readonly stmt: Statements;
-  private readonly batcher = new GroupCommit<Queued, Committed>((items) => this.writeBatch(items), MAX_BATCH);
+  private readonly batcher = new GroupCommit<Queued, Committed>((items) => this.writeBatch(items), { maxBatch: MAX_BATCH });
   /** fsyncs the WAL off the event loop before a 202 (undefined for in-memory and read-only stores). */
   private readonly walSync: WalSync | undefined;
   /** The file to check in ping(); undefined for an in-memory database. */
