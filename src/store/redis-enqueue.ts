@@ -5,14 +5,7 @@ import { GroupCommit, type ItemResult } from "./group-commit.js";
 import { toStoreError } from "./redis-errors.js";
 import { deliveryId, eventMember, queueName, type RedisKeys } from "./redis-keys.js";
 import { ENQUEUE } from "./redis-lua-queue.js";
-import type { EnqueueRequest, EnqueueResult } from "./store.js";
-
-/** An enqueue request, serialized before it joins a batch so a bad document fails alone. */
-export interface Queued {
-  req: EnqueueRequest;
-  doc: string;
-  receivedAtMs: number;
-}
+import type { EnqueueResult, Queued } from "./store.js";
 
 /** Caps one transaction: large enough to absorb a burst, small enough to keep Redis responsive. */
 const MAX_BATCH = 256;

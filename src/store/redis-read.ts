@@ -1,5 +1,5 @@
 import { isState, list, num, optionalText, text } from "./redis-replies.js";
-import type { DeadLetter, DeliverySummary, EventSummary } from "./store.js";
+import { type DeadLetter, type DeliverySummary, type EventSummary, WAITING_STATES } from "./store.js";
 
 /** Replies of the listing scripts (see redis-lua-queue.ts for their shapes) as the Store's types. */
 
@@ -19,8 +19,6 @@ export function readDeadLetters(reply: unknown): DeadLetter[] {
   });
 }
 
-const WAITING: ReadonlySet<string> = new Set(["pending", "retrying"]);
-
 function readDelivery(row: unknown): DeliverySummary | undefined {
   const [id, target, state, attempts, lastError, dueAt] = list(row, "events");
   const s = text(state, "events");
@@ -29,7 +27,7 @@ function readDelivery(row: unknown): DeliverySummary | undefined {
   const summary: DeliverySummary = { id: text(id, "events"), target: text(target, "events"), state: s, attempts: num(attempts, "events") };
   const error = optionalText(lastError);
   if (error !== undefined) summary.lastError = error;
-  if (WAITING.has(s)) summary.dueAt = num(dueAt, "events");
+  if (WAITING_STATES.includes(s)) summary.dueAt = num(dueAt, "events");
   return summary;
 }
 

@@ -3,7 +3,7 @@ import type { StoreSettings } from "../config/compile.js";
 import { StoreUnavailableError } from "../errors.js";
 import type { WebhookEvent } from "../pipeline/event.js";
 import { closeClient, connectClient, runScript } from "./redis-client.js";
-import { type Queued, RedisEnqueuer } from "./redis-enqueue.js";
+import { RedisEnqueuer } from "./redis-enqueue.js";
 import { toStoreError } from "./redis-errors.js";
 import { isDeliveryId, queueName, RedisKeys } from "./redis-keys.js";
 import { CLAIM, RECLAIM, RELEASE, SETTLE } from "./redis-lua-lease.js";
@@ -12,22 +12,24 @@ import { BACKLOG, DEAD_LETTERS, DEPTH, EVENTS, PRUNE, REPLAY } from "./redis-lua
 import { RedisQueues } from "./redis-queues.js";
 import { readDeadLetters, readEvents } from "./redis-read.js";
 import { list, num, optionalText, routeTarget, text } from "./redis-replies.js";
-import type {
-  ClaimedDelivery,
-  ClaimOptions,
-  DeadLetter,
-  EnqueueRequest,
-  EnqueueResult,
-  EventSummary,
-  QueueDepth,
-  Settlement,
-  Store,
-  TargetBacklog,
+import {
+  type ClaimedDelivery,
+  type ClaimOptions,
+  DEFAULT_EVENTS_LIMIT,
+  type DeadLetter,
+  type EnqueueRequest,
+  type EnqueueResult,
+  type EventSummary,
+  type QueueDepth,
+  type Queued,
+  type Settlement,
+  type Store,
+  type TargetBacklog,
+  toQueued,
 } from "./store.js";
 
 export type RedisStoreSettings = Pick<Extract<StoreSettings, { type: "redis" }>, "url" | "prefix">;
 
-const DEFAULT_EVENTS_LIMIT = 20;
 /** Events per prune script: short enough that ingress never waits long behind it. */
 const PRUNE_BATCH = 200;
 
@@ -72,14 +74,12 @@ export class RedisStore implements Store {
 
   enqueue(req: EnqueueRequest): Promise<EnqueueResult> {
     if (this.closed) return Promise.reject(new StoreUnavailableError("redis store: enqueue: the store is closed"));
-    let doc: string;
+    let item: Queued;
     try {
-      doc = JSON.stringify(req.event);
+      item = toQueued(req);
     } catch (err) {
       return Promise.reject(err); // this request's own fault (a cycle, a BigInt); the batch never sees it
     }
-    const parsed = Date.parse(req.event.receivedAt);
-    const item: Queued = { req, doc, receivedAtMs: Number.isFinite(parsed) ? parsed : Date.now() };
     return this.enqueuer.submit(item);
   }
 

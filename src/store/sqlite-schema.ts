@@ -1,4 +1,5 @@
 import type Database from "better-sqlite3";
+import { FINISHED_STATES } from "./store.js";
 
 /**
  * The SQLite store's tables and indexes. Bump SCHEMA_VERSION (PRAGMA user_version) and add a
@@ -19,7 +20,7 @@ export function claimable(alias = ""): string {
 }
 
 /** Deliveries in these states are finished for good; an event whose deliveries all are may be pruned. */
-export const PRUNABLE_STATES = "('delivered', 'skipped', 'coalesced')";
+export const PRUNABLE_STATES = `(${FINISHED_STATES.map((s) => `'${s}'`).join(", ")})`;
 
 const DDL = `
 CREATE TABLE IF NOT EXISTS events (

@@ -6,18 +6,21 @@ import { GroupCommit, type ItemResult } from "./group-commit.js";
 import { isUnavailable, toStoreError } from "./sqlite-errors.js";
 import { prepareDatabase } from "./sqlite-schema.js";
 import { prepareStatements, type Statements } from "./sqlite-statements.js";
-import { PRUNE_BATCH, type PruneCursor, prepareTransactions, type Queued, rowId, type Transactions } from "./sqlite-transactions.js";
-import type {
-  ClaimedDelivery,
-  ClaimOptions,
-  DeadLetter,
-  EnqueueRequest,
-  EnqueueResult,
-  EventSummary,
-  QueueDepth,
-  Settlement,
-  Store,
-  TargetBacklog,
+import { PRUNE_BATCH, type PruneCursor, prepareTransactions, rowId, type Transactions } from "./sqlite-transactions.js";
+import {
+  type ClaimedDelivery,
+  type ClaimOptions,
+  DEFAULT_EVENTS_LIMIT,
+  type DeadLetter,
+  type EnqueueRequest,
+  type EnqueueResult,
+  type EventSummary,
+  type QueueDepth,
+  type Queued,
+  type Settlement,
+  type Store,
+  type TargetBacklog,
+  toQueued,
 } from "./store.js";
 import { WalSync } from "./wal-sync.js";
 
@@ -33,7 +36,6 @@ export interface SqliteStoreOptions {
 const DEFAULT_BUSY_TIMEOUT_MS = 5_000;
 /** Caps one group commit: large enough to absorb a burst, small enough to keep each transaction short. */
 const MAX_BATCH = 256;
-const DEFAULT_EVENTS_LIMIT = 20;
 
 const nextTurn = () => new Promise<void>((done) => setImmediate(done));
 
@@ -133,10 +135,7 @@ export class SqliteStore implements Store {
   async enqueue(req: EnqueueRequest): Promise<EnqueueResult> {
     if (this.closed) throw new StoreUnavailableError("sqlite store: enqueue: the store is closed");
     if (this.walSync?.failed) throw syncFailure(this.walSync.failed);
-    const parsed = Date.parse(req.event.receivedAt);
-    // Serialized before it joins a batch: a request's own fault (a cycle, a BigInt) fails it alone.
-    const doc = JSON.stringify(req.event);
-    const { result, seq } = await this.batcher.submit({ req, doc, receivedAtMs: Number.isFinite(parsed) ? parsed : Date.now() });
+    const { result, seq } = await this.batcher.submit(toQueued(req));
     // Also for a duplicate: the first event's commit may still be on its way to the disk.
     try {
       await this.walSync?.durableThrough(seq);

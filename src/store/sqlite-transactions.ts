@@ -3,22 +3,16 @@ import type { WebhookEvent } from "../pipeline/event.js";
 import type { ItemResult } from "./group-commit.js";
 import { isUnavailable } from "./sqlite-errors.js";
 import type { DueRow, Statements } from "./sqlite-statements.js";
-import type {
-  ClaimedDelivery,
-  ClaimOptions,
-  DeliveryState,
-  DeliverySummary,
-  EnqueueRequest,
-  EnqueueResult,
-  EventSummary,
+import {
+  type ClaimedDelivery,
+  type ClaimOptions,
+  type DeliveryState,
+  type DeliverySummary,
+  type EnqueueResult,
+  type EventSummary,
+  type Queued,
+  WAITING_STATES,
 } from "./store.js";
-
-/** An enqueue request, serialized before it joins a batch so a bad document fails alone. */
-export interface Queued {
-  req: EnqueueRequest;
-  doc: string;
-  receivedAtMs: number;
-}
 
 /** Where prune() continues: the (received_at_ms, rowid) of the last event it looked at. */
 export interface PruneCursor {
@@ -28,8 +22,6 @@ export interface PruneCursor {
 
 /** Rows per prune transaction, so the daemon's ingress never waits long on the write lock. */
 export const PRUNE_BATCH = 500;
-
-const WAITING_STATES: ReadonlySet<string> = new Set(["pending", "retrying"]);
 
 /** Delivery ids are integers in SQLite and strings outside; anything else cannot name a row. */
 export function rowId(id: string): number | undefined {
@@ -119,7 +111,7 @@ export function prepareTransactions(db: Database.Database, stmt: Statements) {
         const state = d.state as DeliveryState;
         const summary: DeliverySummary = { id: String(d.id), target: d.target, state, attempts: d.attempts };
         if (d.lastError !== null) summary.lastError = d.lastError;
-        if (WAITING_STATES.has(state)) summary.dueAt = d.dueAt;
+        if (WAITING_STATES.includes(state)) summary.dueAt = d.dueAt;
         byEvent.get(d.eventId)?.push(summary);
       }
       return rows.map((r) => ({ id: r.id, route: r.route, receivedAt: r.receivedAt, deliveries: byEvent.get(r.id) ?? [] }));
