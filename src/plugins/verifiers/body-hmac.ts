@@ -1,5 +1,5 @@
 import type { Verifier, VerifierPlugin } from "./verifier.js";
-import { accepted, anyKeyMatches, decodeDigest, defineVerifier, firstKey, hmac, secretProperties } from "./verifier.js";
+import { accepted, anyKeyMatches, decodeDigest, defineVerifier, firstKey, hmac } from "./verifier.js";
 
 /**
  * The most common scheme: a header holding `prefix` + the HMAC-SHA256 of the raw body, hex or
@@ -24,8 +24,6 @@ export function defineBodyHmac(spec: {
     type: spec.type,
     description: spec.description,
     deliveryId: spec.deliveryId,
-    needsSecret: true,
-    properties: { ...secretProperties },
     create: (_options, ctx) => ({
       verify(req) {
         const header = names.map((n) => req.headers[n]).find((v) => v !== undefined);

@@ -1,4 +1,4 @@
-import { accepted, anyKeyEquals, defineVerifier, firstKey, secretProperties } from "./verifier.js";
+import { accepted, anyKeyEquals, defineVerifier, firstKey } from "./verifier.js";
 
 const TOKEN_HEADER = "x-gitlab-token";
 
@@ -11,9 +11,7 @@ export const gitlab = defineVerifier({
   type: "gitlab",
   description: "`X-Gitlab-Token` equals the secret (the token is removed from the stored event)",
   deliveryId: "`X-Gitlab-Event-UUID`",
-  needsSecret: true,
   credentialHeaders: [TOKEN_HEADER],
-  properties: { ...secretProperties },
   create: (_options, ctx) => ({
     verify(req) {
       const token = req.headers[TOKEN_HEADER];

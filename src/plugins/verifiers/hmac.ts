@@ -9,10 +9,7 @@ import {
   hmac as digest,
   firstKey,
   HEADER_NAME_PATTERN,
-  secretProperties,
   timestampFailure,
-  toleranceMs,
-  toleranceProperty,
 } from "./verifier.js";
 
 /** A plain `enum` (not TypeBox's anyOf of literals), so ajv's error names the allowed values. */
@@ -36,9 +33,8 @@ export const hmac = defineVerifier({
   description:
     "generic: a header holding `prefix` + the hex or base64 HMAC of the `signed` template, optionally timestamped (options below)",
   deliveryId: "`id_header`",
-  needsSecret: true,
+  timestamped: true,
   properties: {
-    ...secretProperties,
     header: headerName("the header that carries the signature"),
     algorithm: Type.Optional(stringEnum(["sha1", "sha256", "sha512"] as const, "the HMAC hash", DEFAULT_ALGORITHM)),
     encoding: Type.Optional(stringEnum(["hex", "base64"] as const, "how the signature is written", DEFAULT_ENCODING)),
@@ -46,7 +42,6 @@ export const hmac = defineVerifier({
     timestamp_header: Type.Optional(
       headerName("a header with the Unix time in seconds, checked against `tolerance` and signable as `{timestamp}`"),
     ),
-    ...toleranceProperty,
     signed: Type.Optional(
       Type.String({
         minLength: 1,
@@ -66,7 +61,7 @@ export const hmac = defineVerifier({
     const prefix = options.prefix ?? "";
     const tsHeader = options.timestamp_header?.toLowerCase();
     const parts = compileSignedTemplate(options.signed ?? (tsHeader ? "{timestamp}.{body}" : "{body}"), tsHeader !== undefined);
-    const tolerance = toleranceMs(options.tolerance);
+    const tolerance = ctx.toleranceMs;
     const sigHeader = options.header.toLowerCase();
     const idHeader = options.id_header?.toLowerCase();
     return {

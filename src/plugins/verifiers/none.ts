@@ -9,7 +9,6 @@ export const none = defineVerifier({
   description: "nothing; must be written out; `check` warns when the listener is not loopback",
   deliveryId: "",
   needsSecret: false,
-  properties: {},
   create: () => ({
     verify: () => ({ ok: true }),
     sign: (body) => ({ headers: {}, body }),

@@ -1,5 +1,5 @@
 import { Type } from "@sinclair/typebox";
-import { accepted, anyKeyEquals, defineVerifier, firstKey, isRecord, parseJson, secretProperties } from "./verifier.js";
+import { accepted, anyKeyEquals, defineVerifier, firstKey, isRecord, parseJson } from "./verifier.js";
 
 const DEFAULT_FIELD = "sharedSecret";
 
@@ -13,9 +13,7 @@ export const sharedSecret = defineVerifier({
   description:
     "a top-level JSON body field equals the secret (Cisco Meraki); the field is removed before the event is stored or forwarded. Nothing signs the body: anyone who knows the secret can send anything",
   deliveryId: "body `alertId`",
-  needsSecret: true,
   properties: {
-    ...secretProperties,
     field: Type.Optional(
       Type.String({ minLength: 1, default: DEFAULT_FIELD, description: "the top-level body field that holds the secret" }),
     ),

@@ -1,5 +1,5 @@
 import { Type } from "@sinclair/typebox";
-import { anyKeyEquals, defineVerifier, firstKey, HEADER_NAME_PATTERN, type SignedRequest, secretProperties } from "./verifier.js";
+import { anyKeyEquals, defineVerifier, firstKey, HEADER_NAME_PATTERN, type SignedRequest } from "./verifier.js";
 
 const BEARER = /^bearer +/i;
 
@@ -14,9 +14,7 @@ export const token = defineVerifier({
   description:
     "`Authorization: Bearer <secret>` by default, or a header or query parameter that equals the secret (options below). The token is removed from the stored event",
   deliveryId: "",
-  needsSecret: true,
   properties: {
-    ...secretProperties,
     header: Type.Optional(
       Type.String({
         pattern: HEADER_NAME_PATTERN,

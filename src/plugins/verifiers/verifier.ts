@@ -119,27 +119,52 @@ export interface VerifierPlugin<P extends TProperties = TProperties> {
   create(options: Static<TObject<P & { type: TLiteral<string> }>>, ctx: VerifierContext): Verifier;
 }
 
-export function defineVerifier<T extends string, P extends TProperties>(spec: {
+/** What a scheme's `create` gets besides its options. */
+export interface SchemeContext extends VerifierContext {
+  /** The `tolerance` option in milliseconds (its default when not given); for timestamped schemes. */
+  toleranceMs: number;
+}
+
+type SchemeOptions<T extends string, P extends TProperties> = Static<
+  TObject<P & typeof secretProperties & typeof toleranceProperty & { type: TLiteral<T> }>
+>;
+
+/**
+ * A scheme: its type, docs, own options and `create`. The secret options (`secret`, `secrets`,
+ * `secret_file`) are added unless `needsSecret` is false, `tolerance` when `timestamped`.
+ */
+export function defineVerifier<T extends string, P extends TProperties = Record<never, never>>(spec: {
   type: T;
   description: string;
   deliveryId: string;
-  needsSecret: boolean;
+  /** Default true. */
+  needsSecret?: boolean;
+  /** Takes `tolerance` (how old a signed timestamp may be); its value reaches `create` parsed. */
+  timestamped?: boolean;
   credentialHeaders?: readonly string[];
-  properties: P;
-  create(options: Static<TObject<P & { type: TLiteral<T> }>>, ctx: VerifierContext): Verifier;
+  /** The scheme's own options, if any. */
+  properties?: P;
+  create(options: SchemeOptions<T, P>, ctx: SchemeContext): Verifier;
 }): VerifierPlugin {
+  const needsSecret = spec.needsSecret ?? true;
   const schema: TObject = Type.Object(
-    { type: Type.Literal(spec.type), ...spec.properties },
+    {
+      type: Type.Literal(spec.type),
+      ...(needsSecret ? secretProperties : {}),
+      ...spec.properties,
+      ...(spec.timestamped ? toleranceProperty : {}),
+    },
     { additionalProperties: false, description: spec.description },
   ) as unknown as TObject;
   return {
     type: spec.type,
     description: spec.description,
     deliveryId: spec.deliveryId,
-    needsSecret: spec.needsSecret,
+    needsSecret,
     schema,
     credentialHeaders: spec.credentialHeaders ?? [],
-    create: spec.create as VerifierPlugin["create"],
+    create: (options, ctx) =>
+      spec.create(options as SchemeOptions<T, P>, { ...ctx, toleranceMs: toleranceMs((options as { tolerance?: string }).tolerance) }),
   };
 }
 
