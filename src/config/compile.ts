@@ -4,6 +4,7 @@ import type { Logger } from "pino";
 import { ConfigError, type ConfigIssue } from "../errors.js";
 import { compileExpression, type Expression, ExpressionSyntaxError } from "../pipeline/expression.js";
 import { buildRedactor, type Redactor } from "../pipeline/redact.js";
+import { findVerifier } from "../plugins/verifiers/index.js";
 import { type CompiledRoute, type CompileHelpers, compileRoute } from "./compile-route.js";
 import { type Path, placeOf } from "./interpolate.js";
 import { type LoadedConfig, loadConfigFile } from "./load.js";
@@ -189,10 +190,12 @@ function compileRoutes(loaded: LoadedConfig, h: CompileHelpers): Pick<CompiledCo
 /** What is allowed but probably a mistake: an open route on a public listener, inline secrets anyone can read. */
 function warn(loaded: LoadedConfig, listen: ListenAddress, issue: Issue): void {
   loaded.config.routes.forEach((r, i) => {
-    if (r?.verify?.type === "none" && !isLoopback(listen.host)) {
+    // A scheme without a secret authenticates nothing (`none`).
+    const open = typeof r?.verify?.type === "string" && findVerifier(r.verify.type)?.needsSecret === false;
+    if (open && !isLoopback(listen.host)) {
       issue(
         ["routes", i, "verify", "type"],
-        `none: anyone who can reach ${loaded.config.server?.listen} can send events to ${r.path}`,
+        `${r.verify.type}: anyone who can reach ${loaded.config.server?.listen} can send events to ${r.path}`,
         "warning",
       );
     }
