@@ -15,6 +15,7 @@ export function table(header: readonly string[], rows: readonly (readonly string
 }
 
 const n0 = (n: number) => n.toFixed(0);
+const n1 = (n: number) => n.toFixed(1);
 const ms = (n: number) => n.toFixed(2);
 
 function serverRows(servers: readonly ServerMeasurement[]): string[][] {
@@ -135,6 +136,7 @@ export function formatResults(r: Results): string {
         ],
       ),
       `reload of ${t.routes} routes (${t.reloads.length}×): SIGHUP → "config reloaded" median ${n0(t.medianReload.toLogMs)} ms (max ${n0(t.maxReload.toLogMs)}), → new route answers median ${n0(t.medianReload.toAnswerMs)} ms (max ${n0(t.maxReload.toAnswerMs)})`,
+      `ingress on one route during ${t.reloadIngress.reloads} reloads of ${t.reloadIngress.routes} routes: p50 ${n1(t.reloadIngress.duringReload.p50Ms)} ms, p99 ${n1(t.reloadIngress.duringReload.p99Ms)} ms, max ${n1(t.reloadIngress.duringReload.maxMs)} ms over ${t.reloadIngress.duringReload.requests} requests (${t.reloadIngress.duringReload.failed} not 202); without a reload: p50 ${n1(t.reloadIngress.reference.p50Ms)} ms, p99 ${n1(t.reloadIngress.reference.p99Ms)} ms, max ${n1(t.reloadIngress.reference.maxMs)} ms`,
       "",
     );
   }

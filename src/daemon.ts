@@ -5,15 +5,20 @@ import type { AddressInfo } from "node:net";
 import { basename, dirname, resolve } from "node:path";
 import type Koa from "koa";
 import type { Logger } from "pino";
-import { type CompiledConfig, type ListenAddress, loadAndCompile } from "./config/compile.js";
+import { type AddressOverrides, type CompiledConfig, loadAndCompile, loadAndCompileAsync } from "./config/compile.js";
+import { timeSlices } from "./config/time-slices.js";
 import { ConfigError, formatIssue } from "./errors.js";
 import { Worker } from "./pipeline/work.js";
 import { createAdminApp, createAdminRouter } from "./server/admin.js";
 import { createIngressApp } from "./server/ingress.js";
+import { listenOn } from "./server/listen-on.js";
 import { applyListenerLimits, createListener } from "./server/listener.js";
 import { openStore } from "./store/open.js";
+import { Pruner } from "./store/pruner.js";
 import type { Store } from "./store/store.js";
 import { Metrics } from "./telemetry/metrics.js";
+import { RefusalLog } from "./telemetry/refusal-log.js";
+import { describeStore, StoreOutage } from "./telemetry/store-outage.js";
 import { VERSION } from "./version.js";
 
 /**
@@ -27,23 +32,16 @@ export interface DaemonOptions {
   env?: NodeJS.ProcessEnv;
   /** Reload when the config file changes (default true). SIGHUP is wired by the CLI. */
   watch?: boolean;
+  /** `serve --listen/--admin`: win over the environment and the file, on reloads too. */
+  overrides?: AddressOverrides;
 }
 
 /** Editors save in bursts (write temp, rename, chmod): one reload for the lot. */
 const RELOAD_DEBOUNCE_MS = 200;
 /** Stat polling catches what inotify cannot see, such as a single file bind-mounted into a container. */
 const POLL_INTERVAL_MS = 2_000;
-const PRUNE_EVERY_MS = 3_600_000;
-
-function listenOn(server: Server, at: ListenAddress): Promise<AddressInfo> {
-  return new Promise((resolveListen, reject) => {
-    server.once("error", reject);
-    server.listen(at.port, at.host, () => {
-      server.off("error", reject);
-      resolveListen(server.address() as AddressInfo);
-    });
-  });
-}
+/** How long a reload's work on this thread may hold the event loop at a time. */
+const RELOAD_SLICE_MS = 10;
 
 function closeServer(server: Server): Promise<void> {
   return new Promise((done) => {
@@ -70,7 +68,7 @@ export class Daemon {
   private readonly servers: Server[] = [];
   private watcher: FSWatcher | undefined;
   private reloadTimer: NodeJS.Timeout | undefined;
-  private pruneTimer: NodeJS.Timeout | undefined;
+  private readonly pruner: Pruner;
   private lastHash: string | undefined;
   private reloading: Promise<boolean> = Promise.resolve(true);
   listenAddress: AddressInfo | undefined;
@@ -82,31 +80,45 @@ export class Daemon {
     readonly store: Store,
     readonly metrics: Metrics,
     private readonly worker: Worker,
-  ) {}
+    private readonly outage: StoreOutage,
+    private readonly refusals: RefusalLog,
+  ) {
+    this.pruner = new Pruner({ store, log: opts.log, retentionMs: () => this.live.store.retentionMs });
+  }
 
   static async start(opts: DaemonOptions): Promise<Daemon> {
     const log = opts.log;
     const file = resolve(opts.configFile);
-    const config = loadAndCompile(file, { log, env: opts.env });
+    const config = loadAndCompile(file, { log, env: opts.env, overrides: opts.overrides });
     applyLogLevel(log, config, opts.env ?? process.env);
     for (const w of config.warnings) log.warn({ place: w.place, line: w.line }, `config warning: ${w.message}`);
-    const store = await openStore(config.store);
-    const metrics = new Metrics(() => store.depth());
+    // The metrics exist before the store, which reports a Redis that lost its data into them.
+    let opened: Store | undefined;
+    const metrics = new Metrics(
+      () => (opened ? opened.depth() : Promise.reject(new Error("the store is not open yet"))),
+      () => opened?.walBytes?.(),
+    );
+    const store = await openStore(config.store, { log, onDataLost: () => metrics.storeDataLost.inc() });
+    opened = store;
     metrics.declareRoutes(config.routes);
     metrics.configLoaded(true);
     metrics.reloads.inc({ result: "success" }, 0);
     let daemon: Daemon | undefined;
-    const worker = new Worker({ store, metrics, log, config: () => daemon?.live ?? config });
-    daemon = new Daemon({ ...opts, configFile: file }, config, store, metrics, worker);
+    const outage = new StoreOutage(log, describeStore(config.store));
+    const worker = new Worker({ store, metrics, log, config: () => daemon?.live ?? config, outage });
+    daemon = new Daemon({ ...opts, configFile: file }, config, store, metrics, worker, outage, new RefusalLog(log));
     daemon.lastHash = hashFile(file);
     try {
       await daemon.listen();
     } catch (err) {
+      // A listener that did bind must not outlive the failed start: it would answer every
+      // webhook 503 with the store closed, and a process that stays up is never restarted.
+      await Promise.all(daemon.servers.map(closeServer));
       await store.close();
       throw err;
     }
     worker.start();
-    daemon.schedulePrune();
+    daemon.pruner.start();
     if (opts.watch !== false) daemon.watchConfig();
     log.info(
       {
@@ -136,6 +148,8 @@ export class Daemon {
       config: () => this.live,
       draining: () => this.draining,
       onAccepted: () => this.worker.wake(),
+      outage: this.outage,
+      refusals: this.refusals,
       admin: separateAdmin ? undefined : (adminRouter.routes() as unknown as Koa.Middleware),
     });
     // Slow and abusive clients: connection cap, header and request timeouts, keep-alive limits.
@@ -143,11 +157,11 @@ export class Daemon {
     const onDrop = () => this.metrics.ingressRefused.inc({ reason: "max_connections" });
     const ingressServer = createListener(ingress.callback(), { limits, log, name: "listen", onDrop });
     this.servers.push(ingressServer);
-    this.listenAddress = await listenOn(ingressServer, this.live.server.listen);
+    this.listenAddress = await listenOn(ingressServer, this.live.server.listen, this.live.server.listenFrom);
     if (this.live.server.admin) {
       const adminServer = createListener(createAdminApp(adminRouter).callback(), { limits, log, name: "admin" });
       this.servers.push(adminServer);
-      this.adminAddress = await listenOn(adminServer, this.live.server.admin);
+      this.adminAddress = await listenOn(adminServer, this.live.server.admin, this.live.server.adminFrom ?? "server.admin");
     }
   }
 
@@ -163,9 +177,11 @@ export class Daemon {
   private async doReload(trigger: string): Promise<boolean> {
     const { log } = this.opts;
     const file = this.live.file;
+    log.debug({ trigger }, "config reload started");
     let next: CompiledConfig;
     try {
-      next = loadAndCompile(file, { log, env: this.opts.env });
+      next = await loadAndCompileAsync(file, { log, env: this.opts.env, overrides: this.opts.overrides });
+      log.debug({ trigger, routes: next.routes.length }, "config reload compiled");
     } catch (err) {
       this.metrics.reloads.inc({ result: "failure" });
       this.metrics.configLoaded(false);
@@ -178,19 +194,29 @@ export class Daemon {
       log.error({ trigger }, "config reload failed; the previous config keeps serving");
       return false;
     }
+    // Every series of the new routes at 0, a slice at a time: thousands of routes take longer
+    // than requests may wait. Declared before the swap, so no new route counts before its series exist.
+    const turn = timeSlices(RELOAD_SLICE_MS);
+    for (const route of next.routes) {
+      this.metrics.declareRoutes([route]);
+      await turn();
+    }
     const old = this.live;
     const needsRestart: string[] = [];
     const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
     if (!same(old.server.listen, next.server.listen)) needsRestart.push("server.listen");
     if (!same(old.server.admin, next.server.admin)) needsRestart.push("server.admin");
-    if (!same(old.store, next.store)) needsRestart.push("store");
+    // The store is not reopened on reload; its retention is only a setting of the pruner.
+    if (!same({ ...old.store, retentionMs: 0 }, { ...next.store, retentionMs: 0 })) needsRestart.push("store");
+    const retentionChanged = old.store.retentionMs !== next.store.retentionMs;
     // Listeners and the store are not rebuilt on reload: keep running ones, say so, apply the rest.
     applyLogLevel(log, next, this.opts.env ?? process.env);
-    this.live = { ...next, server: { ...next.server, listen: old.server.listen, admin: old.server.admin }, store: old.store };
+    const store = { ...old.store, retentionMs: next.store.retentionMs };
+    this.live = { ...next, server: { ...next.server, listen: old.server.listen, admin: old.server.admin }, store };
+    if (retentionChanged) this.pruner.runSoon();
     for (const server of this.servers) applyListenerLimits(server, this.live.server);
     for (const w of next.warnings) log.warn({ place: w.place, line: w.line }, `config warning: ${w.message}`);
     if (needsRestart.length > 0) log.warn({ keys: needsRestart }, "these settings changed and take effect only after a restart");
-    this.metrics.declareRoutes(next.routes);
     this.metrics.reloads.inc({ result: "success" });
     this.metrics.configLoaded(true);
     const names = (c: CompiledConfig) => new Set(c.routes.flatMap((r) => r.targetNames.map((t) => `${r.name}/${t}`)));
@@ -233,28 +259,13 @@ export class Daemon {
     return this.reload("SIGHUP");
   }
 
-  private schedulePrune(): void {
-    const prune = async () => {
-      const now = Date.now();
-      try {
-        const n = await this.store.prune(now - this.live.store.retentionMs, now);
-        if (n > 0) this.opts.log.info({ pruned: n }, "finished events past retention pruned");
-      } catch (err) {
-        this.opts.log.warn({ err: (err as Error).message }, "pruning failed; will try again");
-      }
-    };
-    void prune();
-    this.pruneTimer = setInterval(prune, PRUNE_EVERY_MS);
-    this.pruneTimer.unref();
-  }
-
   /** Graceful shutdown: refuse new webhooks (503), let deliveries finish up to the bound, release leases, close. */
   async stop(): Promise<void> {
     if (this.draining) return;
     this.draining = true;
     this.opts.log.info("shutting down: new webhooks get 503, in-flight deliveries may finish");
     clearTimeout(this.reloadTimer);
-    clearInterval(this.pruneTimer);
+    this.pruner.stop();
     this.watcher?.close();
     unwatchFile(this.live.file);
     const closing = this.servers.map(closeServer);
@@ -262,6 +273,7 @@ export class Daemon {
     await this.reloading;
     for (const s of this.servers) s.closeAllConnections();
     await Promise.all(closing);
+    this.refusals.close();
     await this.store.close();
     this.opts.log.info("stopped");
   }

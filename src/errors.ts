@@ -66,4 +66,17 @@ export class UserError extends Error {
   }
 }
 
-export type SwitchyardError = ConfigError | StoreUnavailableError | ExpressionError | UserError;
+/**
+ * A listener could not be bound at start (address in use, permission denied, not an address of
+ * this host). The message names the address and where it was set, e.g.
+ * `cannot listen on 0.0.0.0:8080: address in use (server.listen in /etc/switchyard.yaml:2)`.
+ */
+export class ListenError extends Error {
+  readonly code = "LISTEN_FAILED" as const;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "ListenError";
+  }
+}
+
+export type SwitchyardError = ConfigError | StoreUnavailableError | ExpressionError | UserError | ListenError;

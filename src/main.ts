@@ -1,5 +1,27 @@
 #!/usr/bin/env node
-import { run } from "./cli/index.js";
+import { EXIT_INTERNAL, run } from "./cli/index.js";
+
+/** A bug, or an I/O failure nothing expected: say so with the stack, and exit 70 (EX_SOFTWARE). */
+function unexpected(err: unknown): never {
+  const e = err instanceof Error ? err : new Error(String(err));
+  try {
+    process.stderr.write(`switchyard: unexpected error: ${e.stack ?? e.message}\n`);
+  } catch {
+    // stderr itself is broken: the exit code is all that is left to tell.
+  }
+  process.exit(EXIT_INTERNAL);
+}
+
+// `switchyard events | head`: the reader may go away before the output ends. What is left to
+// print has no one to read it, so it is dropped quietly and the verb ends with its own exit
+// code, instead of the process dying on EPIPE with a stack trace.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on("error", (err: NodeJS.ErrnoException) => {
+    if (err.code !== "EPIPE") unexpected(err);
+  });
+}
+// Without this, Node exits 1 on an uncaught error: the code of a user error.
+process.on("uncaughtException", unexpected);
 
 run(process.argv.slice(2)).then(
   (code) => {
@@ -7,6 +29,6 @@ run(process.argv.slice(2)).then(
   },
   (err: Error) => {
     process.stderr.write(`switchyard: unexpected error: ${err.stack ?? err.message}\n`);
-    process.exitCode = 70;
+    process.exitCode = EXIT_INTERNAL;
   },
 );

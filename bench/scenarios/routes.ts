@@ -6,12 +6,13 @@ import { type BenchContext, measure, quietest, type ServerMeasurement } from "..
 import { CLI } from "../paths.js";
 import { githubPayload, type Payload } from "../payload.js";
 import { type RunningServer, startSink, startSwitchyard } from "../servers.js";
+import { type ReloadIngressResult, reloadIngress } from "./reload-ingress.js";
 
 /**
  * Many routes: ingest on one route of a 1 000-route config against a 1-route config (the
  * lookup should not care), the reload time of the big config (SIGHUP → `config reloaded`
- * line, and → a route that only the new file has answering 202), and `switchyard check`'s
- * wall time on it.
+ * line, and → a route that only the new file has answering 202), ingress latency while a
+ * 2 000-route config reloads (reload-ingress.ts), and `switchyard check`'s wall time on it.
  */
 
 export interface ReloadSample {
@@ -34,6 +35,8 @@ export interface RoutesResult {
   maxReload: ReloadSample;
   /** Median wall time of `switchyard check` over CHECK_RUNS runs (a whole Node start included). */
   checkMs: { one: number; many: number };
+  /** Ingress latency on one route while a 2 000-route config reloads, and without a reload. */
+  reloadIngress: ReloadIngressResult;
 }
 
 const CHECK_RUNS = 3;
@@ -171,6 +174,8 @@ export async function routes(ctx: BenchContext): Promise<RoutesResult> {
     const big = medianRun(bigs);
     ctx.progress(`routes: ${ctx.options.reloads} reloads of ${n} routes (SIGHUP)`);
     const reloads = await timeReloads(ctx, sink.base, n);
+    ctx.progress(`routes: ingress latency during reloads of a big config`);
+    const underReload = await reloadIngress(ctx, sink.base);
     ctx.progress("routes: switchyard check wall time");
     const checkOne = await checkWallMs(ctx.children, writeSwitchyardConfig(ctx.workDir, "check-one.yaml", [measured]));
     const checkManyFile = writeSwitchyardConfig(ctx.workDir, "check-many.yaml", many);
@@ -187,6 +192,7 @@ export async function routes(ctx: BenchContext): Promise<RoutesResult> {
       medianReload: { toLogMs: median(reloads.map((r) => r.toLogMs)), toAnswerMs: median(reloads.map((r) => r.toAnswerMs)) },
       maxReload: { toLogMs: Math.max(...reloads.map((r) => r.toLogMs)), toAnswerMs: Math.max(...reloads.map((r) => r.toAnswerMs)) },
       checkMs: { one: checkOne, many: checkMany },
+      reloadIngress: underReload,
     };
   } finally {
     await sink.stop();

@@ -1,6 +1,7 @@
 import { resolve } from "node:path";
 import pino, { type Logger } from "pino";
-import { type CompiledConfig, type CompiledRoute, loadAndCompile } from "../config/compile.js";
+import { type AddressOverrides, type CompiledConfig, type CompiledRoute, loadAndCompile } from "../config/compile.js";
+import { loadStoreSettings } from "../config/store-settings.js";
 import { UserError } from "../errors.js";
 import { openStore } from "../store/open.js";
 import type { Store } from "../store/store.js";
@@ -17,8 +18,8 @@ export function quietLogger(): Logger {
   return pino({ level: "silent" });
 }
 
-export function loadForCli(option: string | undefined): CompiledConfig {
-  return loadAndCompile(configPath(option), { log: quietLogger() });
+export function loadForCli(option: string | undefined, overrides?: AddressOverrides): CompiledConfig {
+  return loadAndCompile(configPath(option), { log: quietLogger(), overrides });
 }
 
 export function findRoute(config: CompiledConfig, name: string): CompiledRoute {
@@ -30,12 +31,16 @@ export function findRoute(config: CompiledConfig, name: string): CompiledRoute {
   return route;
 }
 
-/** Opens the configured store from the CLI, alongside a running daemon if there is one. */
-export async function withStore<T>(option: string | undefined, fn: (store: Store, config: CompiledConfig) => Promise<T>): Promise<T> {
-  const config = loadForCli(option);
-  const store = await openStore(config.store);
+/**
+ * Opens the configured store from the CLI, alongside a running daemon if there is one. Only the
+ * config's `store` section is needed (no route secrets), and the store must exist: the CLI never
+ * creates one; `read` opens SQLite read-only.
+ */
+export async function withStore<T>(option: string | undefined, access: "read" | "write", fn: (store: Store) => Promise<T>): Promise<T> {
+  const { store: settings } = loadStoreSettings(configPath(option));
+  const store = await openStore(settings, access);
   try {
-    return await fn(store, config);
+    return await fn(store);
   } finally {
     await store.close();
   }

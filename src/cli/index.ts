@@ -1,17 +1,25 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
-import { ConfigError, StoreUnavailableError, UserError } from "../errors.js";
+import { ConfigError, ListenError, StoreUnavailableError, UserError } from "../errors.js";
 import { VERSION } from "../version.js";
 import { check } from "./check.js";
 import { dlqList, dlqReplay } from "./dlq.js";
 import { events } from "./events.js";
+import { eventsShow } from "./events-show.js";
+import { health } from "./health.js";
 import { serve } from "./serve.js";
 import { sign } from "./sign.js";
 import { test } from "./test.js";
 
-/** Exit codes: 0 success, 1 user error (bad config, unknown route), 2 usage error. */
+/** Exit codes, every one the CLI makes: the README's table lists them, and an e2e test checks each. */
 export const EXIT_OK = 0;
+/** Bad config, unknown route or id, store unavailable, a failed shutdown. */
 export const EXIT_USER = 1;
+/** Unknown verb or option, missing argument. */
 export const EXIT_USAGE = 2;
+/** `serve` could not bind listen or admin: in use, permission denied, not an address of this host. */
+export const EXIT_LISTEN = 3;
+/** A bug: an error nothing expected (main.ts prints its stack). */
+export const EXIT_INTERNAL = 70;
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -24,6 +32,8 @@ function collect(value: string, previous: string[] = []): string[] {
 }
 
 const configOption = () => new Option("-c, --config <file>", "config file (default $SWITCHYARD_CONFIG or config/switchyard.yaml)");
+const listenOption = () => new Option("--listen <host:port>", "webhook address; wins over $SWITCHYARD_LISTEN and server.listen");
+const adminOption = () => new Option("--admin <host:port>", "admin address; wins over $SWITCHYARD_ADMIN and server.admin");
 
 export function buildProgram(setExit: (code: number) => void): Command {
   const program = new Command("switchyard")
@@ -36,11 +46,15 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .command("serve")
     .description("run the daemon; SIGHUP or a change to the file reloads; SIGTERM drains and exits 0")
     .addOption(configOption())
+    .addOption(listenOption())
+    .addOption(adminOption())
     .action(async (o) => setExit(await serve(o)));
   program
     .command("check")
     .description("validate the config (schema, env vars, JSONata, paths, commands); exit 0 or 1 with every error")
     .addOption(configOption())
+    .addOption(listenOption())
+    .addOption(adminOption())
     .option("--json", "machine-readable output")
     .action((o) => setExit(check(o)));
   program
@@ -60,6 +74,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .argument("<route>", "route name")
     .requiredOption("--body <file>", "the request body ('-' for stdin)")
     .option("--url <base>", "base URL for the curl line (default: the listen address)")
+    .option("-H, --header <line>", "add or replace a request header, 'Name: value' (repeatable)", collect)
     .addOption(configOption())
     .action((route, o) => setExit(sign(route, o)));
   const dlq = program.command("dlq").description("the dead-letter queue: deliveries that ran out of attempts");
@@ -74,18 +89,33 @@ export function buildProgram(setExit: (code: number) => void): Command {
   dlq
     .command("replay")
     .description("queue dead letters again (a running daemon picks them up)")
-    .argument("[ids...]", "dead-letter ids from dlq list")
+    .argument("[ids...]", "dead-letter ids from dlq list, or event ids (every dead delivery of the event)")
     .option("--all", "replay every dead letter")
     .addOption(configOption())
     .action(async (ids, o) => setExit(await dlqReplay(ids, o)));
-  program
+  // `events` alone lists, as it always has; `events show ID` is a subcommand beside that action.
+  const eventsCommand = program
     .command("events")
-    .description("recent events with each target's delivery state")
+    .description("recent events with each target's delivery state; `events show ID` for one event in full")
     .option("--route <name>", "only this route")
     .option("--limit <n>", "at most n (default 20)", positiveInt)
     .option("--json", "machine-readable output")
     .addOption(configOption())
     .action(async (o) => setExit(await events(o)));
+  eventsCommand
+    .command("show")
+    .description("one event: the stored request (method, path, query, headers, body) and each delivery's state")
+    .argument("<id>", "event id (from the logs, events or dlq list)")
+    .option("--json", "machine-readable output")
+    .addOption(configOption())
+    // With the parent's options too: `events -c FILE show ID` reads as naturally as `events show ID -c FILE`.
+    .action(async (id, _o, cmd: Command) => setExit(await eventsShow(id, cmd.optsWithGlobals())));
+  program
+    .command("health")
+    .description("exit 0 if the running daemon's /healthz (on the config's admin address) answers 200, else 1")
+    .option("--url <url>", "probe this URL instead (default $SWITCHYARD_HEALTH_URL, else from the config)")
+    .addOption(configOption())
+    .action(async (o) => setExit(await health(o)));
   return program;
 }
 
@@ -105,6 +135,10 @@ export async function run(argv: readonly string[]): Promise<number> {
     if (err instanceof ConfigError || err instanceof UserError || err instanceof StoreUnavailableError) {
       process.stderr.write(`switchyard: ${err.message}\n`);
       return EXIT_USER;
+    }
+    if (err instanceof ListenError) {
+      process.stderr.write(`switchyard: ${err.message}\n`);
+      return EXIT_LISTEN;
     }
     throw err;
   }

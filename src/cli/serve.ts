@@ -3,9 +3,10 @@ import { createLogger } from "../telemetry/logger.js";
 import { configPath } from "./common.js";
 
 /** `switchyard serve`: runs until SIGTERM/SIGINT (drain, exit 0); SIGHUP or a file change reloads. */
-export async function serve(options: { config?: string }): Promise<number> {
+export async function serve(options: { config?: string; listen?: string; admin?: string }): Promise<number> {
   const log = createLogger();
-  const daemon = await Daemon.start({ configFile: configPath(options.config), log });
+  const overrides = { listen: options.listen, admin: options.admin };
+  const daemon = await Daemon.start({ configFile: configPath(options.config), log, overrides });
   process.on("SIGHUP", () => void daemon.reloadNow());
   return new Promise((resolve) => {
     const shutdown = (signal: string) => {

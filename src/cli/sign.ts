@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { UserError } from "../errors.js";
 import { findRoute, loadForCli, print } from "./common.js";
+import { HeaderLines } from "./header-lines.js";
 
 /** Single-quotes a word for a POSIX shell. */
 function shellQuote(word: string): string {
@@ -15,30 +16,49 @@ export function readBodyFile(file: string): Buffer {
   }
 }
 
-/** `switchyard sign`: the headers that make a valid signed request for a route, and a curl line. */
-export function sign(routeName: string, options: { config?: string; body: string; url?: string }): number {
+function isJson(body: Buffer): boolean {
+  try {
+    JSON.parse(body.toString("utf8"));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export interface SignOptions {
+  config?: string;
+  body: string;
+  url?: string;
+  header?: string[];
+}
+
+/**
+ * `switchyard sign`: the headers of a request the route accepts, and a curl line that sends it.
+ * The request carries what the provider always sends (its event and delivery id headers, a JSON
+ * Content-Type), because a route filter on the event header would otherwise ignore it; `-H`
+ * replaces or adds headers; the signature is made last, over what is sent, and always wins.
+ */
+export function sign(routeName: string, options: SignOptions): number {
   const config = loadForCli(options.config);
   const route = findRoute(config, routeName);
   const body = readBodyFile(options.body);
-  const signed = route.verifier.sign(body, Date.now());
-  for (const [name, value] of Object.entries(signed.headers)) print(`${name}: ${value}`);
+  const now = Date.now();
+  const headers = new HeaderLines();
+  // curl's -d/--data-binary would otherwise send a form content type, which the body is not.
+  if (isJson(body)) headers.set({ "Content-Type": "application/json" });
+  headers.set(route.verifier.providerHeaders?.(body, now) ?? {});
+  headers.set(HeaderLines.parse(options.header ?? []));
+  const signed = route.verifier.sign(body, now, headers.lowerCased());
+  headers.set(signed.headers);
+  for (const [name, value] of headers.entries()) print(`${name}: ${value}`);
+
   const listen = config.server.listen;
   const host =
     listen.host === "0.0.0.0" || listen.host === "::" ? "127.0.0.1" : listen.host.includes(":") ? `[${listen.host}]` : listen.host;
-  const base = options.url ?? `http://${host}:${listen.port}`;
+  const base = (options.url ?? `http://${host}:${listen.port}`).replace(/\/+$/, "");
   const query = signed.query ? `?${new URLSearchParams(signed.query).toString()}` : "";
-  const json = (() => {
-    try {
-      JSON.parse(signed.body.toString("utf8"));
-      return true;
-    } catch {
-      return false;
-    }
-  })();
-  const headerArgs = Object.entries(signed.headers).map(([n, v]) => `-H ${shellQuote(`${n}: ${v}`)}`);
-  if (json && !Object.keys(signed.headers).some((h) => h.toLowerCase() === "content-type"))
-    headerArgs.unshift(`-H 'Content-Type: application/json'`);
-  // The file as is when signing left the body alone; inline when it changed (shared-secret).
+  const headerArgs = headers.entries().map(([n, v]) => `-H ${shellQuote(`${n}: ${v}`)}`);
+  // The file as is when signing left the body alone; inline when it changed (shared-secret, linear).
   const bodyArg =
     signed.body.equals(body) && options.body !== "-"
       ? `--data-binary @${shellQuote(options.body)}`

@@ -1,8 +1,11 @@
-import { ExpressionError, UserError } from "../errors.js";
+import { formatSize } from "../config/units.js";
+import { ExpressionError } from "../errors.js";
 import { admit } from "../pipeline/admit.js";
 import { prepare } from "../pipeline/prepare.js";
 import type { InboundRequest } from "../plugins/verifiers/verifier.js";
+import { jsonTooDeep, MAX_JSON_DEPTH } from "../server/json-depth.js";
 import { findRoute, loadForCli, print } from "./common.js";
+import { HeaderLines } from "./header-lines.js";
 import { readBodyFile } from "./sign.js";
 
 /**
@@ -46,33 +49,33 @@ export interface DryRunReport {
   targets?: TargetReport[];
 }
 
-function parseHeaders(lines: readonly string[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const line of lines) {
-    const i = line.indexOf(":");
-    if (i <= 0) throw new UserError(`-H takes 'Name: value', got ${JSON.stringify(line)}`);
-    out[line.slice(0, i).trim().toLowerCase()] = line.slice(i + 1).trim();
-  }
-  return out;
-}
-
 export async function dryRun(routeName: string, options: TestOptions): Promise<DryRunReport> {
   const config = loadForCli(options.config);
   const route = findRoute(config, routeName);
   let rawBody = readBodyFile(options.body);
-  let headers: Record<string, string> = {};
+  let headers = new HeaderLines().set(HeaderLines.parse(options.header ?? [])).lowerCased();
   let query: Record<string, string> = Object.fromEntries(new URLSearchParams((options.query ?? []).join("&")));
   if (options.sign) {
-    const signed = route.verifier.sign(rawBody, Date.now());
+    // Signed over the headers given with -H, as `sign` does: an hmac template's {header:Name} signs them.
+    const signed = route.verifier.sign(rawBody, Date.now(), headers);
     rawBody = signed.body;
-    headers = Object.fromEntries(Object.entries(signed.headers).map(([k, v]) => [k.toLowerCase(), v]));
+    headers = { ...new HeaderLines().set(signed.headers).lowerCased(), ...headers };
     query = { ...query, ...signed.query };
   }
-  headers = { ...headers, ...parseHeaders(options.header ?? []) };
   if (!headers["content-type"] && /^\s*[[{]/.test(rawBody.toString("utf8"))) headers["content-type"] = "application/json";
   const req: InboundRequest = { method: "POST", path: route.path, headers, query, rawBody, receivedAt: Date.now() };
 
   const report = { route: route.name, path: route.path, verify: route.verifyType };
+  // The daemon refuses these before verification, whatever the route: so does the dry run.
+  const notReached = "not reached: the body is refused first";
+  const { bodyLimit } = config.server;
+  if (rawBody.length > bodyLimit) {
+    const error = `body too large: ${rawBody.length} bytes, over server.body_limit (${formatSize(bodyLimit)})`;
+    return { ...report, verification: notReached, answer: 413, error };
+  }
+  if (jsonTooDeep(rawBody)) {
+    return { ...report, verification: notReached, answer: 400, error: `body nested too deeply (over ${MAX_JSON_DEPTH} levels)` };
+  }
   let admission: Awaited<ReturnType<typeof admit>>;
   try {
     admission = await admit(route, req);

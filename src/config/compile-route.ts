@@ -1,11 +1,12 @@
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
+import type { TObject } from "@sinclair/typebox";
 import type { Logger } from "pino";
-import type { ConfigIssue } from "../errors.js";
+import { type ConfigIssue, ExpressionError } from "../errors.js";
 import { type RetryPolicy, resolveRetryPolicy } from "../pipeline/backoff.js";
 import type { Expression } from "../pipeline/expression.js";
 import { findTarget } from "../plugins/targets/index.js";
-import type { Target } from "../plugins/targets/target.js";
+import { OptionProblems, type Target } from "../plugins/targets/target.js";
 import { findVerifier } from "../plugins/verifiers/index.js";
 import { SECRET_KEYS, type Verifier } from "../plugins/verifiers/verifier.js";
 import { type Path, placeOf } from "./interpolate.js";
@@ -57,6 +58,15 @@ export function compileRoute(r: RouteConfig, at: Path, h: CompileHelpers): Compi
   const where = placeOf(at);
   const sound = !h.unsound(where);
   const verifier = h.unsound(`${where}.verify`) ? undefined : compileVerifier(r.verify, [...at, "verify"], h);
+  if (!verifier && h.unsound(`${where}.verify`)) {
+    // Loading found a problem in the block: its secret is still read (a secret_file that
+    // cannot be), unless it was the problem. The scheme's own checks combine options, one of
+    // which may be the broken one, so they wait for the next run.
+    const plugin = findVerifier(r.verify?.type);
+    const rest = soundPart(r.verify, [...at, "verify"], plugin?.schema, h);
+    const secretBroken = SECRET_KEYS.some((k) => r.verify?.[k] !== undefined && rest?.[k] === undefined);
+    if (rest && plugin?.needsSecret && !secretBroken) readKeys(rest, [...at, "verify"], h);
+  }
   // The route's own fields: skipped when loading found them broken (a JSONata field there was
   // already checked by the loader).
   const ownSound = !["name", "path", "filter", "dedupe"].some((k) => h.unsound(`${where}.${k}`));
@@ -73,8 +83,16 @@ export function compileRoute(r: RouteConfig, at: Path, h: CompileHelpers): Compi
     const name = String(t.name);
     if (names.has(name)) h.issue([...tAt, "name"], `${name} is already a target of route ${r.name}`);
     names.add(name);
-    const compiled = h.unsound(placeOf(tAt)) ? undefined : compileTarget(t, tAt, r.name, h);
-    if (compiled) targets.push(compiled);
+    if (!h.unsound(placeOf(tAt))) {
+      const compiled = compileTarget(t, tAt, r.name, h);
+      if (compiled) targets.push(compiled);
+    } else {
+      // Loading found problems in this target (a bad timeout, an unknown key): the plugin still
+      // checks the options loading did not complain about (the URL, the command, cwd), so that
+      // one `check` run lists them all. What it builds is dropped.
+      const rest = soundPart(t, tAt, findTarget(t?.type)?.schema, h);
+      if (rest) compileTarget(rest, tAt, r.name, h);
+    }
   });
   if (!sound || !verifier || targets.length !== r.targets.length) return undefined;
   return {
@@ -88,6 +106,18 @@ export function compileRoute(r: RouteConfig, at: Path, h: CompileHelpers): Compi
     targets,
     targetNames: targets.map((t) => t.name),
   };
+}
+
+/**
+ * A plugin block without the options loading found broken (at or under them), or undefined
+ * when what is left lacks a required option. What remains passed the schema.
+ */
+function soundPart(block: PluginBlock | undefined, at: Path, schema: TObject | undefined, h: CompileHelpers): PluginBlock | undefined {
+  if (!schema || typeof block !== "object" || block === null || Array.isArray(block)) return undefined;
+  const where = placeOf(at);
+  const kept = Object.fromEntries(Object.entries(block).filter(([key]) => !h.unsound(`${where}.${key}`)));
+  const required: readonly string[] = schema.required ?? [];
+  return required.every((key) => key in kept) ? (kept as PluginBlock) : undefined;
 }
 
 function readKeys(block: PluginBlock, at: Path, h: CompileHelpers): Buffer[] | undefined {
@@ -147,10 +177,19 @@ function compileTarget(block: PluginBlock, at: Path, route: string, h: CompileHe
   const filter = expressions.get("filter");
   const transform = expressions.get("transform");
   const timeoutMs = block.timeout ? parseDuration(block.timeout as string) : plugin.defaultTimeoutMs;
+  // A JSONata field that does not compile is reported, and the plugin goes on checking its other
+  // options; the target it builds is then dropped, so the stand-in below never runs.
+  let broken = [...expressions.values()].some((e) => e === undefined);
   const compile = (source: string, field: string): Expression => {
-    const e = expressions.has(field) ? expressions.get(field) : h.expr(source, [...at, ...fieldPath(field)]);
-    if (!e) throw new AlreadyReported();
-    return e;
+    const path = [...at, ...fieldPath(field)];
+    const e = expressions.has(field) ? expressions.get(field) : h.expr(source, path);
+    if (e) return e;
+    broken = true;
+    return {
+      source,
+      where: placeOf(path),
+      evaluate: () => Promise.reject(new ExpressionError(placeOf(path), "the expression did not compile")),
+    };
   };
   let target: Target;
   try {
@@ -165,9 +204,11 @@ function compileTarget(block: PluginBlock, at: Path, route: string, h: CompileHe
       redact: h.redact,
     });
   } catch (err) {
-    if (!(err instanceof AlreadyReported)) h.issue(at, (err as Error).message);
+    if (err instanceof OptionProblems) for (const p of err.problems) h.issue([...at, ...fieldPath(p.field)], p.message);
+    else h.issue(at, (err as Error).message);
     return undefined;
   }
+  if (broken) return undefined;
   return {
     name,
     type: block.type,
@@ -181,9 +222,6 @@ function compileTarget(block: PluginBlock, at: Path, route: string, h: CompileHe
     timeoutMs,
   };
 }
-
-/** A JSONata field of a plugin failed to compile; the issue is already recorded. */
-class AlreadyReported extends Error {}
 
 /** `args[0]` → ["args", 0]; `env.GIT_REF` → ["env", "GIT_REF"]. */
 function fieldPath(field: string): (string | number)[] {

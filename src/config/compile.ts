@@ -5,13 +5,18 @@ import { ConfigError, type ConfigIssue } from "../errors.js";
 import { compileExpression, type Expression, ExpressionSyntaxError } from "../pipeline/expression.js";
 import { buildRedactor, type Redactor } from "../pipeline/redact.js";
 import { findVerifier } from "../plugins/verifiers/index.js";
+import { type AddressOverrides, formatAddress, isLoopback, type ListenAddress, resolveAddresses } from "./addresses.js";
 import { type CompiledRoute, type CompileHelpers, compileRoute } from "./compile-route.js";
 import { type Path, placeOf } from "./interpolate.js";
 import { type LoadedConfig, loadConfigFile } from "./load.js";
+import { loadOffThread } from "./load-off-thread.js";
 import { markedValues } from "./marks.js";
-import { type Config, ConfigSchema, DEFAULT_INFLIGHT_BODIES, SERVER_DEFAULTS, STORE_DEFAULTS } from "./schema.js";
+import { type Config, ConfigSchema, DEFAULT_INFLIGHT_BODIES, SERVER_DEFAULTS } from "./schema.js";
+import { type StoreSettings, storeSettings } from "./store-settings.js";
+import { timeSlices } from "./time-slices.js";
 import { parseDuration, parseSize } from "./units.js";
 
+export { type AddressOverrides, DEFAULT_LISTEN, isLoopback, type ListenAddress, parseAddress } from "./addresses.js";
 export type { CompiledRoute, CompiledTarget } from "./compile-route.js";
 
 /**
@@ -20,18 +25,14 @@ export type { CompiledRoute, CompiledTarget } from "./compile-route.js";
  * what `check` accepts is exactly what `serve` runs.
  */
 
-export interface ListenAddress {
-  host: string;
-  port: number;
-}
-
-export type StoreSettings =
-  | { type: "sqlite"; path: string; retentionMs: number }
-  | { type: "redis"; url: string; prefix: string; retentionMs: number };
+export type { StoreSettings } from "./store-settings.js";
 
 export interface ServerSettings {
   listen: ListenAddress;
   admin?: ListenAddress;
+  /** Where listen and admin were set (file line, flag or variable), for a failure to bind. */
+  listenFrom: string;
+  adminFrom?: string;
   bodyLimit: number;
   logLevel?: string;
   shutdownTimeoutMs: number;
@@ -56,16 +57,41 @@ export interface CompiledConfig {
   warnings: ConfigIssue[];
 }
 
-export function parseAddress(text: string): ListenAddress {
-  const i = text.lastIndexOf(":");
-  return { host: text.slice(0, i).replace(/^\[|\]$/g, ""), port: Number(text.slice(i + 1)) };
+export interface CompileOptions {
+  log: Logger;
+  env?: NodeJS.ProcessEnv;
+  /** `serve --listen/--admin`: win over SWITCHYARD_LISTEN/SWITCHYARD_ADMIN and the file. */
+  overrides?: AddressOverrides;
 }
 
-export function isLoopback(host: string): boolean {
-  return host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host);
+/** Compiles at once: the CLI verbs, and a daemon that is not serving yet. */
+export function compileConfig(loaded: LoadedConfig, opts: CompileOptions): CompiledConfig {
+  const steps = compileSteps(loaded, opts);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
 }
 
-export function compileConfig(loaded: LoadedConfig, opts: { log: Logger; env?: NodeJS.ProcessEnv }): CompiledConfig {
+/** How long the compile may hold the event loop before it lets requests in. */
+const COMPILE_SLICE_MS = 10;
+
+/**
+ * The same compile, run in slices of COMPILE_SLICE_MS with a turn of the event loop between
+ * them: a reload of thousands of routes (a JSONata compile, a verifier and an HTTP client each)
+ * takes seconds on a small machine, and the requests arriving meanwhile must not wait for it.
+ */
+export async function compileConfigAsync(loaded: LoadedConfig, opts: CompileOptions): Promise<CompiledConfig> {
+  const steps = compileSteps(loaded, opts);
+  const turn = timeSlices(COMPILE_SLICE_MS);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+    await turn();
+  }
+}
+
+function* compileSteps(loaded: LoadedConfig, opts: CompileOptions): Generator<void, CompiledConfig, void> {
   const { config, file, lineOf } = loaded;
   const env = opts.env ?? process.env;
   const dir = dirname(resolve(file));
@@ -97,34 +123,31 @@ export function compileConfig(loaded: LoadedConfig, opts: { log: Logger; env?: N
     }
   };
 
-  const server = compileServer(config.server ?? {}, issue);
-  const store = compileStore(config.store ?? {}, dir, issue);
+  const server = compileServer(config.server ?? {}, { env, overrides: opts.overrides, file, lineOf }, issues, issue);
+  const store = storeSettings(config.store, dir, issue);
   // Built once the config is known to be sound (below); targets call it only when delivering.
   let redactor: Redactor = (text) => text;
   const redact: Redactor = (text) => redactor(text);
-  const routes = compileRoutes(loaded, { issue, expr, dir, env, log: opts.log, unsound, redact });
+  const routes = yield* compileRoutes(loaded, { issue, expr, dir, env, log: opts.log, unsound, redact });
   warn(loaded, server.listen, issue);
 
   const errors = issues.filter((i) => i.severity === "error");
   if (errors.length > 0) throw new ConfigError(file, issues);
+  yield; // the redactor walks every route's secrets at once
   redactor = buildRedactor(config, dir, loaded.raw);
   return { file, dir, server, store, redact, ...routes, warnings: issues };
 }
 
 type Issue = CompileHelpers["issue"];
 
-function compileServer(server: NonNullable<Config["server"]>, issue: Issue): ServerSettings {
-  const listen = parseAddress(server.listen ?? SERVER_DEFAULTS.listen);
-  const admin = server.admin ? parseAddress(server.admin) : undefined;
-  if (!admin && !isLoopback(listen.host)) {
-    issue(["server"], "admin is required when listen is not loopback (otherwise /metrics would be served to the internet)");
-  }
-  for (const [key, a] of [
-    ["listen", listen],
-    ["admin", admin],
-  ] as const) {
-    if (a && a.port > 65535) issue(["server", key], `port ${a.port} is out of range`);
-  }
+function compileServer(
+  server: NonNullable<Config["server"]>,
+  where: Parameters<typeof resolveAddresses>[1],
+  issues: ConfigIssue[],
+  issue: Issue,
+): ServerSettings {
+  const { addresses, issues: addressIssues } = resolveAddresses(server, where);
+  issues.push(...addressIssues);
   const bodyLimit = parseSize(server.body_limit ?? SERVER_DEFAULTS.body_limit);
   const inflightBodyLimit = server.inflight_body_limit ? parseSize(server.inflight_body_limit) : DEFAULT_INFLIGHT_BODIES * bodyLimit;
   if (inflightBodyLimit < bodyLimit) {
@@ -139,8 +162,7 @@ function compileServer(server: NonNullable<Config["server"]>, issue: Issue): Ser
   if (headerTimeoutMs > requestTimeoutMs) issue(["server", "header_timeout"], "is longer than request_timeout");
   if (headerTimeoutMs < 1) issue(["server", "header_timeout"], "must be at least 1ms");
   return {
-    listen,
-    admin,
+    ...addresses,
     bodyLimit,
     logLevel: server.log_level,
     shutdownTimeoutMs: parseDuration(server.shutdown_timeout ?? SERVER_DEFAULTS.shutdown_timeout),
@@ -152,38 +174,31 @@ function compileServer(server: NonNullable<Config["server"]>, issue: Issue): Ser
   };
 }
 
-function compileStore(storeCfg: NonNullable<Config["store"]>, dir: string, issue: Issue): StoreSettings {
-  const retentionMs = parseDuration(storeCfg.retention ?? STORE_DEFAULTS.retention);
-  if (storeCfg.type === "redis") {
-    if (!storeCfg.url) issue(["store", "url"], "is required for a redis store");
-    if (storeCfg.path) issue(["store", "path"], "is for the sqlite store; a redis store takes url");
-    return { type: "redis", url: storeCfg.url ?? "", prefix: storeCfg.prefix ?? STORE_DEFAULTS.prefix, retentionMs };
-  }
-  if (storeCfg.url || storeCfg.prefix)
-    issue(["store", storeCfg.url ? "url" : "prefix"], "is for the redis store; a sqlite store takes path");
-  return { type: "sqlite", path: resolve(dir, storeCfg.path ?? STORE_DEFAULTS.path), retentionMs };
-}
-
-function compileRoutes(loaded: LoadedConfig, h: CompileHelpers): Pick<CompiledConfig, "routes" | "byPath" | "byName"> {
+function* compileRoutes(
+  loaded: LoadedConfig,
+  h: CompileHelpers,
+): Generator<void, Pick<CompiledConfig, "routes" | "byPath" | "byName">, void> {
   const routes: CompiledRoute[] = [];
   const byPath = new Map<string, CompiledRoute>();
   const byName = new Map<string, CompiledRoute>();
-  loaded.config.routes.forEach((r, i) => {
+  for (const [i, r] of loaded.config.routes.entries()) {
+    // A turn for the event loop between routes (see compileConfigAsync); nothing when run to the end at once.
+    yield;
     // A route whose shape is broken is skipped; one with a broken verify or target still has
     // its other parts compiled (and their problems reported), but is not built.
     const shapeBroken = typeof r?.verify !== "object" || !Array.isArray(r?.targets);
-    if (shapeBroken || loaded.issues.some((x) => x.place === `routes[${i}]`)) return;
+    if (shapeBroken || loaded.issues.some((x) => x.place === `routes[${i}]`)) continue;
     const route = compileRoute(r, ["routes", i], h);
-    if (!route) return;
+    if (!route) continue;
     const samePath = byPath.get(route.path);
     const sameName = byName.get(route.name);
     if (samePath) h.issue(["routes", i, "path"], `${route.path} is already the path of route ${samePath.name}`);
     if (sameName) h.issue(["routes", i, "name"], `${route.name} is already the name of ${sameName.where}`);
-    if (samePath || sameName) return;
+    if (samePath || sameName) continue;
     routes.push(route);
     byPath.set(route.path, route);
     byName.set(route.name, route);
-  });
+  }
   return { routes, byPath, byName };
 }
 
@@ -195,7 +210,7 @@ function warn(loaded: LoadedConfig, listen: ListenAddress, issue: Issue): void {
     if (open && !isLoopback(listen.host)) {
       issue(
         ["routes", i, "verify", "type"],
-        `${r.verify.type}: anyone who can reach ${loaded.config.server?.listen} can send events to ${r.path}`,
+        `${r.verify.type}: anyone who can reach ${formatAddress(listen)} can send events to ${r.path}`,
         "warning",
       );
     }
@@ -227,6 +242,11 @@ function isWorldReadable(file: string): boolean {
   }
 }
 
-export function loadAndCompile(file: string, opts: { log: Logger; env?: NodeJS.ProcessEnv }): CompiledConfig {
+export function loadAndCompile(file: string, opts: CompileOptions): CompiledConfig {
   return compileConfig(loadConfigFile(file, opts.env), opts);
+}
+
+/** The same load and compile for a daemon that is serving: the file loads on another thread, the compile yields. */
+export async function loadAndCompileAsync(file: string, opts: CompileOptions): Promise<CompiledConfig> {
+  return compileConfigAsync(await loadOffThread(file, opts.env), opts);
 }

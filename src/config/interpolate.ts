@@ -30,19 +30,27 @@ export function interpolateString(text: string, env: NodeJS.ProcessEnv, missing:
 /**
  * Returns a copy of `value` with every string interpolated but those at the `verbatim` places
  * (the JSONata fields, as the schema marks them), and an issue for every variable that is
- * missing (all of them, not the first only).
+ * missing (all of them, not the first only). A missing variable at a place `required` says no
+ * to is not an issue: its place is listed in `unresolved` instead (the CLI verbs that only use
+ * the store need no route secrets).
  */
 export function interpolate(
   value: unknown,
   env: NodeJS.ProcessEnv,
   lineOf: (path: Path) => number | undefined,
   verbatim: ReadonlySet<string>,
-): { value: unknown; issues: ConfigIssue[] } {
+  required: (path: Path) => boolean = () => true,
+): { value: unknown; issues: ConfigIssue[]; unresolved: string[] } {
   const issues: ConfigIssue[] = [];
+  const unresolved: string[] = [];
   const walk = (v: unknown, path: Path): unknown => {
     if (typeof v === "string") {
       if (verbatim.has(placeOf(path))) return v;
       return interpolateString(v, env, (name) => {
+        if (!required(path)) {
+          unresolved.push(placeOf(path));
+          return;
+        }
         issues.push({
           place: placeOf(path),
           message: `environment variable ${name} is not set (write \${${name}:-default} for a default)`,
@@ -59,5 +67,5 @@ export function interpolate(
     }
     return v;
   };
-  return { value: walk(value, []), issues };
+  return { value: walk(value, []), issues, unresolved };
 }

@@ -1,13 +1,16 @@
 import { readFileSync } from "node:fs";
-import type { ErrorObject } from "ajv";
+import type { AnySchemaObject, ErrorObject } from "ajv";
 import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from "yaml";
 import { ConfigError, type ConfigIssue } from "../errors.js";
 import { compileExpression, ExpressionSyntaxError } from "../pipeline/expression.js";
 import { targets } from "../plugins/targets/index.js";
 import { verifiers } from "../plugins/verifiers/index.js";
+import { forEachExpression } from "./expression-fields.js";
+import { hyphenTrap } from "./hyphen-trap.js";
 import { interpolate, type Path, placeOf } from "./interpolate.js";
-import { createAjv, markedPlaces, markedValues } from "./marks.js";
+import { createAjv, markedPlaces } from "./marks.js";
 import { type Config, ConfigSchema } from "./schema.js";
+import { didYouMean } from "./suggest.js";
 import { DURATION_PATTERN, SIZE_PATTERN } from "./units.js";
 
 /**
@@ -61,27 +64,43 @@ function showValue(raw: unknown, secrets: ReadonlySet<string>, path: readonly (s
   return JSON.stringify(valueAt(raw, path));
 }
 
-function describePattern(pattern: string, shown: string, description: string | undefined): string {
+function describePattern(pattern: string, shown: string): string {
   if (pattern === DURATION_PATTERN) return `${shown} is not a duration (write 250ms, 10s, 5m, 2h or 1d)`;
   if (pattern === SIZE_PATTERN) return `${shown} is not a size (write 512kb or 1mb)`;
-  return `${shown} is not in the expected form${description ? `: ${description}` : ` (${pattern})`}`;
+  return `${shown} is not in the expected form (${pattern})`;
+}
+
+/**
+ * `unknown key "timout" (did you mean "timeout"?)`. In a map of names (exec `env`, http
+ * `headers`) the key is a name that breaks the naming rule rather than an unknown option.
+ */
+function unknownKey(key: string, parentSchema: AnySchemaObject | undefined): string {
+  const known = Object.keys((parentSchema?.properties as Record<string, unknown> | undefined) ?? {});
+  const namePatterns = Object.keys((parentSchema?.patternProperties as Record<string, unknown> | undefined) ?? {});
+  if (known.length === 0 && namePatterns.length > 0)
+    return `${JSON.stringify(key)} is not a valid name here (${namePatterns.join(" or ")})`;
+  return `unknown key ${JSON.stringify(key)}${didYouMean(key, known)}`;
 }
 
 function describeError(e: ErrorObject, raw: unknown, secrets: ReadonlySet<string>): { extra?: string; message: string } | undefined {
   const p = e.params as Record<string, unknown>;
   switch (e.keyword) {
     case "additionalProperties":
-      return { extra: String(p.additionalProperty), message: "unknown key" };
+      return { extra: String(p.additionalProperty), message: unknownKey(String(p.additionalProperty), e.parentSchema) };
     case "required":
       return { extra: String(p.missingProperty), message: "is required" };
-    case "discriminator":
+    case "discriminator": {
       if (p.error !== "mapping") return { extra: "type", message: "is required" };
+      const given = valueAt(raw, [...pathOf(e.instancePath), "type"]);
+      const types = (e.instancePath.includes("/targets/") ? targets : verifiers).map((x) => x.type);
+      const hint = typeof given === "string" ? didYouMean(given, types) : "";
       return {
         extra: "type",
-        message: `unknown type ${showValue(raw, secrets, [...pathOf(e.instancePath), "type"])} (one of ${(e.instancePath.includes("/targets/") ? targets : verifiers).map((x) => x.type).join(", ")})`,
+        message: `unknown type ${showValue(raw, secrets, [...pathOf(e.instancePath), "type"])}${hint || ` (one of ${types.join(", ")})`}`,
       };
+    }
     case "pattern":
-      return { message: describePattern(String(p.pattern), showValue(raw, secrets, pathOf(e.instancePath)), e.parentSchema?.description) };
+      return { message: describePattern(String(p.pattern), showValue(raw, secrets, pathOf(e.instancePath))) };
     case "const":
     case "enum":
       return {
@@ -142,20 +161,36 @@ function schemaIssues(
 /** Syntax errors of every JSONata field present (as the schema marks them), wherever the rest of the file is broken. */
 function expressionIssues(value: unknown, lineOf: (path: Path) => number | undefined): ConfigIssue[] {
   const out: ConfigIssue[] = [];
-  for (const { path, value: source, expression } of markedValues(ConfigSchema, value)) {
-    if (!expression || typeof source !== "string") continue;
+  forEachExpression(value, (source, path) => {
     try {
       compileExpression(source, placeOf(path));
     } catch (err) {
       if (err instanceof ExpressionSyntaxError)
         out.push({ place: placeOf(path), message: err.message, line: lineOf(path), severity: "error" });
     }
-  }
+  });
   return out;
 }
 
+/** Expressions that parse but do not mean what they say (`headers.x-github-event`): warnings. */
+function expressionWarnings(value: unknown, lineOf: (path: Path) => number | undefined): ConfigIssue[] {
+  const out: ConfigIssue[] = [];
+  forEachExpression(value, (source, path) => {
+    const trap = hyphenTrap(source);
+    if (trap) out.push({ place: placeOf(path), message: trap, line: lineOf(path), severity: "warning" });
+  });
+  return out;
+}
+
+/**
+ * What a caller needs of the file: all of it (`serve`, `check`, `test`, `sign`), or only the
+ * `store` section (the verbs that read or replay the store): then only the store's ${VAR}s must
+ * be set, the rest of the file is validated as written, and no JSONata is compiled.
+ */
+export type ConfigScope = "all" | "store";
+
 /** Parses and validates config text. Throws ConfigError only when the YAML itself is broken. */
-export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
+export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv = process.env, scope: ConfigScope = "all"): LoadedConfig {
   const lineCounter = new LineCounter();
   const textLines = text.split("\n");
   const doc = parseDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: true });
@@ -190,18 +225,21 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
     return undefined;
   };
   const raw = doc.toJS() ?? {};
-  const { value, issues } = interpolate(
+  const { value, issues, unresolved } = interpolate(
     raw,
     env,
     lineOf,
     markedPlaces(ConfigSchema, raw, (m) => m.expression),
+    (path) => scope === "all" || path[0] === "store",
   );
   const { ok, errors } = validate(value);
   // A secret file's path is no secret; its content never appears in the document.
   const secrets = markedPlaces(ConfigSchema, raw, (m) => m.secret !== undefined && m.secret !== "file");
-  // A missing variable already explains the empty string the schema would complain about.
-  const explained = new Set(issues.map((i) => i.place));
+  // A missing variable already explains the empty string the schema would complain about, and
+  // one the caller does not need explains it away.
+  const explained = new Set([...issues.map((i) => i.place), ...unresolved]);
   const all = [...issues, ...(ok ? [] : schemaIssues(errors, lineOf, raw, secrets).filter((i) => !explained.has(i.place)))];
+  if (scope === "store") return { file, config: value as Config, raw, lineOf, issues: all };
   // Compile checks the JSONata of every sound route; for the routes it must skip (and for all
   // of them when the file is broken above the routes), check it here, so that one `check`
   // run lists every problem.
@@ -209,10 +247,11 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
   const unsoundRoutes = new Set(all.map((i) => routeOf(i.place)));
   const wholeFile = all.some((i) => !routeOf(i.place));
   all.push(...expressionIssues(value, lineOf).filter((i) => wholeFile || unsoundRoutes.has(routeOf(i.place))));
+  all.push(...expressionWarnings(value, lineOf));
   return { file, config: value as Config, raw, lineOf, issues: all };
 }
 
-export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
+export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.env, scope: ConfigScope = "all"): LoadedConfig {
   let text: string;
   try {
     text = readFileSync(file, "utf8");
@@ -220,5 +259,5 @@ export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.en
     const reason = (err as NodeJS.ErrnoException).code === "ENOENT" ? "file not found" : (err as Error).message;
     throw new ConfigError(file, [{ place: "", message: `cannot read the config: ${reason}`, severity: "error" }]);
   }
-  return parseConfig(text, file, env);
+  return parseConfig(text, file, env, scope);
 }

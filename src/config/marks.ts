@@ -28,7 +28,8 @@ export type SecretKind = "value" | "file" | "url" | "headers";
 
 /** One ajv with the marks declared, built the way the loader needs it; plugins' tests use it too. */
 export function createAjv(): Ajv {
-  const ajv = new Ajv({ allErrors: true, strict: true, discriminator: true, allowUnionTypes: true });
+  // verbose: errors carry their schema, so an unknown key can be matched against the known ones.
+  const ajv = new Ajv({ allErrors: true, strict: true, discriminator: true, allowUnionTypes: true, verbose: true });
   ajv.addKeyword({ keyword: EXPRESSION_MARK, schemaType: "boolean" });
   ajv.addKeyword({ keyword: SECRET_MARK, schemaType: "string" });
   ajv.addKeyword({ keyword: DEFAULT_TEXT_MARK, schemaType: "string" });

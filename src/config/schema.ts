@@ -1,6 +1,7 @@
 import { type Static, type TSchema, Type } from "@sinclair/typebox";
 import { targets } from "../plugins/targets/index.js";
 import { verifiers } from "../plugins/verifiers/index.js";
+import { ADDRESS_PATTERN, DEFAULT_LISTEN } from "./addresses.js";
 import { DEFAULT_TEXT_MARK, ExpressionField, SecretField } from "./marks.js";
 import { DURATION_PATTERN, SIZE_PATTERN } from "./units.js";
 
@@ -16,11 +17,7 @@ export type PluginBlock = { type: string } & Record<string, unknown>;
 const Duration = (description: string, defaultValue?: string) =>
   Type.String({ pattern: DURATION_PATTERN, description, ...(defaultValue === undefined ? {} : { default: defaultValue }) });
 const Address = (description: string, defaultValue?: string) =>
-  Type.String({
-    pattern: "^(\\[[0-9a-fA-F:]+\\]|[A-Za-z0-9.-]+):[0-9]{1,5}$",
-    description,
-    ...(defaultValue === undefined ? {} : { default: defaultValue }),
-  });
+  Type.String({ pattern: ADDRESS_PATTERN, description, ...(defaultValue === undefined ? {} : { default: defaultValue }) });
 
 /**
  * A union keyed by `type`. ajv's `discriminator` keyword reports errors of the matching
@@ -39,7 +36,7 @@ function byType(branches: readonly TSchema[], description: string) {
 
 /** What an omitted key means; compile reads these, the schema's `default`s (and so the README) show them. */
 export const SERVER_DEFAULTS = {
-  listen: "127.0.0.1:8080",
+  listen: DEFAULT_LISTEN,
   body_limit: "1mb",
   log_level: "info",
   shutdown_timeout: "30s",
@@ -54,6 +51,7 @@ export const STORE_DEFAULTS = {
   type: "sqlite",
   path: "./data/switchyard.db",
   prefix: "switchyard",
+  allow_volatile: false,
   retention: "7d",
 } as const;
 
@@ -62,11 +60,14 @@ export const DEDUPE_DEFAULTS = { ttl: "24h" } as const;
 export const ServerSchema = Type.Object(
   {
     listen: Type.Optional(
-      Address("webhook ingress, `host:port` (`[::1]:8080` for IPv6; port `0` picks a free one, logged at start)", SERVER_DEFAULTS.listen),
+      Address(
+        "webhook ingress, `host:port` (`[::1]:8080` for IPv6; port `0` picks a free one, logged at start). `serve --listen` or `SWITCHYARD_LISTEN` override it",
+        SERVER_DEFAULTS.listen,
+      ),
     ),
     admin: Type.Optional(
       Address(
-        "address for `/metrics`, `/healthz`, `/readyz` and the status page `/`. May be omitted only when `listen` is loopback: they are then served on `listen`. Required otherwise, so metrics never face the internet by accident",
+        "address for `/metrics`, `/healthz`, `/readyz` and the status page `/`, on a port of its own (not `listen`'s: `check` refuses that). May be omitted only when `listen` is loopback: they are then served on `listen`. Required otherwise, so metrics never face the internet by accident. `serve --admin` or `SWITCHYARD_ADMIN` override it",
       ),
     ),
     body_limit: Type.Optional(
@@ -153,8 +154,18 @@ export const StoreSchema = Type.Object(
     prefix: Type.Optional(
       Type.String({ minLength: 1, default: STORE_DEFAULTS.prefix, description: "Redis key prefix, for `type: redis`" }),
     ),
+    allow_volatile: Type.Optional(
+      Type.Boolean({
+        default: STORE_DEFAULTS.allow_volatile,
+        description:
+          "for `type: redis`: start even on a Redis that would lose the queue (no `appendonly yes`, or an eviction policy), with a warning instead of refusing; see [What Redis must be set up for](#what-redis-must-be-set-up-for)",
+      }),
+    ),
     retention: Type.Optional(
-      Duration("how long finished events stay listable in `switchyard events`; dead letters stay until replayed", STORE_DEFAULTS.retention),
+      Duration(
+        "how long finished events stay listable in `switchyard events`; dead letters stay until replayed. Pruned every tenth of it (at least every second, at most every minute), in small batches; a reload applies a new value",
+        STORE_DEFAULTS.retention,
+      ),
     ),
   },
   { additionalProperties: false },

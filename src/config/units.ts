@@ -22,3 +22,12 @@ export function parseDuration(text: string): number {
 export function parseSize(text: string): number {
   return parseUnit(text, SIZE_BYTES, "size (use 512kb, 1mb)");
 }
+
+/** A byte count as the config would write it: `1mb`, `512kb`, else `1500b`. */
+export function formatSize(bytes: number): string {
+  for (const unit of ["gb", "mb", "kb"] as const) {
+    const factor = SIZE_BYTES[unit] as number;
+    if (bytes >= factor && bytes % factor === 0) return `${bytes / factor}${unit}`;
+  }
+  return `${bytes}b`;
+}

@@ -17,6 +17,23 @@ function formFields(text: string): Record<string, string | string[]> {
   return out;
 }
 
+/**
+ * A form-encoded body that is really JSON: what `curl -d '{...}'` sends without
+ * `-H 'Content-Type: application/json'` (its -d default is the form type).
+ */
+export function formBodyIsJson(raw: Buffer, contentTypeHeader: string | undefined): boolean {
+  const contentType = (contentTypeHeader ?? "").split(";")[0]?.trim().toLowerCase();
+  if (contentType !== "application/x-www-form-urlencoded") return false;
+  const text = raw.toString("utf8");
+  if (!/^\s*[[{]/.test(text)) return false;
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export function parseBody(raw: Buffer, contentTypeHeader: string | undefined): ParsedBody {
   const contentType = (contentTypeHeader ?? "").split(";")[0]?.trim().toLowerCase() ?? "";
   const text = raw.toString("utf8");

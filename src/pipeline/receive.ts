@@ -4,7 +4,10 @@ import { ExpressionError, StoreUnavailableError } from "../errors.js";
 import type { InboundRequest } from "../plugins/verifiers/verifier.js";
 import type { Store } from "../store/store.js";
 import type { Metrics } from "../telemetry/metrics.js";
+import type { RefusalLog } from "../telemetry/refusal-log.js";
+import type { StoreOutage } from "../telemetry/store-outage.js";
 import { admit } from "./admit.js";
+import { formBodyIsJson } from "./body.js";
 
 /**
  * The ingress steps: admit (verify → parse → handshake → filter → dedupe id), then the durable
@@ -22,6 +25,10 @@ export interface ReceiveDeps {
   log: Logger;
   /** Called after an event is stored, so the worker picks it up without waiting for a poll. */
   onAccepted?: () => void;
+  /** Refusals logged per route and reason, a flood summarised; without it, each is logged. */
+  refusals?: RefusalLog;
+  /** Told of every enqueue's store fault and success: an outage is logged once. */
+  outage?: StoreOutage;
 }
 
 export async function receive(route: CompiledRoute, req: InboundRequest, deps: ReceiveDeps): Promise<Answer> {
@@ -41,14 +48,29 @@ export async function receive(route: CompiledRoute, req: InboundRequest, deps: R
     return { status: 500, body: { error: "route expression failed" } };
   }
 
+  const refuse = (reason: string, status: number, msg: string, level: "info" | "warn" = "info") => {
+    const fields = { route: r, status, reason };
+    if (deps.refusals) deps.refusals.note(`${r}\0${reason}`, level, fields, msg);
+    else log[level](fields, msg);
+  };
+
+  if (admission.kind !== "rejected" && formBodyIsJson(req.rawBody, req.headers["content-type"])) {
+    const fields = { route: r, contentType: "application/x-www-form-urlencoded" };
+    const msg =
+      "a body sent as a form (Content-Type: application/x-www-form-urlencoded) is valid JSON, so filters and targets see form fields, not JSON; curl's -d sends that content type unless told otherwise: add -H 'Content-Type: application/json'";
+    if (deps.refusals) deps.refusals.warnOnce(`${r}\0form-json`, fields, msg);
+    else log.warn(fields, msg);
+  }
+
   switch (admission.kind) {
     case "rejected":
       count("rejected");
       // The reason stays in the log: telling the client which check failed helps only an attacker.
-      log.warn({ route: r, reason: admission.reason }, "verification failed");
+      refuse(admission.reason, 401, "verification failed", "warn");
       return { status: 401, body: { error: "verification failed" } };
     case "invalid":
       count("invalid");
+      refuse(admission.reason, 400, "request refused: the body is not valid JSON, and this route's verify scheme reads it");
       return { status: 400, body: { error: "body is not valid JSON" } };
     case "handshake":
       count("ignored");
@@ -69,6 +91,7 @@ export async function receive(route: CompiledRoute, req: InboundRequest, deps: R
       targets: route.targetNames,
       dedupe: dedupeKey && route.dedupe ? { key: dedupeKey, expiresAt: req.receivedAt + route.dedupe.ttlMs } : undefined,
     });
+    deps.outage?.succeeded();
     if (result.status === "duplicate") {
       count("duplicate");
       log.info({ route: r, eventId: result.id }, "duplicate delivery answered");
@@ -76,7 +99,10 @@ export async function receive(route: CompiledRoute, req: InboundRequest, deps: R
     }
   } catch (err) {
     if (!(err instanceof StoreUnavailableError)) throw err;
-    log.error({ route: r, err: err.message }, "store unavailable; event not accepted");
+    if (deps.outage) {
+      deps.outage.failed(err);
+      refuse("store_unavailable", 503, "event not accepted: the store is unavailable", "warn");
+    } else log.error({ route: r, err: err.message }, "store unavailable; event not accepted");
     return { status: 503, body: { error: "store unavailable" } };
   }
   count("accepted");

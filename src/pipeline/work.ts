@@ -2,11 +2,14 @@ import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import type { Logger } from "pino";
 import type { CompiledConfig, CompiledTarget } from "../config/compile.js";
-import { ExpressionError } from "../errors.js";
+import { ExpressionError, StoreUnavailableError } from "../errors.js";
 import type { DeliveryOutcome } from "../plugins/targets/target.js";
 import type { ClaimedDelivery, Store, TargetKey } from "../store/store.js";
 import type { Metrics } from "../telemetry/metrics.js";
+import type { StoreOutage } from "../telemetry/store-outage.js";
+import { FailingTargets } from "./failing-targets.js";
 import { prepare } from "./prepare.js";
+import { isProcessAlive } from "./proc-stat.js";
 import type { Redactor } from "./redact.js";
 import { settlementFor } from "./settle.js";
 
@@ -22,15 +25,10 @@ const IDLE_POLL_MS = 1_000;
 const RECLAIM_EVERY_MS = 5_000;
 /** A lease outlives the attempt's own timeout by this much before another worker may take it. */
 const LEASE_MARGIN_MS = 5_000;
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
+/** How often targets with failing deliveries are summed up in the log (one warning per target). */
+const FAILING_SUMMARY_EVERY_MS = 60_000;
+/** A failing delivery not tried again this long after it was due has left this worker's hands. */
+const FAILING_STALE_MS = 10 * 60_000;
 
 function redactOutcome(outcome: DeliveryOutcome, redact: Redactor): DeliveryOutcome {
   return outcome.kind === "delivered" ? { ...outcome, detail: redact(outcome.detail) } : { ...outcome, error: redact(outcome.error) };
@@ -42,6 +40,10 @@ export interface WorkerDeps {
   log: Logger;
   /** The live config: read on every pass, so a reload applies to the next claim. */
   config: () => CompiledConfig;
+  /** Told of every pass's store fault and success: an outage is logged once, not once a second. */
+  outage?: StoreOutage;
+  /** How often failing targets are summed up in the log (default 1 min). */
+  failingSummaryEveryMs?: number;
 }
 
 export class Worker {
@@ -57,11 +59,28 @@ export class Worker {
   private lastReclaim = 0;
   /** Targets with deliveries but no longer in the config, reported once per config generation. */
   private readonly reportedOrphans = new WeakMap<CompiledConfig, Set<string>>();
+  private readonly failing = new FailingTargets(FAILING_STALE_MS);
+  private summaryTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly deps: WorkerDeps) {}
 
   start(): void {
     this.loopDone ??= this.recoverOwnLeases().then(() => this.loop());
+    this.summaryTimer ??= setInterval(() => this.summarizeFailing(), this.deps.failingSummaryEveryMs ?? FAILING_SUMMARY_EVERY_MS);
+    this.summaryTimer.unref();
+  }
+
+  /**
+   * A retry after the first failure logs at debug only; this is what stays visible at warn: per
+   * target, how many deliveries are failing, the oldest one's age and the last error.
+   */
+  private summarizeFailing(): void {
+    for (const s of this.failing.summary(Date.now())) {
+      this.deps.log.warn(
+        { route: s.route, target: s.target, failing: s.failing, oldestAgeSeconds: s.oldestAgeSeconds, lastError: s.lastError },
+        "deliveries to this target keep failing; retries continue",
+      );
+    }
   }
 
   /**
@@ -79,7 +98,7 @@ export class Worker {
         const pid = Number(pidText);
         if (owner === this.owner || host !== hostname() || !Number.isInteger(pid)) continue;
         // The same pid as ours but another owner is our own previous incarnation (containers reuse pid 1).
-        if (pid !== process.pid && isAlive(pid)) continue;
+        if (pid !== process.pid && isProcessAlive(pid)) continue;
         const n = await store.release(owner);
         if (n > 0) log.warn({ released: n }, "leases of a crashed previous run given back for delivery");
       }
@@ -100,6 +119,7 @@ export class Worker {
    */
   async stop(timeoutMs: number): Promise<void> {
     this.stopping = true;
+    clearInterval(this.summaryTimer);
     this.wake();
     await this.loopDone;
     const drained = Promise.allSettled([...this.running]);
@@ -127,8 +147,16 @@ export class Worker {
       let sleepMs = IDLE_POLL_MS;
       try {
         sleepMs = await this.pass();
+        // A pass can succeed while webhooks still cannot be stored (a read-only store file still
+        // takes the worker's bookkeeping in its WAL): the outage ends when the store vouches for
+        // a 202 again, as /readyz asks it.
+        if (this.deps.outage?.active) {
+          await this.deps.store.ping();
+          this.deps.outage.succeeded();
+        }
       } catch (err) {
-        this.deps.log.error({ err: (err as Error).message }, "worker pass failed; retrying");
+        if (err instanceof StoreUnavailableError && this.deps.outage) this.deps.outage.failed(err);
+        else this.deps.log.error({ err: (err as Error).message }, "worker pass failed; retrying");
       }
       if (this.stopping) break;
       await this.sleep(sleepMs);
@@ -199,6 +227,7 @@ export class Worker {
       const prepared = await prepare(target, d.event);
       if (prepared.skip) {
         await store.settle(d.id, this.owner, { kind: "skipped" }, Date.now());
+        this.failing.settled(d, d.id);
         log.debug(fields, "target filter said no");
         return;
       }
@@ -224,6 +253,9 @@ export class Worker {
       log.error({ ...fields, err: (err as Error).message }, "could not record the delivery result");
       return;
     }
+    if (settlement.kind === "retry")
+      this.failing.failed(d, d.id, Date.parse(d.event.receivedAt) || Date.now(), settlement.at, settlement.error);
+    else this.failing.settled(d, d.id);
     switch (settlement.kind) {
       case "delivered":
         metrics.deliveries.inc({ route: d.route, target: d.target, outcome: "success" });
@@ -231,10 +263,13 @@ export class Worker {
         break;
       case "retry":
         metrics.deliveries.inc({ route: d.route, target: d.target, outcome: "retry" });
-        log.warn(
-          { ...fields, outcome: "retry", error: settlement.error, retryAt: new Date(settlement.at).toISOString() },
-          "delivery failed; retry scheduled",
-        );
+        // Warn on the first failure only: a long backlog of retries would fill the disk with
+        // repeats. Later ones are in the periodic per-target summary (and at debug).
+        {
+          const line = { ...fields, outcome: "retry", error: settlement.error, retryAt: new Date(settlement.at).toISOString() };
+          if (d.attempt === 1) log.warn(line, "delivery failed; retry scheduled");
+          else log.debug(line, "delivery failed again; retry scheduled");
+        }
         break;
       case "dead":
         metrics.deliveries.inc({ route: d.route, target: d.target, outcome: "dead" });

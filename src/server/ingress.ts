@@ -2,8 +2,9 @@ import type { IncomingHttpHeaders, IncomingMessage } from "node:http";
 import Koa from "koa";
 import type { CompiledConfig } from "../config/compile.js";
 import { type ReceiveDeps, receive } from "../pipeline/receive.js";
+import { RefusalLog } from "../telemetry/refusal-log.js";
 import { BodyBudget } from "./body-budget.js";
-import { jsonTooDeep } from "./json-depth.js";
+import { jsonTooDeep, MAX_JSON_DEPTH } from "./json-depth.js";
 import { readBody } from "./read-body.js";
 
 /**
@@ -24,6 +25,8 @@ export interface IngressOptions extends ReceiveDeps {
 
 /** What a 503 asks the provider to wait, in seconds: the condition is usually short-lived. */
 const RETRY_AFTER_SECONDS = "5";
+/** How much of an unknown path a log line shows: enough to spot a typo, not a scanner's essay. */
+const LOGGED_PATH_CHARS = 200;
 
 // Null-prototype records: a header or query parameter named `constructor` or `__proto__` is
 // data like any other, never an inherited property a verifier could trip over.
@@ -50,9 +53,18 @@ interface Refusal {
   /** Ask the provider to come back in a few seconds (the condition is short-lived). */
   retryLater?: boolean;
   allow?: string;
+  /** Why, for the refusal log (one line per route and reason, then a summary a minute). */
+  note?: RefusalNote;
 }
 
-function refuse(ctx: Koa.Context, r: Refusal): void {
+interface RefusalNote {
+  route?: string;
+  reason: string;
+  message: string;
+  fields?: Record<string, unknown>;
+}
+
+function answer(ctx: Koa.Context, r: Refusal): void {
   ctx.status = r.status;
   if (r.close) ctx.set("Connection", "close");
   if (r.retryLater) ctx.set("Retry-After", RETRY_AFTER_SECONDS);
@@ -70,23 +82,61 @@ function bodyBytes(req: IncomingMessage, limit: number): number {
 export function createIngressApp(opts: IngressOptions): Koa {
   const app = new Koa();
   const budget = opts.budget ?? new BodyBudget(() => opts.config().server.inflightBodyLimit);
+  const refusals = opts.refusals ?? new RefusalLog(opts.log);
+  const deps: ReceiveDeps = { ...opts, refusals };
+  // One line per route and reason, then a summary a minute: a user sees why a webhook did
+  // nothing, a flood cannot fill the disk.
+  const noteRefusal = (n: RefusalNote, status: number) =>
+    refusals.note(`${n.route ?? ""}\0${n.reason}`, "info", { route: n.route, status, reason: n.reason, ...n.fields }, n.message);
+  const refuse = (ctx: Koa.Context, r: Refusal): void => {
+    if (r.note) noteRefusal(r.note, r.status);
+    answer(ctx, r);
+  };
   app.on("error", (err: Error) => opts.log.error({ err: err.message }, "request failed"));
   app.use(async (ctx, next) => {
     const config = opts.config();
     const route =
       config.byPath.get(ctx.path) ?? (ctx.path.length > 1 && ctx.path.endsWith("/") ? config.byPath.get(ctx.path.slice(0, -1)) : undefined);
     if (!route) {
-      if (opts.admin) return opts.admin(ctx, next);
-      return refuse(ctx, { status: 404, error: "no route for this path" });
+      const notFound: RefusalNote = {
+        reason: "no_route",
+        message: "request refused: no route has this path",
+        fields: { method: ctx.method.slice(0, 16), path: ctx.path.slice(0, LOGGED_PATH_CHARS) },
+      };
+      if (opts.admin) {
+        await opts.admin(ctx, next);
+        if (ctx.status === 404) noteRefusal(notFound, 404);
+        return;
+      }
+      return refuse(ctx, { status: 404, error: "no route for this path", note: notFound });
     }
-    if (ctx.method !== "POST") return refuse(ctx, { status: 405, error: "method not allowed", allow: "POST" });
+    if (ctx.method !== "POST") {
+      const note = {
+        route: route.name,
+        reason: "method_not_allowed",
+        message: "request refused: routes answer POST only",
+        fields: { method: ctx.method.slice(0, 16) },
+      };
+      return refuse(ctx, { status: 405, error: "method not allowed", allow: "POST", note });
+    }
     if (opts.draining()) return refuse(ctx, { status: 503, error: "shutting down", close: true, retryLater: true });
     const { bodyLimit } = config.server;
     const bytes = bodyBytes(ctx.req, bodyLimit);
+    const tooLarge: Refusal = {
+      status: 413,
+      error: "body too large",
+      close: true,
+      note: {
+        route: route.name,
+        reason: "body_too_large",
+        message: "request refused: the body is larger than server.body_limit",
+        fields: { limit: bodyLimit },
+      },
+    };
     // Refused before a byte of the body is read: the connection closes with the answer.
     if (bytes > bodyLimit) {
       opts.metrics.eventsReceived.inc({ route: route.name, outcome: "invalid" });
-      return refuse(ctx, { status: 413, error: "body too large", close: true });
+      return refuse(ctx, tooLarge);
     }
     const release = budget.reserve(bytes);
     if (!release) {
@@ -100,13 +150,26 @@ export function createIngressApp(opts: IngressOptions): Koa {
     const receivedAt = Date.now();
     const read = await readBody(ctx.req, bodyLimit);
     if (!read.ok) {
-      if (read.reason !== "too_large") return refuse(ctx, { status: 400, error: "request aborted", close: true });
+      if (read.reason !== "too_large") {
+        const message = "request refused: the sender closed the connection before the body was complete";
+        return refuse(ctx, {
+          status: 400,
+          error: "request aborted",
+          close: true,
+          note: { route: route.name, reason: "request_aborted", message },
+        });
+      }
       opts.metrics.eventsReceived.inc({ route: route.name, outcome: "invalid" });
-      return refuse(ctx, { status: 413, error: "body too large", close: true });
+      return refuse(ctx, tooLarge);
     }
     if (jsonTooDeep(read.body)) {
       opts.metrics.eventsReceived.inc({ route: route.name, outcome: "invalid" });
-      return refuse(ctx, { status: 400, error: "body nested too deeply" });
+      const message = `request refused: the JSON body is nested more than ${MAX_JSON_DEPTH} levels deep`;
+      return refuse(ctx, {
+        status: 400,
+        error: "body nested too deeply",
+        note: { route: route.name, reason: "body_nested_too_deeply", message },
+      });
     }
     const answer = await receive(
       route,
@@ -118,7 +181,7 @@ export function createIngressApp(opts: IngressOptions): Koa {
         rawBody: read.body,
         receivedAt,
       },
-      opts,
+      deps,
     );
     if (answer.status === 503) ctx.set("Retry-After", RETRY_AFTER_SECONDS);
     ctx.status = answer.status;

@@ -4,9 +4,22 @@ import { toStoreError } from "./redis-errors.js";
 import type { RedisKeys } from "./redis-keys.js";
 import { CLAIM, RECLAIM, RELEASE, SETTLE } from "./redis-lua-lease.js";
 import { type LuaScript, PRELUDE } from "./redis-lua-prelude.js";
-import { BACKLOG, DEAD_LETTERS, DEPTH, ENQUEUE, EVENTS, PRUNE, REPLAY } from "./redis-lua-queue.js";
+import { BACKLOG, DEAD_LETTERS, DEPTH, ENQUEUE, EVENT, EVENTS, PRUNE, REPLAY } from "./redis-lua-queue.js";
 
-const SCRIPTS: readonly LuaScript[] = [CLAIM, SETTLE, RECLAIM, RELEASE, ENQUEUE, BACKLOG, DEPTH, DEAD_LETTERS, EVENTS, REPLAY, PRUNE];
+const SCRIPTS: readonly LuaScript[] = [
+  CLAIM,
+  SETTLE,
+  RECLAIM,
+  RELEASE,
+  ENQUEUE,
+  BACKLOG,
+  DEPTH,
+  DEAD_LETTERS,
+  EVENTS,
+  EVENT,
+  REPLAY,
+  PRUNE,
+];
 
 /** A first connection that takes longer than this fails open() (and the CLI) with StoreUnavailableError. */
 const CONNECT_TIMEOUT_MS = 2_000;

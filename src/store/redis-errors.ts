@@ -34,11 +34,25 @@ export function isUnavailable(err: unknown): boolean {
   return CONNECTION_FAULTS.test(err.message);
 }
 
+/**
+ * A connection fault in Switchyard's words: ioredis says "Stream isn't writeable and
+ * enableOfflineQueue options is false" when it means "not connected". Redis's own error replies
+ * (OOM, READONLY …) are kept as they are: they are Redis's words and name the fix.
+ */
+function describeFault(err: Error): string {
+  if (err.name === "ReplyError") return err.message;
+  const code = (err as NodeJS.ErrnoException).code;
+  if (typeof code === "string" && /^E[A-Z]+$/.test(code)) return `cannot reach redis (${code})`;
+  if (/Command timed out/i.test(err.message)) return "redis did not answer in time";
+  if (/connect ETIMEDOUT|Connection timeout/i.test(err.message)) return "cannot reach redis (connection timed out)";
+  return "not connected to redis (reconnecting)";
+}
+
 /** StoreUnavailableError (with the Redis error as cause) for faults of the store; anything else unchanged. */
 export function toStoreError(err: unknown, what: string): unknown {
   if (err instanceof StoreUnavailableError) return err;
   if (isUnavailable(err) && err instanceof Error) {
-    return new StoreUnavailableError(`redis store: ${what}: ${err.message}`, { cause: err });
+    return new StoreUnavailableError(`redis store: ${what}: ${describeFault(err)}`, { cause: err });
   }
   return err;
 }

@@ -17,6 +17,20 @@ local function qbase(q) return P .. q .. ":" end
 local function queueOf(id) return rcall("HGET", S .. "where", id) end
 local function seqOf(id) return tonumber(string.sub(id, 2)) or 0 end
 
+-- The deliveries of an event's \`ds\` ({{id, target}...} JSON) as the listings show them:
+-- {{id, target, state, attempts, lastError|false, dueAt}...}; a job removed behind our back is left out.
+local function deliveryRows(ds)
+  local rows = {}
+  for _, d in ipairs(cjson.decode(ds or "[]")) do
+    local q = queueOf(d[1])
+    if q then
+      local f = rcall("HMGET", qbase(q) .. d[1], "sy_st", "ats", "sy_err", "sy_due")
+      rows[#rows + 1] = {d[1], d[2], f[1] or "", tonumber(f[2]) or 0, f[3] or false, tonumber(f[4]) or 0}
+    end
+  end
+  return rows
+end
+
 -- BullMQ's getDelayedScore: due ms * 0x1000 plus a counter, so retries due in the same ms keep their order.
 local function delayedScore(key, at)
   local minScore = at * 0x1000

@@ -117,25 +117,26 @@ local out = {}
 for _, m in ipairs(rcall("ZREVRANGE", key, 0, limit < 0 and -1 or limit - 1)) do
   local ev = string.match(m, "^[^:]*:(.*)$")
   local e = rcall("HMGET", S .. "event:" .. ev, "route", "at", "ds")
-  if e[1] then
-    local ds = {}
-    for _, d in ipairs(cjson.decode(e[3] or "[]")) do
-      local q = queueOf(d[1])
-      if q then
-        local f = rcall("HMGET", qbase(q) .. d[1], "sy_st", "ats", "sy_err", "sy_due")
-        ds[#ds + 1] = {d[1], d[2], f[1] or "", tonumber(f[2]) or 0, f[3] or false, tonumber(f[4]) or 0}
-      end
-    end
-    out[#out + 1] = {ev, e[1], e[2], ds}
-  end
+  if e[1] then out[#out + 1] = {ev, e[1], e[2], deliveryRows(e[3])} end
 end
 return out
 `,
 };
 
+/** One event: ARGV: eventId. Returns {doc, {{id, target, state, attempts, lastError|nil, dueAt}...}} or nil. */
+export const EVENT: LuaScript = {
+  name: "switchyardEvent",
+  body: `
+local e = rcall("HMGET", S .. "event:" .. ARGV[3], "doc", "ds")
+if not e[1] then return false end
+return {e[1], deliveryRows(e[2])}
+`,
+};
+
 /**
  * Dead back to wait with attempts reset: BullMQ's reprocessJob (Job.retry from failed), keeping our
- * last error visible until the next try. ARGV: now, "all" | "ids", ids...
+ * last error visible until the next try. ARGV: now, "all" | "ids", ids... where each id is a
+ * delivery id or an event id (its dead deliveries). Returns {replayed, {ids that matched nothing}}.
  */
 export const REPLAY: LuaScript = {
   name: "switchyardReplay",
@@ -149,7 +150,7 @@ local function replay(qb, id)
   rcall("LPUSH", qb .. "wait", id)
   return 1
 end
-local n = 0
+local n, missing = 0, {}
 if mode == "all" then
   for _, q in ipairs(rcall("HKEYS", S .. "targets")) do
     local qb = qbase(q)
@@ -157,11 +158,21 @@ if mode == "all" then
   end
 else
   for i = 5, #ARGV do
-    local q = queueOf(ARGV[i])
-    if q then n = n + replay(qbase(q), ARGV[i]) end
+    local id, m = ARGV[i], 0
+    local q = queueOf(id)
+    if q then
+      m = replay(qbase(q), id)
+    else
+      for _, d in ipairs(cjson.decode(rcall("HGET", S .. "event:" .. id, "ds") or "[]")) do
+        local dq = queueOf(d[1])
+        if dq then m = m + replay(qbase(dq), d[1]) end
+      end
+    end
+    if m == 0 then missing[#missing + 1] = id end
+    n = n + m
   end
 end
-return n
+return {n, missing}
 `,
 };
 

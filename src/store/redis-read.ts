@@ -1,5 +1,6 @@
+import type { WebhookEvent } from "../pipeline/event.js";
 import { isState, list, num, optionalText, text } from "./redis-replies.js";
-import { type DeadLetter, type DeliverySummary, type EventSummary, WAITING_STATES } from "./store.js";
+import { type DeadLetter, type DeliverySummary, type EventDetail, type EventSummary, type ReplayResult, WAITING_STATES } from "./store.js";
 
 /** Replies of the listing scripts (see redis-lua-queue.ts for their shapes) as the Store's types. */
 
@@ -43,4 +44,22 @@ export function readEvents(reply: unknown): EventSummary[] {
         .filter((d) => d !== undefined),
     };
   });
+}
+
+export function readEvent(reply: unknown): EventDetail | undefined {
+  if (reply === null) return undefined;
+  const [doc, deliveries] = list(reply, "event");
+  // The document was written by enqueue from a WebhookEvent.
+  const event = JSON.parse(text(doc, "event")) as WebhookEvent;
+  return {
+    event,
+    deliveries: list(deliveries, "event")
+      .map(readDelivery)
+      .filter((d) => d !== undefined),
+  };
+}
+
+export function readReplay(reply: unknown): ReplayResult {
+  const [replayed, notFound] = list(reply, "replay");
+  return { replayed: num(replayed, "replay"), notFound: list(notFound, "replay").map((id) => text(id, "replay")) };
 }

@@ -5,12 +5,13 @@ import type { WebhookEvent } from "../pipeline/event.js";
 import { closeClient, connectClient, runScript } from "./redis-client.js";
 import { RedisEnqueuer } from "./redis-enqueue.js";
 import { toStoreError } from "./redis-errors.js";
+import { RedisGuard, type RedisGuardOptions } from "./redis-guard.js";
 import { isDeliveryId, queueName, RedisKeys } from "./redis-keys.js";
 import { CLAIM, RECLAIM, RELEASE, SETTLE } from "./redis-lua-lease.js";
 import type { LuaScript } from "./redis-lua-prelude.js";
-import { BACKLOG, DEAD_LETTERS, DEPTH, EVENTS, PRUNE, REPLAY } from "./redis-lua-queue.js";
+import { BACKLOG, DEAD_LETTERS, DEPTH, EVENT, EVENTS, PRUNE, REPLAY } from "./redis-lua-queue.js";
 import { RedisQueues } from "./redis-queues.js";
-import { readDeadLetters, readEvents } from "./redis-read.js";
+import { readDeadLetters, readEvent, readEvents, readReplay } from "./redis-read.js";
 import { list, num, optionalText, routeTarget, text } from "./redis-replies.js";
 import {
   type ClaimedDelivery,
@@ -19,9 +20,11 @@ import {
   type DeadLetter,
   type EnqueueRequest,
   type EnqueueResult,
+  type EventDetail,
   type EventSummary,
   type QueueDepth,
   type Queued,
+  type ReplayResult,
   type Settlement,
   type Store,
   type TargetBacklog,
@@ -29,6 +32,8 @@ import {
 } from "./store.js";
 
 export type RedisStoreSettings = Pick<Extract<StoreSettings, { type: "redis" }>, "url" | "prefix">;
+/** A daemon's watch over the data (see redis-guard.ts); the CLI's short-lived verbs open without one. */
+export type RedisWatch = Omit<RedisGuardOptions, "url">;
 
 /** Events per prune script: short enough that ingress never waits long behind it. */
 const PRUNE_BATCH = 200;
@@ -57,11 +62,19 @@ export class RedisStore implements Store {
     this.enqueuer = new RedisEnqueuer(writer, keys, (route, target) => queues.queue(route, target));
   }
 
-  /** Connects to `settings.url`; StoreUnavailableError when Redis cannot be reached. */
-  static async open(settings: RedisStoreSettings): Promise<RedisStore> {
+  /**
+   * Connects to `settings.url`; StoreUnavailableError when Redis cannot be reached, or, with a
+   * `watch`, when its settings would lose the queue on a restart (unless allowVolatile).
+   */
+  static async open(settings: RedisStoreSettings, watch?: RedisWatch): Promise<RedisStore> {
     const main = await connectClient(settings.url, "switchyard");
     let writer: Redis | undefined;
     try {
+      if (watch) {
+        const guard = new RedisGuard(main, new RedisKeys(settings.prefix), { ...watch, url: settings.url });
+        await guard.atStart();
+        guard.watch();
+      }
       writer = await connectClient(settings.url, "switchyard-writer");
       const queues = await RedisQueues.open(writer, settings.prefix);
       return new RedisStore(main, writer, new RedisKeys(settings.prefix), queues);
@@ -156,10 +169,14 @@ export class RedisStore implements Store {
     return readDeadLetters(await this.run(DEAD_LETTERS, [opts.route ?? "", limit], "deadLetters"));
   }
 
-  async replay(ids: readonly string[] | "all", now: number): Promise<number> {
-    const args = ids === "all" ? ["all"] : ["ids", ...new Set(ids.filter(isDeliveryId))];
-    if (args.length === 1 && ids !== "all") return 0;
-    return num(await this.run(REPLAY, [Math.floor(now), ...args], "replay"), "replay");
+  async replay(ids: readonly string[] | "all", now: number): Promise<ReplayResult> {
+    const args = ids === "all" ? ["all"] : ["ids", ...new Set(ids)];
+    if (args.length === 1 && ids !== "all") return { replayed: 0, notFound: [] };
+    return readReplay(await this.run(REPLAY, [Math.floor(now), ...args], "replay"));
+  }
+
+  async event(id: string): Promise<EventDetail | undefined> {
+    return readEvent(await this.run(EVENT, [id], "event"));
   }
 
   async events(opts: { route?: string; limit?: number } = {}): Promise<EventSummary[]> {

@@ -1,4 +1,5 @@
 import type Database from "better-sqlite3";
+import { StoreUnavailableError } from "../errors.js";
 import { FINISHED_STATES } from "./store.js";
 
 /**
@@ -65,6 +66,26 @@ CREATE INDEX IF NOT EXISTS dedupe_expires ON dedupe (expires_at);
 `;
 
 /**
+ * How a connection uses the file: the daemon creates it and brings its schema up to date; the
+ * CLI only opens a store the daemon made, writing (`dlq replay`) or reading (`events`, `dlq
+ * list`), and never changes its schema.
+ */
+export type OpenMode = "create" | "write" | "read";
+
+/** The CLI's check that the file is a store of this version, before anything is written to it. */
+function requireCurrentSchema(db: Database.Database, file: string): void {
+  const version = Number(db.pragma("user_version", { simple: true }));
+  if (version === SCHEMA_VERSION) return;
+  throw new StoreUnavailableError(
+    version === 0
+      ? `store file ${file} is not a Switchyard store (it has no tables): is store.path right? the daemon creates it on first start`
+      : version > SCHEMA_VERSION
+        ? `store file ${file} has schema version ${version}; this Switchyard knows up to ${SCHEMA_VERSION}: use the newer switchyard`
+        : `store file ${file} has schema version ${version}, not ${SCHEMA_VERSION}: start the daemon of this version once to upgrade it`,
+  );
+}
+
+/**
  * Connection settings, then the schema. WAL lets the CLI read and replay while the daemon
  * writes. The connection commits with synchronous=NORMAL (the WAL is written, not fsync'd: a
  * crash of the process loses nothing, a power loss may lose the last commits). What promises
@@ -74,15 +95,21 @@ CREATE INDEX IF NOT EXISTS dedupe_expires ON dedupe (expires_at);
  * only repeat a delivery, which "at least once" allows.
  * busy_timeout makes a second process wait for the write lock instead of failing at once.
  */
-export function prepareDatabase(db: Database.Database, busyTimeoutMs: number, readonly: boolean): void {
+export function prepareDatabase(db: Database.Database, busyTimeoutMs: number, mode: OpenMode, file = db.name): void {
   db.pragma(`busy_timeout = ${Math.max(0, Math.trunc(busyTimeoutMs))}`);
   db.pragma("foreign_keys = ON");
-  if (!readonly) {
-    const mode = db.pragma("journal_mode = WAL", { simple: true });
-    if (mode !== "wal") throw new Error(`SQLite refused WAL mode (journal_mode is ${String(mode)})`);
+  // The CLI reads the version first, so it never sets WAL mode on (or writes to) a file that is not a store.
+  if (mode !== "create") requireCurrentSchema(db, file);
+  if (mode !== "read") {
+    const journal = db.pragma("journal_mode = WAL", { simple: true });
+    if (journal !== "wal") throw new Error(`SQLite refused WAL mode (journal_mode is ${String(journal)})`);
   }
   // After journal_mode: switching to WAL would otherwise apply the WAL default.
   db.pragma("synchronous = NORMAL");
+  // A WAL that grew while checkpoints failed (a read-only file, a long reader) is trimmed back
+  // once they succeed, instead of keeping its largest size until the daemon stops.
+  if (mode !== "read") db.pragma(`journal_size_limit = ${16 * 1024 * 1024}`);
+  if (mode !== "create") return;
 
   const version = Number(db.pragma("user_version", { simple: true }));
   if (version > SCHEMA_VERSION) {
@@ -91,10 +118,9 @@ export function prepareDatabase(db: Database.Database, busyTimeoutMs: number, re
   // Files made before it was dropped have an index on lease_owner that every claim and settlement
   // had to update; the few leased rows are found through deliveries_lease_until instead. Not a
   // schema version: code of either age works with or without it.
-  if (!readonly) db.exec("DROP INDEX IF EXISTS deliveries_lease_owner");
+  db.exec("DROP INDEX IF EXISTS deliveries_lease_owner");
 
   if (version === SCHEMA_VERSION) return;
-  if (readonly) throw new Error(`the store file has schema version ${version}, not ${SCHEMA_VERSION}; open it once read-write`);
   db.transaction(() => {
     db.exec(DDL);
     db.pragma(`user_version = ${SCHEMA_VERSION}`);

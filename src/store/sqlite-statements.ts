@@ -155,6 +155,9 @@ export function prepareStatements(db: Db) {
     replayOne: db.prepare<{ id: number; now: number }>(
       "UPDATE deliveries SET state = 'pending', attempts = 0, due_at = @now, updated_at = @now WHERE id = @id AND state = 'dead'",
     ),
+    replayOfEvent: db.prepare<{ eventId: string; now: number }>(
+      "UPDATE deliveries SET state = 'pending', attempts = 0, due_at = @now, updated_at = @now WHERE event_id = @eventId AND state = 'dead'",
+    ),
     replayAll: db.prepare<{ now: number }>(
       "UPDATE deliveries SET state = 'pending', attempts = 0, due_at = @now, updated_at = @now WHERE state = 'dead'",
     ),
@@ -163,6 +166,7 @@ export function prepareStatements(db: Db) {
     eventsOfRoute: db.prepare<{ route: string; limit: number }, EventRow>(
       `${EVENTS} WHERE route = @route ORDER BY received_at_ms DESC, rowid DESC LIMIT @limit`,
     ),
+    eventDoc: db.prepare<{ id: string }, string>("SELECT doc FROM events WHERE id = @id").pluck(),
     // @ids is a JSON array, so one prepared statement serves any number of events.
     deliveriesOf: db.prepare<{ ids: string }, DeliveryRow>(
       `SELECT id, event_id AS eventId, target, state, attempts, last_error AS lastError, due_at AS dueAt

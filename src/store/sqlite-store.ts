@@ -1,12 +1,13 @@
-import { accessSync, constants, existsSync, mkdirSync, realpathSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
-import Database from "better-sqlite3";
 import { StoreUnavailableError } from "../errors.js";
 import { GroupCommit, type ItemResult } from "./group-commit.js";
+import type { SqliteConnection } from "./sqlite-connection.js";
 import { isUnavailable, toStoreError } from "./sqlite-errors.js";
-import { prepareDatabase } from "./sqlite-schema.js";
-import { prepareStatements, type Statements } from "./sqlite-statements.js";
-import { PRUNE_BATCH, type PruneCursor, prepareTransactions, rowId, type Transactions } from "./sqlite-transactions.js";
+import { cannotRead, refuseMissingOrEmpty } from "./sqlite-existing.js";
+import { problemError, SqliteKeeper, type StoreLog } from "./sqlite-keeper.js";
+import type { OpenMode } from "./sqlite-schema.js";
+import { PRUNE_BATCH, type PruneCursor, rowId } from "./sqlite-transactions.js";
 import {
   type ClaimedDelivery,
   type ClaimOptions,
@@ -14,30 +15,55 @@ import {
   type DeadLetter,
   type EnqueueRequest,
   type EnqueueResult,
+  type EventDetail,
   type EventSummary,
   type QueueDepth,
   type Queued,
+  type ReplayResult,
   type Settlement,
   type Store,
   type TargetBacklog,
   toQueued,
 } from "./store.js";
-import { WalSync } from "./wal-sync.js";
+import type { WalSync } from "./wal-sync.js";
+
+export type { StoreLog } from "./sqlite-keeper.js";
 
 export interface SqliteStoreOptions {
   /** How long to wait for another process's write lock before giving up (StoreUnavailableError). */
   busyTimeoutMs?: number;
-  /** Open an existing store for reading only (listing from the CLI); every write rejects with StoreUnavailableError. */
+  /**
+   * Open an existing store for reading only (listing from the CLI): nothing is created, migrated,
+   * checkpointed or truncated; every write rejects with StoreUnavailableError.
+   */
   readonly?: boolean;
+  /**
+   * Open an existing store only (the CLI's replay): never create the file or its folder, never
+   * change its schema. A missing or empty file is refused with a message that says so.
+   */
+  existing?: boolean;
   /** How long a committed write vouches for the store in ping() before it probes (default 5 s). */
   probeIntervalMs?: number;
+  /** Where faults of the store's files are reported (default: nowhere). */
+  log?: StoreLog;
+  /** How often the files and the WAL are checked without waiting for a write (default 1 s). */
+  checkIntervalMs?: number;
+  /** A WAL larger than this is checkpointed by the store itself, and a failure logged (default 32 MiB). */
+  walCheckBytes?: number;
 }
 
 const DEFAULT_BUSY_TIMEOUT_MS = 5_000;
 /** Caps one group commit: large enough to absorb a burst, small enough to keep each transaction short. */
 const MAX_BATCH = 256;
+const DEFAULT_CHECK_INTERVAL_MS = 1_000;
+/**
+ * A WAL past this has not been checkpointed for a while (SQLite checkpoints at about 4 MiB, and
+ * journal_size_limit trims the file to 16 MiB): the store then checkpoints itself, to hear why.
+ */
+const DEFAULT_WAL_CHECK_BYTES = 32 * 1024 * 1024;
 
 const nextTurn = () => new Promise<void>((done) => setImmediate(done));
+const SILENT: StoreLog = { info() {}, warn() {}, error() {} };
 
 /**
  * How long a committed write vouches for the store in ping(). Past it, ping() commits a probe
@@ -48,15 +74,6 @@ const DEFAULT_PROBE_INTERVAL_MS = 5_000;
 /** After a fault, ping() probes at most this often: a disk that is back is noticed within it. */
 const FAULT_PROBE_INTERVAL_MS = 500;
 
-/**
- * The database file as SQLite opened it: symbolic links resolved, as SQLite does to name the
- * WAL beside the real file (fsyncing a -wal beside the link would sync the wrong file).
- */
-function mainFileOf(db: Database.Database): string {
-  const main = (db.pragma("database_list") as { name: string; file: string }[]).find((d) => d.name === "main");
-  return main?.file || realpathSync(db.name);
-}
-
 function syncFailure(err: unknown): StoreUnavailableError {
   return new StoreUnavailableError(
     `sqlite store: the disk failed to write the store (fsync: ${(err as Error).message}); restart the daemon once the disk is sound`,
@@ -64,20 +81,21 @@ function syncFailure(err: unknown): StoreUnavailableError {
   );
 }
 
-/** An enqueue's result and the number of the commit that holds it (see WalSync). */
+/** An enqueue's result and the number of the commit that holds it, on the WAL it was written to (see WalSync). */
 interface Committed {
   result: EnqueueResult;
   seq: number;
+  walSync: WalSync | undefined;
 }
 
-/** The embedded default Store: one SQLite file in WAL mode, shared safely by the daemon and the CLI. */
+/**
+ * The embedded default Store: one SQLite file in WAL mode, shared safely by the daemon and the
+ * CLI. Its connection is held by a SqliteKeeper, which watches the file and reopens it.
+ */
 export class SqliteStore implements Store {
-  private readonly stmt: Statements;
+  private readonly keeper: SqliteKeeper;
+  private readonly readonly: boolean;
   private readonly batcher = new GroupCommit<Queued, Committed>((items) => this.writeBatch(items), { maxBatch: MAX_BATCH });
-  /** fsyncs the WAL off the event loop before a 202 (undefined for in-memory and read-only stores). */
-  private readonly walSync: WalSync | undefined;
-  /** The file to check in ping(); undefined for an in-memory database. */
-  private readonly file: string | undefined;
   private commits = 0;
   private closed = false;
   /** When a write last committed (an enqueue batch or a probe). */
@@ -86,21 +104,23 @@ export class SqliteStore implements Store {
   /** The last fault of the store, until a write commits again; ping() reports it. */
   private fault: StoreUnavailableError | undefined;
 
-  private readonly tx: Transactions;
-  /** Rewrites the schema version with its own value: a real commit that changes nothing. */
-  private readonly probe: Database.Transaction<() => void>;
-
   private constructor(
-    private readonly db: Database.Database,
+    path: string,
+    mode: OpenMode,
     private readonly probeIntervalMs: number,
+    opts: SqliteStoreOptions,
   ) {
-    this.file = db.memory ? undefined : resolve(db.name);
-    this.walSync = this.file === undefined || db.readonly ? undefined : new WalSync(`${mainFileOf(db)}-wal`);
-    this.stmt = prepareStatements(db);
-    this.tx = prepareTransactions(db, this.stmt);
-    this.probe = db.transaction(() => {
-      const version = Number(db.pragma("user_version", { simple: true }));
-      db.pragma(`user_version = ${version}`);
+    this.readonly = mode === "read";
+    this.keeper = new SqliteKeeper(path, {
+      mode,
+      busyTimeoutMs: opts.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS,
+      log: opts.log ?? SILENT,
+      checkIntervalMs: opts.checkIntervalMs ?? DEFAULT_CHECK_INTERVAL_MS,
+      walCheckBytes: opts.walCheckBytes ?? DEFAULT_WAL_CHECK_BYTES,
+      flush: () => this.batcher.flush(),
+      reopened: () => {
+        this.fault = undefined;
+      },
     });
   }
 
@@ -110,15 +130,14 @@ export class SqliteStore implements Store {
    */
   static open(path: string, opts: SqliteStoreOptions = {}): SqliteStore {
     const readonly = opts.readonly ?? false;
-    const busyTimeoutMs = opts.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
-    let db: Database.Database | undefined;
+    const mode: OpenMode = readonly ? "read" : opts.existing ? "write" : "create";
     try {
-      if (path !== ":memory:" && !readonly) mkdirSync(dirname(resolve(path)), { recursive: true });
-      db = new Database(path, { readonly, fileMustExist: readonly, timeout: busyTimeoutMs });
-      prepareDatabase(db, busyTimeoutMs, readonly);
-      return new SqliteStore(db, opts.probeIntervalMs ?? DEFAULT_PROBE_INTERVAL_MS);
+      if (mode !== "create") refuseMissingOrEmpty(path);
+      else if (path !== ":memory:") mkdirSync(dirname(resolve(path)), { recursive: true });
+      return new SqliteStore(path, mode, opts.probeIntervalMs ?? DEFAULT_PROBE_INTERVAL_MS, opts);
     } catch (err) {
-      db?.close();
+      const unreadable = mode === "read" ? cannotRead(path, err) : undefined;
+      if (unreadable) throw unreadable;
       // mkdir failing (EACCES, EROFS, ENOSPC) is as much "cannot store" as SQLITE_CANTOPEN.
       const fsFault = err instanceof Error && "syscall" in err;
       throw fsFault
@@ -132,26 +151,37 @@ export class SqliteStore implements Store {
     return { commits: this.commits };
   }
 
+  /** The WAL file's size in bytes (for the switchyard_store_wal_bytes gauge); undefined when there is none. */
+  walBytes(): number | undefined {
+    return this.keeper.walBytes();
+  }
+
   async enqueue(req: EnqueueRequest): Promise<EnqueueResult> {
     if (this.closed) throw new StoreUnavailableError("sqlite store: enqueue: the store is closed");
-    if (this.walSync?.failed) throw syncFailure(this.walSync.failed);
-    const { result, seq } = await this.batcher.submit(toQueued(req));
+    const { conn, problem, reopening } = this.keeper;
+    const failed = conn?.walSync?.failed;
+    if (failed) throw syncFailure(failed);
+    if (problem) throw problemError(problem);
+    if (reopening || !conn) throw new StoreUnavailableError("sqlite store: enqueue: the store is being reopened");
+    // Serialized before it joins a batch: a request's own fault (a cycle, a BigInt) fails it alone.
+    const { result, seq, walSync } = await this.batcher.submit(toQueued(req));
     // Also for a duplicate: the first event's commit may still be on its way to the disk.
     try {
-      await this.walSync?.durableThrough(seq);
+      await walSync?.durableThrough(seq);
     } catch (err) {
-      throw this.noteFault(syncFailure(err));
+      // A problem with the file found after the fsync is the store's; anything else is the disk's.
+      throw this.noteFault(err instanceof StoreUnavailableError ? err : syncFailure(err));
     }
     return result;
   }
 
   async backlog(): Promise<TargetBacklog[]> {
-    return this.guard("backlog", () => {
+    return this.guard("backlog", (c) => {
       const out: TargetBacklog[] = [];
-      let row = this.stmt.firstOfNextRoute.get({ route: "" });
+      let row = c.stmt.firstOfNextRoute.get({ route: "" });
       while (row) {
         out.push(row);
-        row = this.stmt.nextTargetOfRoute.get(row) ?? this.stmt.firstOfNextRoute.get(row);
+        row = c.stmt.nextTargetOfRoute.get(row) ?? c.stmt.firstOfNextRoute.get(row);
       }
       return out;
     });
@@ -160,7 +190,7 @@ export class SqliteStore implements Store {
   // IMMEDIATE: take the write lock before reading, so a claim in another process cannot pick
   // the same rows between our read and our lease (and WAL cannot fail the upgrade with BUSY).
   async claim(opts: ClaimOptions): Promise<ClaimedDelivery[]> {
-    return this.guard("claim", () => this.tx.claim.immediate(opts));
+    return this.guard("claim", (c) => c.tx.claim.immediate(opts));
   }
 
   async settle(deliveryId: string, owner: string, s: Settlement, now: number): Promise<void> {
@@ -172,41 +202,45 @@ export class SqliteStore implements Store {
         : s.kind === "dead"
           ? { state: "dead", dueAt: null, error: s.error }
           : { state: s.kind, dueAt: null, error: null };
-    this.guard("settle", () => this.stmt.settle.run({ id, owner, now, ...change }));
+    this.guard("settle", (c) => c.stmt.settle.run({ id, owner, now, ...change }));
   }
 
   /** Leases given back keep their attempt: a delivery cut off by shutdown may have reached its target. */
   async release(owner: string): Promise<number> {
-    return this.guard("release", () => this.stmt.release.run({ owner, now: Date.now() }).changes);
+    return this.guard("release", (c) => c.stmt.release.run({ owner, now: Date.now() }).changes);
   }
 
   async leaseOwners(): Promise<string[]> {
-    return this.guard("leaseOwners", () => this.stmt.leaseOwners.all().map((r) => r.owner));
+    return this.guard("leaseOwners", (c) => c.stmt.leaseOwners.all().map((r) => r.owner));
   }
 
   async reclaimExpired(now: number): Promise<number> {
-    return this.guard("reclaimExpired", () => this.stmt.reclaimExpired.run({ now }).changes);
+    return this.guard("reclaimExpired", (c) => c.stmt.reclaimExpired.run({ now }).changes);
   }
 
   async deadLetters(opts: { route?: string; limit?: number } = {}): Promise<DeadLetter[]> {
     const limit = opts.limit ?? -1; // SQLite: LIMIT -1 is no limit; dead letters are few and all matter
-    const rows = this.guard("deadLetters", () =>
-      opts.route === undefined ? this.stmt.deadLetters.all({ limit }) : this.stmt.deadLettersOfRoute.all({ route: opts.route, limit }),
+    const rows = this.guard("deadLetters", (c) =>
+      opts.route === undefined ? c.stmt.deadLetters.all({ limit }) : c.stmt.deadLettersOfRoute.all({ route: opts.route, limit }),
     );
     return rows.map((r) => ({ ...r, id: String(r.id), lastError: r.lastError ?? "" }));
   }
 
-  async replay(ids: readonly string[] | "all", now: number): Promise<number> {
-    return this.guard("replay", () => this.durably(() => this.tx.replay.immediate(ids, now)));
+  async replay(ids: readonly string[] | "all", now: number): Promise<ReplayResult> {
+    return this.guard("replay", (c) => this.durably(c, () => c.tx.replay.immediate(ids, now)));
   }
 
   async events(opts: { route?: string; limit?: number } = {}): Promise<EventSummary[]> {
-    return this.guard("events", () => this.tx.events.deferred(opts.route, opts.limit ?? DEFAULT_EVENTS_LIMIT));
+    return this.guard("events", (c) => c.tx.events.deferred(opts.route, opts.limit ?? DEFAULT_EVENTS_LIMIT));
+  }
+
+  async event(id: string): Promise<EventDetail | undefined> {
+    return this.guard("event", (c) => c.tx.event.deferred(id));
   }
 
   async depth(): Promise<QueueDepth> {
     const depth: QueueDepth = { pending: 0, retrying: 0, dead: 0 };
-    for (const { state, n } of this.guard("depth", () => this.stmt.depth.all())) {
+    for (const { state, n } of this.guard("depth", (c) => c.stmt.depth.all())) {
       if (state === "pending" || state === "retrying" || state === "dead") depth[state] = n;
     }
     return depth;
@@ -218,40 +252,36 @@ export class SqliteStore implements Store {
     let cursor: PruneCursor | undefined = { ms: Number.MIN_SAFE_INTEGER, rid: 0 };
     while (cursor) {
       const after: PruneCursor = cursor;
-      const step = this.guard("prune", () => this.tx.pruneStep.immediate(before, after));
+      const step = this.guard("prune", (c) => c.tx.pruneStep.immediate(before, after));
       deleted += step.deleted;
       cursor = step.next;
       if (cursor) await nextTurn();
     }
-    while (this.guard("prune", () => this.stmt.pruneDedupe.run({ now, limit: PRUNE_BATCH }).changes) === PRUNE_BATCH) {
+    while (this.guard("prune", (c) => c.stmt.pruneDedupe.run({ now, limit: PRUNE_BATCH }).changes) === PRUNE_BATCH) {
       await nextTurn();
     }
     return deleted;
   }
 
   async ping(): Promise<void> {
-    this.guard("ping", () => {
-      this.stmt.ping.get();
-      if (this.db.readonly) throw new StoreUnavailableError("sqlite store: ping: opened read-only");
-      if (this.file === undefined) return;
-      // A deleted or replaced file keeps "working" through the open handle while nothing lasts.
-      if (!existsSync(this.file)) throw new StoreUnavailableError(`sqlite store: ping: ${this.file} is gone`);
-      try {
-        accessSync(this.file, constants.W_OK);
-      } catch (err) {
-        throw new StoreUnavailableError(`sqlite store: ping: ${this.file} is not writable`, { cause: err });
-      }
+    this.guard("ping", (c) => {
+      c.stmt.ping.get();
+      if (this.readonly) throw new StoreUnavailableError("sqlite store: ping: opened read-only");
+      if (this.keeper.reopening) throw new StoreUnavailableError("sqlite store: ping: the store is being reopened");
+      const problem = this.keeper.checkFiles(c);
+      if (problem) throw problem;
     });
     this.probeWrites(Date.now());
   }
 
   /** Throws the store's fault unless a write committed lately or a probe commits now. */
   private probeWrites(now: number): void {
-    if (this.walSync?.failed) throw syncFailure(this.walSync.failed);
+    const failed = this.keeper.conn?.walSync?.failed;
+    if (failed) throw syncFailure(failed);
     if (this.fault === undefined && now - this.lastWriteAt < this.probeIntervalMs) return;
     if (this.fault !== undefined && now - this.lastProbeAt < FAULT_PROBE_INTERVAL_MS) throw this.fault;
     this.lastProbeAt = now;
-    this.guard("ping: write probe", () => this.durably(() => this.probe.immediate()));
+    this.guard("ping: write probe", (c) => this.durably(c, () => c.probe.immediate()));
     this.wrote();
   }
 
@@ -264,32 +294,29 @@ export class SqliteStore implements Store {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    try {
-      this.batcher.flush();
-      await this.walSync?.close();
-    } finally {
-      this.db.close();
-    }
+    await this.keeper.close();
   }
 
   private writeBatch(items: readonly Queued[]): ItemResult<Committed>[] {
-    if (!this.db.open) throw new StoreUnavailableError("sqlite store: enqueue: the store is closed");
+    const c = this.keeper.conn;
+    if (!c?.db.open) throw new StoreUnavailableError("sqlite store: enqueue: the store is closed");
     try {
       const now = Date.now();
       // Committed without waiting for the disk: enqueue waits for walSync before it answers.
       let results: ItemResult<EnqueueResult>[];
       try {
-        results = this.tx.enqueueBatchFast.immediate(items, now);
+        results = c.tx.enqueueBatchFast.immediate(items, now);
       } catch (err) {
         // Rolled back whole. A fault of the store fails the batch; a bad request (a reused
         // event id) fails alone on the slow path, which gives each request a savepoint.
         if (isUnavailable(err)) throw err;
-        results = this.tx.enqueueBatch.immediate(items, now);
+        results = c.tx.enqueueBatch.immediate(items, now);
       }
-      const seq = this.walSync?.committedOne() ?? 0;
+      const walSync = c.walSync;
+      const seq = walSync?.committedOne() ?? 0;
       this.commits++;
       this.wrote();
-      return results.map((r) => (r.ok ? { ok: true, value: { result: r.value, seq } } : r));
+      return results.map((r) => (r.ok ? { ok: true, value: { result: r.value, seq, walSync } } : r));
     } catch (err) {
       throw this.noteFault(toStoreError(err, "enqueue"));
     }
@@ -299,13 +326,13 @@ export class SqliteStore implements Store {
    * Runs a transaction that must reach the disk before the caller answers (fsync of the WAL;
    * it also covers every NORMAL commit before it). Other writes commit with NORMAL.
    */
-  private durably<T>(fn: () => T): T {
-    if (this.db.readonly) return fn();
-    this.stmt.syncFull.run();
+  private durably<T>(c: SqliteConnection, fn: () => T): T {
+    if (this.readonly) return fn();
+    c.stmt.syncFull.run();
     try {
       return fn();
     } finally {
-      this.stmt.syncNormal.run();
+      c.stmt.syncNormal.run();
     }
   }
 
@@ -316,10 +343,11 @@ export class SqliteStore implements Store {
   }
 
   /** Runs a synchronous database call, turning faults of the store into StoreUnavailableError. */
-  private guard<T>(what: string, fn: () => T): T {
-    if (this.closed || !this.db.open) throw new StoreUnavailableError(`sqlite store: ${what}: the store is closed`);
+  private guard<T>(what: string, fn: (c: SqliteConnection) => T): T {
+    const c = this.keeper.conn;
+    if (this.closed || !c?.db.open) throw new StoreUnavailableError(`sqlite store: ${what}: the store is closed`);
     try {
-      return fn();
+      return fn(c);
     } catch (err) {
       throw this.noteFault(toStoreError(err, what));
     }

@@ -2,15 +2,17 @@ import type Database from "better-sqlite3";
 import type { WebhookEvent } from "../pipeline/event.js";
 import type { ItemResult } from "./group-commit.js";
 import { isUnavailable } from "./sqlite-errors.js";
-import type { DueRow, Statements } from "./sqlite-statements.js";
+import type { DeliveryRow, DueRow, Statements } from "./sqlite-statements.js";
 import {
   type ClaimedDelivery,
   type ClaimOptions,
   type DeliveryState,
   type DeliverySummary,
   type EnqueueResult,
+  type EventDetail,
   type EventSummary,
   type Queued,
+  type ReplayResult,
   WAITING_STATES,
 } from "./store.js";
 
@@ -22,6 +24,15 @@ export interface PruneCursor {
 
 /** Rows per prune transaction, so the daemon's ingress never waits long on the write lock. */
 export const PRUNE_BATCH = 500;
+
+function summaryOf(d: DeliveryRow): DeliverySummary {
+  // The schema's CHECK constraint admits only DeliveryState values.
+  const state = d.state as DeliveryState;
+  const summary: DeliverySummary = { id: String(d.id), target: d.target, state, attempts: d.attempts };
+  if (d.lastError !== null) summary.lastError = d.lastError;
+  if (WAITING_STATES.includes(state)) summary.dueAt = d.dueAt;
+  return summary;
+}
 
 /** Delivery ids are integers in SQLite and strings outside; anything else cannot name a row. */
 export function rowId(id: string): number | undefined {
@@ -92,29 +103,34 @@ export function prepareTransactions(db: Database.Database, stmt: Statements) {
       });
     }),
 
-    replay: db.transaction((ids: readonly string[] | "all", now: number): number => {
-      if (ids === "all") return stmt.replayAll.run({ now }).changes;
+    replay: db.transaction((ids: readonly string[] | "all", now: number): ReplayResult => {
+      if (ids === "all") return { replayed: stmt.replayAll.run({ now }).changes, notFound: [] };
       let replayed = 0;
+      const notFound: string[] = [];
       for (const id of new Set(ids)) {
+        // Delivery ids are integers and event ids UUIDs, so an id is never both.
         const n = rowId(id);
-        if (n !== undefined) replayed += stmt.replayOne.run({ id: n, now }).changes;
+        const changes = n === undefined ? stmt.replayOfEvent.run({ eventId: id, now }).changes : stmt.replayOne.run({ id: n, now }).changes;
+        if (changes === 0) notFound.push(id);
+        replayed += changes;
       }
-      return replayed;
+      return { replayed, notFound };
     }),
 
     // Read as one transaction, so the events and their deliveries come from the same snapshot.
     events: db.transaction((route: string | undefined, limit: number): EventSummary[] => {
       const rows = route === undefined ? stmt.events.all({ limit }) : stmt.eventsOfRoute.all({ route, limit });
       const byEvent = new Map<string, DeliverySummary[]>(rows.map((r) => [r.id, []]));
-      for (const d of stmt.deliveriesOf.all({ ids: JSON.stringify(rows.map((r) => r.id)) })) {
-        // The schema's CHECK constraint admits only DeliveryState values.
-        const state = d.state as DeliveryState;
-        const summary: DeliverySummary = { id: String(d.id), target: d.target, state, attempts: d.attempts };
-        if (d.lastError !== null) summary.lastError = d.lastError;
-        if (WAITING_STATES.includes(state)) summary.dueAt = d.dueAt;
-        byEvent.get(d.eventId)?.push(summary);
-      }
+      for (const d of stmt.deliveriesOf.all({ ids: JSON.stringify(rows.map((r) => r.id)) })) byEvent.get(d.eventId)?.push(summaryOf(d));
       return rows.map((r) => ({ id: r.id, route: r.route, receivedAt: r.receivedAt, deliveries: byEvent.get(r.id) ?? [] }));
+    }),
+
+    event: db.transaction((id: string): EventDetail | undefined => {
+      const doc = stmt.eventDoc.get({ id });
+      if (doc === undefined) return undefined;
+      // The document was written by enqueue from a WebhookEvent.
+      const event = JSON.parse(doc) as WebhookEvent;
+      return { event, deliveries: stmt.deliveriesOf.all({ ids: JSON.stringify([id]) }).map(summaryOf) };
     }),
 
     pruneStep: db.transaction((before: number, after: PruneCursor): { deleted: number; next?: PruneCursor } => {

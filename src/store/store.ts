@@ -125,6 +125,19 @@ export interface EventSummary {
   deliveries: DeliverySummary[];
 }
 
+/** One stored event as `switchyard events show` prints it: the request as received, and each delivery. */
+export interface EventDetail {
+  event: WebhookEvent;
+  deliveries: DeliverySummary[];
+}
+
+export interface ReplayResult {
+  /** Deliveries queued again. */
+  replayed: number;
+  /** The ids given that name neither a dead delivery nor an event with one, in the order given. */
+  notFound: string[];
+}
+
 export interface QueueDepth {
   pending: number;
   retrying: number;
@@ -149,13 +162,21 @@ export interface Store {
   /** Hands expired leases back out (their holder crashed). Its own query, not part of claim. */
   reclaimExpired(now: number): Promise<number>;
   deadLetters(opts?: { route?: string; limit?: number }): Promise<DeadLetter[]>;
-  /** Dead deliveries back to pending with fresh attempts; returns how many. Unknown ids are ignored. */
-  replay(ids: readonly string[] | "all", now: number): Promise<number>;
+  /**
+   * Dead deliveries back to pending with fresh attempts, in one transaction. Each id is a delivery
+   * id (the delivery, if dead) or an event id (every dead delivery of that event): logs and
+   * `switchyard events` show event ids, `dlq list` both.
+   */
+  replay(ids: readonly string[] | "all", now: number): Promise<ReplayResult>;
   events(opts?: { route?: string; limit?: number }): Promise<EventSummary[]>;
+  /** The stored event with every delivery's state, from one snapshot; undefined for an unknown id (or one pruned). */
+  event(id: string): Promise<EventDetail | undefined>;
   depth(): Promise<QueueDepth>;
   /** Deletes events whose deliveries are all terminal and not dead, received before `before`; and expired dedupe keys. */
   prune(before: number, now: number): Promise<number>;
   /** Resolves when the store can take writes; rejects with StoreUnavailableError otherwise. */
   ping(): Promise<void>;
+  /** The size of the store's write-ahead log in bytes, for stores that have one (SQLite). */
+  walBytes?(): number | undefined;
   close(): Promise<void>;
 }

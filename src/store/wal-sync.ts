@@ -1,4 +1,4 @@
-import { closeSync, fsync, openSync } from "node:fs";
+import { closeSync, fstatSync, fsync, openSync } from "node:fs";
 
 /**
  * Durability of group commits without blocking the event loop. The store commits with
@@ -24,8 +24,21 @@ export class WalSync {
    */
   failed: Error | undefined;
 
-  constructor(walPath: string) {
+  /**
+   * @param verify checked after each successful fsync, before the commits it covers are
+   *   acknowledged: an error (the store's file was removed, say) rejects them instead, without
+   *   condemning the WAL for good as a failed fsync does.
+   */
+  constructor(
+    walPath: string,
+    private readonly verify?: () => Error | undefined,
+  ) {
     this.fd = openSync(walPath, "r");
+  }
+
+  /** The WAL file's size on disk, in bytes. */
+  size(): number {
+    return fstatSync(this.fd).size;
   }
 
   /** Call right after a commit: returns its number, for durableThrough(). */
@@ -64,8 +77,13 @@ export class WalSync {
       }
       const covered = this.waiters.filter((w) => w.seq <= target);
       this.waiters = this.waiters.filter((w) => w.seq > target);
-      this.durable = Math.max(this.durable, target);
-      for (const w of covered) w.resolve();
+      const problem = this.verify?.();
+      if (problem) {
+        for (const w of covered) w.reject(problem);
+      } else {
+        this.durable = Math.max(this.durable, target);
+        for (const w of covered) w.resolve();
+      }
       this.next();
     });
   }

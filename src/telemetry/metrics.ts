@@ -26,8 +26,10 @@ export class Metrics {
   readonly reloadSuccessTimestamp: Gauge;
   readonly reloads: Counter<"result">;
   readonly ingressRefused: Counter<"reason">;
+  readonly storeDataLost: Counter;
+  readonly walBytes: Gauge;
 
-  constructor(depth: () => Promise<QueueDepth>) {
+  constructor(depth: () => Promise<QueueDepth>, walBytes: () => number | undefined = () => undefined) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
     this.eventsReceived = new Counter({
@@ -91,6 +93,21 @@ export class Metrics {
       registers,
     });
     for (const reason of REFUSAL_REASONS) this.ingressRefused.inc({ reason }, 0);
+    this.storeDataLost = new Counter({
+      name: "switchyard_store_data_lost_total",
+      help: "Times the Redis store came back without the data this instance saw in it (a restart without persistence, FLUSHALL, eviction).",
+      registers,
+    });
+    this.storeDataLost.inc(0);
+    this.walBytes = new Gauge({
+      name: "switchyard_store_wal_bytes",
+      help: "Size of the SQLite store's write-ahead log file in bytes (0 for Redis). It grows while checkpoints fail.",
+      registers,
+      // Read at scrape time: one fstat.
+      collect() {
+        this.set(walBytes() ?? 0);
+      },
+    });
   }
 
   /** Makes every series of the config's routes and targets visible at 0, so rate() works from the start. */

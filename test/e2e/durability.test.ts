@@ -153,7 +153,8 @@ describe("e2e: durable delivery", () => {
     const events = JSON.parse((await runCli(["events", "--json", "-c", file])).stdout) as { id: string; deliveries: { state: string }[] }[];
     expect(events[0]).toMatchObject({ id, deliveries: [{ state: "delivered" }] });
     expect((await runCli(["dlq", "replay", "-c", file])).code).toBe(1);
-  });
+    // Eight runs of the CLI: each takes seconds on a loaded 2-core machine.
+  }, 120_000);
 
   it("never runs more than `concurrency` deliveries of a target at once", async () => {
     const dir = tempDir();

@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { sign as githubSign } from "@octokit/webhooks-methods";
 import { Webhook } from "standardwebhooks";
@@ -110,10 +110,17 @@ routes:
     expect(got.headers["x-switchyard-event-id"]).toBe(id);
 
     const runs = join(dir, "runs", id);
-    await waitFor(() => existsSync(`${runs}.stdin`) && readFileSync(`${runs}.stdin`, "utf8").length > 0, "the script run");
+    // `cat` writes stdin in pieces: wait until the whole document is there, not just its start.
+    const written = await waitFor(() => {
+      try {
+        return JSON.parse(readFileSync(`${runs}.stdin`, "utf8")) as unknown;
+      } catch {
+        return undefined;
+      }
+    }, "the script run");
     expect(readFileSync(`${runs}.argv`, "utf8")).toBe(`--pull\n${push.repository.full_name}\n${push.after}\n`);
     expect(readFileSync(`${runs}.env`, "utf8")).toBe(push.ref);
-    const stdin = JSON.parse(readFileSync(`${runs}.stdin`, "utf8")) as {
+    const stdin = written as {
       id: string;
       route: string;
       body: unknown;

@@ -14,6 +14,8 @@ export interface Tmpfs {
   fill(): void;
   /** Deletes the filler: the disk has room again. */
   free(): void;
+  /** Remounts read-only or read-write (read-only fails with EBUSY while a file is open for writing). */
+  remount(mode: "ro" | "rw"): void;
   unmount(): void;
 }
 
@@ -46,6 +48,9 @@ export function mountTmpfs(size = "2m"): Tmpfs | string {
     },
     free() {
       rmSync(filler, { force: true });
+    },
+    remount(mode) {
+      execFileSync("mount", ["-o", `remount,${mode}`, dir], { stdio: "pipe" });
     },
     unmount() {
       try {

@@ -53,7 +53,11 @@ function pings(port: number): Promise<boolean> {
   });
 }
 
-export async function startRedis(): Promise<RedisServer> {
+/**
+ * `args` are added after the defaults and win over them: `["--appendonly", "no"]` gives a Redis
+ * without persistence, `["--rename-command", "CONFIG", ""]` one like a managed service.
+ */
+export async function startRedis(opts: { args?: readonly string[] } = {}): Promise<RedisServer> {
   const dir = mkdtempSync(join(tmpdir(), "switchyard-redis-"));
   const port = await freePort();
   let proc: ChildProcess | undefined;
@@ -63,7 +67,21 @@ export async function startRedis(): Promise<RedisServer> {
     output = "";
     const child = spawn(
       "redis-server",
-      ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes", "--appendfsync", "always", "--dir", dir],
+      [
+        "--port",
+        String(port),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "yes",
+        "--appendfsync",
+        "always",
+        "--dir",
+        dir,
+        ...(opts.args ?? []),
+      ],
       { stdio: ["ignore", "pipe", "pipe"] },
     );
     child.stdout?.on("data", (c: Buffer) => {

@@ -105,7 +105,7 @@ describe.skipIf(!hasRedis)("RedisStore on a real redis-server", () => {
       const [d] = await daemon.claim(claimOpts("d"));
       await daemon.settle(d!.id, "d", { kind: "dead", error: "boom" }, Date.now());
       expect((await cli.deadLetters()).map((l) => l.id)).toEqual([d!.id]);
-      expect(await cli.replay([d!.id], Date.now())).toBe(1);
+      expect(await cli.replay([d!.id], Date.now())).toEqual({ replayed: 1, notFound: [] });
       expect(await daemon.backlog()).toHaveLength(1);
       expect(await daemon.claim(claimOpts("d"))).toMatchObject([{ id: d!.id, attempt: 1 }]);
     });

@@ -1,7 +1,7 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -174,7 +174,7 @@ describe("SqliteStore", () => {
       await daemon.settle(d!.id, "d", { kind: "dead", error: "boom" }, now);
 
       expect((await cli.deadLetters()).map((l) => l.id)).toEqual([d!.id]);
-      expect(await cli.replay([d!.id], now)).toBe(1);
+      expect(await cli.replay([d!.id], now)).toEqual({ replayed: 1, notFound: [] });
       expect(await daemon.backlog()).toHaveLength(1);
       const [again] = await daemon.claim({ route: "github", target: "t", limit: 1, leaseMs: 60_000, now, owner: "d", coalesce: false });
       expect(again).toMatchObject({ id: d!.id, attempt: 1 });
@@ -209,6 +209,74 @@ describe("SqliteStore", () => {
         await expect(store.enqueue({ event: makeEvent(), targets: ["t"] })).resolves.toMatchObject({ status: "accepted" });
       } finally {
         other.close();
+      }
+    });
+  });
+
+  describe("opened by the CLI: an existing store only, read-only for listings", () => {
+    const modes = [{ readonly: true }, { existing: true }] as const;
+
+    it("refuses a missing file and creates nothing, not even its folder", () => {
+      const missing = join(dir, "typo", "switchyard.db");
+      for (const opts of modes) {
+        expect(() => SqliteStore.open(missing, opts)).toThrow(
+          new StoreUnavailableError(`store file ${missing} does not exist: is store.path right? the daemon creates it on first start`),
+        );
+      }
+      expect(existsSync(join(dir, "typo"))).toBe(false);
+    });
+
+    it("refuses an empty file and keeps the WAL beside it, which SQLite would delete on the first read", async () => {
+      const daemon = open();
+      for (let i = 0; i < 3; i++) await daemon.enqueue({ event: makeEvent(), targets: ["t"] });
+      // The store file replaced by an empty one while the daemon runs: its events are in the WAL.
+      await rm(file);
+      await writeFile(file, "");
+      const wal = await stat(`${file}-wal`);
+      expect(wal.size).toBeGreaterThan(0);
+      for (const opts of modes) {
+        expect(() => SqliteStore.open(file, opts)).toThrow(
+          /is empty \(not a Switchyard store\): is store.path right\?.*-wal beside it may hold/,
+        );
+      }
+      expect((await stat(`${file}-wal`)).size).toBe(wal.size);
+    });
+
+    it("refuses a file of another schema version or none, without writing to it", async () => {
+      const foreign = new Database(file);
+      foreign.exec("CREATE TABLE notes (text TEXT)");
+      foreign.close();
+      const before = await stat(file);
+      for (const opts of modes) expect(() => SqliteStore.open(file, opts)).toThrow(/is not a Switchyard store \(it has no tables\)/);
+      const after = new Database(file, { readonly: true });
+      try {
+        // Still in rollback-journal mode: the CLI did not switch it to WAL.
+        expect(after.pragma("journal_mode", { simple: true })).toBe("delete");
+      } finally {
+        after.close();
+      }
+      expect((await stat(file)).mtimeMs).toBe(before.mtimeMs);
+
+      await rm(file);
+      await open().close();
+      const newer = new Database(file);
+      newer.pragma("user_version = 9");
+      newer.close();
+      for (const opts of modes) expect(() => SqliteStore.open(file, opts)).toThrow(/has schema version 9; this Switchyard knows up to 1/);
+    });
+
+    it("leaves an older file's indexes alone: only the daemon changes the schema", async () => {
+      await open().close();
+      const raw = new Database(file);
+      raw.exec("CREATE INDEX deliveries_lease_owner ON deliveries (lease_owner) WHERE lease_owner IS NOT NULL");
+      raw.close();
+      await open({ existing: true }).close();
+      await open({ readonly: true }).close();
+      const db = new Database(file, { readonly: true });
+      try {
+        expect(db.prepare("SELECT name FROM sqlite_master WHERE name = 'deliveries_lease_owner'").pluck().all()).toHaveLength(1);
+      } finally {
+        db.close();
       }
     });
   });
@@ -340,14 +408,54 @@ describe("SqliteStore", () => {
       for (const targets of stored.values()) expect(targets).toEqual(["a", "b"]);
     });
 
+    it.skipIf(process.getuid?.() !== 0)(
+      "a listing by a user who may read the store but not write its folder: works beside the daemon, says why without one (needs root)",
+      async () => {
+        const { chmod, readdir } = await import("node:fs/promises");
+        const lister = `
+          import { SqliteStore } from ${JSON.stringify(storeUrl)};
+          try {
+            const store = SqliteStore.open(process.argv[2], { readonly: true });
+            process.stdout.write(String((await store.events()).length));
+            await store.close();
+          } catch (err) {
+            process.stdout.write(err.message);
+          }
+        `;
+        const script = join(dir, "lister.mjs");
+        await writeFile(script, lister);
+        const listAsNobody = () =>
+          spawnSync(process.execPath, [script, file], { uid: 65534, gid: 65534, encoding: "utf8", timeout: 60_000 }).stdout;
+        await chmod(dir, 0o755);
+        await chmod(script, 0o644);
+
+        const daemon = open();
+        await daemon.enqueue({ event: makeEvent(), targets: ["t"] });
+        for (const f of await readdir(dir)) await chmod(join(dir, f), 0o644);
+        expect(listAsNobody()).toBe("1");
+
+        await daemon.close();
+        expect(existsSync(`${file}-wal`)).toBe(false);
+        expect(listAsNobody()).toBe(
+          `cannot read store file ${file} (attempt to write a readonly database): this user must be able to read it and, while no daemon runs, create ${file}-wal and -shm in its folder: run as the daemon's user, or while the daemon runs`,
+        );
+        expect(existsSync(`${file}-wal`)).toBe(false);
+      },
+    );
+
     it("claims from two processes at once never hand out the same delivery", async () => {
       const seed = open();
       await Promise.all(Array.from({ length: 300 }, () => seed.enqueue({ event: makeEvent(), targets: ["t"] })));
+      // Both start claiming together once both are up: on a loaded machine one process can
+      // take seconds longer to start, and would find nothing left to claim.
+      const go = join(dir, "go");
       const claimer = `
+        import { existsSync } from "node:fs";
         import { SqliteStore } from ${JSON.stringify(storeUrl)};
-        const [file, owner, startAt] = process.argv.slice(2);
+        const [file, owner, go] = process.argv.slice(2);
         const store = SqliteStore.open(file, { busyTimeoutMs: 10000 });
-        await new Promise((r) => setTimeout(r, Math.max(0, Number(startAt) - Date.now())));
+        process.stdout.write("ready\\n");
+        while (!existsSync(go)) await new Promise((r) => setTimeout(r, 2));
         for (let idle = 0; idle < 20; ) {
           const got = await store.claim({ route: "github", target: "t", limit: 5, leaseMs: 60000, now: Date.now(), owner, coalesce: false });
           if (got.length === 0) { idle++; await new Promise((r) => setTimeout(r, 5)); continue; }
@@ -356,10 +464,15 @@ describe("SqliteStore", () => {
         }
         await store.close();
       `;
-      const startAt = String(Date.now() + 1_000);
       const byOwner: Record<string, string[]> = { p1: [], p2: [] };
+      let ready = 0;
       const exits = await Promise.all(
-        ["p1", "p2"].map((owner) => run(`claimer-${owner}.mjs`, claimer, [file, owner, startAt], (line) => byOwner[owner]?.push(line))),
+        ["p1", "p2"].map((owner) =>
+          run(`claimer-${owner}.mjs`, claimer, [file, owner, go], (line) => {
+            if (line !== "ready") byOwner[owner]?.push(line);
+            else if (++ready === 2) void writeFile(go, "");
+          }),
+        ),
       );
       for (const exit of exits) expect(exit).toMatchObject({ code: 0, stderr: "" });
       const all = [...(byOwner.p1 ?? []), ...(byOwner.p2 ?? [])];

@@ -227,8 +227,11 @@ export function storeContract(name: string, open: () => Promise<StoreHarness>): 
       expect(await store.depth()).toEqual({ pending: 1, retrying: 0, dead: 1 });
 
       const deploy = (await stateOf(e.id, "deploy"))!;
-      // Unknown ids and deliveries that are not dead are ignored.
-      expect(await store.replay([dead.id, deploy.id, "999999999", "nope"], now + 1)).toBe(1);
+      // Unknown ids and deliveries that are not dead replay nothing, and are named.
+      expect(await store.replay([dead.id, deploy.id, "999999999", "nope"], now + 1)).toEqual({
+        replayed: 1,
+        notFound: [deploy.id, "999999999", "nope"],
+      });
       expect(await store.deadLetters()).toEqual([]);
       expect(await store.depth()).toEqual({ pending: 2, retrying: 0, dead: 0 });
       // The last error stays visible until the next try.
@@ -255,9 +258,70 @@ export function storeContract(name: string, open: () => Promise<StoreHarness>): 
       const now = Date.now();
       await deliverOne("github", "notify", { kind: "dead", error: "x" }, now);
       await deliverOne("stripe", "notify", { kind: "dead", error: "y" }, now);
-      expect(await store.replay("all", now)).toBe(2);
-      expect(await store.replay("all", now)).toBe(0);
+      expect(await store.replay("all", now)).toEqual({ replayed: 2, notFound: [] });
+      expect(await store.replay("all", now)).toEqual({ replayed: 0, notFound: [] });
       expect(await store.depth()).toEqual({ pending: 2, retrying: 0, dead: 0 });
+    });
+
+    it("replays by event id: every dead delivery of that event, and names the ids that matched nothing", async () => {
+      const e = makeEvent("github");
+      const other = makeEvent("github");
+      const healthy = makeEvent("github");
+      await enqueue(e, ["notify", "deploy", "audit"]);
+      await enqueue(other, ["notify"]);
+      await enqueue(healthy, ["notify"]);
+      const now = Date.now();
+      // Oldest first: e's deliveries, then other's, then healthy's.
+      const [eNotify, otherNotify, healthyNotify] = await store.claim(claimOpts("github", "notify", now));
+      await store.settle(eNotify!.id, "w1", { kind: "dead", error: "410 gone" }, now);
+      await store.settle(otherNotify!.id, "w1", { kind: "dead", error: "410 gone" }, now);
+      await store.settle(healthyNotify!.id, "w1", { kind: "delivered" }, now);
+      await deliverOne("github", "deploy", { kind: "dead", error: "exit 1" }, now);
+      await deliverOne("github", "audit", { kind: "delivered" }, now);
+      expect(await store.depth()).toEqual({ pending: 0, retrying: 0, dead: 3 });
+
+      // An event id, the same event again, a healthy event, an unknown id: one transaction.
+      const result = await store.replay([e.id, e.id, healthy.id, "0190aaaa-0000-7000-8000-000000000000"], now + 1);
+      expect(result).toEqual({ replayed: 2, notFound: [healthy.id, "0190aaaa-0000-7000-8000-000000000000"] });
+      expect(await stateOf(e.id, "notify")).toMatchObject({ state: "pending", attempts: 0, lastError: "410 gone" });
+      expect(await stateOf(e.id, "deploy")).toMatchObject({ state: "pending", attempts: 0 });
+      expect(await stateOf(e.id, "audit")).toMatchObject({ state: "delivered" });
+      // The other event's dead letter stays; event and delivery ids mix in one call.
+      expect((await store.deadLetters()).map((d) => d.eventId)).toEqual([other.id]);
+      expect(await store.replay([otherNotify!.id, e.id], now + 2)).toEqual({ replayed: 1, notFound: [e.id] });
+      expect(await store.depth()).toEqual({ pending: 3, retrying: 0, dead: 0 });
+      expect(await store.replay([], now + 3)).toEqual({ replayed: 0, notFound: [] });
+    });
+
+    it("shows one event: the request as stored and every delivery's state", async () => {
+      const e: WebhookEvent = {
+        ...makeEvent("github", Date.now() - MINUTE, { ref: "refs/heads/main", commits: [{ id: "abc" }] }),
+        query: { source: "ci" },
+        headers: { "content-type": "application/json", "x-github-event": "push" },
+      };
+      await enqueue(e, ["notify", "deploy", "audit"]);
+      await enqueue(makeEvent("github"), ["notify"]);
+      const now = Date.now();
+      await deliverOne("github", "notify", { kind: "retry", at: now + MINUTE, error: "HTTP 503" }, now);
+      await deliverOne("github", "deploy", { kind: "dead", error: "exit 2" }, now);
+      await deliverOne("github", "audit", { kind: "delivered" }, now);
+
+      const shown = await store.event(e.id);
+      expect(shown?.event).toEqual(e);
+      const byTarget = Object.fromEntries((shown?.deliveries ?? []).map((d) => [d.target, d]));
+      expect(Object.keys(byTarget).sort()).toEqual(["audit", "deploy", "notify"]);
+      expect(byTarget.notify).toMatchObject({ state: "retrying", attempts: 1, lastError: "HTTP 503", dueAt: now + MINUTE });
+      expect(byTarget.deploy).toMatchObject({ state: "dead", attempts: 1, lastError: "exit 2" });
+      expect(byTarget.deploy?.dueAt).toBeUndefined();
+      expect(byTarget.audit).toMatchObject({ state: "delivered", attempts: 1 });
+      // The delivery ids are the ones dlq list and replay take.
+      expect((await store.deadLetters()).map((d) => d.id)).toEqual([byTarget.deploy?.id]);
+
+      expect(await store.event("0190aaaa-0000-7000-8000-000000000000")).toBeUndefined();
+      expect(await store.event(byTarget.deploy!.id)).toBeUndefined();
+      const bare = makeEvent("stripe");
+      await enqueue(bare, []);
+      expect(await store.event(bare.id)).toEqual({ event: bare, deliveries: [] });
     });
 
     it("coalesce claims only the newest due event and supersedes the older ones", async () => {

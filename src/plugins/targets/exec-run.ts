@@ -1,8 +1,10 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { endGroup, groupRunning } from "./exec-group.js";
 
 /**
- * Running one command: no shell, stdin fed, output bounded, the whole process group killed on
- * timeout or abort. Kept free of the daemon's other modules: the exec helper process
+ * Running one command: no shell, stdin fed, output bounded, the whole process group ended on
+ * timeout, on abort, and when the command exits: what it left running in its group (`cmd &`)
+ * would otherwise outlive it, one more on every retry. Kept free of the daemon's other modules: the exec helper process
  * (exec-helper.ts) loads only this, so it stays small and forks fast.
  */
 
@@ -42,16 +44,6 @@ class Tail {
   }
 }
 
-/** Signals the whole process group (`detached` made the child its leader): a script's children die with it. */
-export function killGroup(pid: number, signal: NodeJS.Signals | 0): boolean {
-  try {
-    process.kill(-pid, signal);
-    return true;
-  } catch {
-    return false; // ESRCH: the group is already gone
-  }
-}
-
 function startError(e: unknown): { code?: string; message: string } {
   const err = e as NodeJS.ErrnoException;
   return err?.code === undefined ? { message: String(err?.message ?? e) } : { code: err.code, message: err.message };
@@ -63,6 +55,8 @@ export interface RunResult {
   /** Why the command could not start (ENOENT, EACCES, …); plain data, so it crosses the helper's pipe. */
   spawnError?: { code?: string; message: string };
   stopped?: "timeout" | "shutdown";
+  /** The command exited leaving processes running in its group; they were ended (SIGTERM, SIGKILL after the grace). */
+  leftovers?: boolean;
   stdout: string;
   stderr: string;
 }
@@ -84,8 +78,10 @@ export function run(argv: readonly string[], opts: RunOptions) {
     const out = new Tail();
     const err = new Tail();
     let stopped: RunResult["stopped"];
+    let leftovers = false;
     let child: ChildProcess;
     let finished = false;
+    let ending: Promise<void> | undefined;
     const finish = (r: Pick<RunResult, "code" | "signal" | "spawnError">) => {
       if (finished) return;
       finished = true;
@@ -93,15 +89,17 @@ export function run(argv: readonly string[], opts: RunOptions) {
       opts.signal.removeEventListener("abort", onAbort);
       child.stdout?.destroy();
       child.stderr?.destroy();
-      done({ ...r, stopped, stdout: out.text(), stderr: err.text() });
+      done({ ...r, stopped, ...(leftovers ? { leftovers } : {}), stdout: out.text(), stderr: err.text() });
+    };
+    /** One SIGTERM-then-SIGKILL sequence per run, shared by a timeout, an abort and the exit. */
+    const end = (pid: number) => {
+      ending ??= endGroup(pid, KILL_GRACE_MS);
+      return ending;
     };
     const stop = (why: "timeout" | "shutdown") => {
       if (stopped || child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
       stopped = why;
-      const pid = child.pid;
-      killGroup(pid, "SIGTERM");
-      // Not unref'd: on shutdown the daemon should wait the grace out rather than leave survivors.
-      setTimeout(() => killGroup(pid, 0) && killGroup(pid, "SIGKILL"), KILL_GRACE_MS);
+      void end(child.pid);
     };
     const onAbort = () => stop("shutdown");
     const timer = setTimeout(() => stop("timeout"), opts.timeoutMs);
@@ -122,10 +120,18 @@ export function run(argv: readonly string[], opts: RunOptions) {
     child.once("error", (e: NodeJS.ErrnoException) => {
       if (child.pid === undefined) finish({ code: null, signal: null, spawnError: startError(e) });
     });
+    const pid = child.pid;
+    const closed = new Promise<void>((r) => child.once("close", () => r()));
     child.once("exit", (code, sig) => {
-      // A background grandchild may hold the pipes open for ever: give them a moment, not more.
-      const settle = setTimeout(() => finish({ code, signal: sig }), OUTPUT_SETTLE_MS);
-      child.once("close", () => {
+      // What the command left in its group goes with it (a process that must outlive the command
+      // leaves the group with setsid); the delivery settles only once the group has ended, so a
+      // retry never runs beside the leftovers of the attempt before.
+      if (pid !== undefined && !stopped && groupRunning(pid)) leftovers = true;
+      const ended = pid === undefined ? Promise.resolve() : end(pid);
+      void ended.then(async () => {
+        // A process outside the group (setsid) may hold the pipes open for ever: give them a moment, not more.
+        let settle: NodeJS.Timeout | undefined;
+        await Promise.race([closed, new Promise<void>((r) => (settle = setTimeout(r, OUTPUT_SETTLE_MS)))]);
         clearTimeout(settle);
         finish({ code, signal: sig });
       });

@@ -1,8 +1,9 @@
 import { type ChildProcess, fork } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { killGroup } from "./exec-group.js";
 import type { HelperReply, HelperRequest } from "./exec-helper.js";
-import { killGroup, type RunOptions, type RunResult, run } from "./exec-run.js";
+import { type RunOptions, type RunResult, run } from "./exec-run.js";
 
 export type { RunResult } from "./exec-run.js";
 

@@ -6,7 +6,7 @@ import { formatDelay } from "../../pipeline/backoff.js";
 import type { Expression } from "../../pipeline/expression.js";
 import { commandProblem } from "./exec-command.js";
 import { type RunResult, runCommand } from "./exec-spawner.js";
-import { type DeliveryInput, type DeliveryOutcome, defineTarget } from "./target.js";
+import { type DeliveryInput, type DeliveryOutcome, defineTarget, OptionProblems } from "./target.js";
 
 /** The daemon's variables a command inherits; everything else (tokens, secrets) stays out of the child. */
 const INHERITED_ENV = ["PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "USER", "LOGNAME"] as const;
@@ -90,9 +90,11 @@ export const exec = defineTarget({
     // Bare names stay bare: spawn searches the child's PATH for them.
     const command = isAbsolute(program) || !program.includes("/") ? program : resolve(ctx.configDir, program);
     const cwd = o.cwd === undefined ? ctx.configDir : resolve(ctx.configDir, o.cwd);
-    if (!statSync(cwd, { throwIfNoEntry: false })?.isDirectory()) throw new Error(`cwd: ${cwd} is not a folder`);
+    // Every field is checked before giving up, so that one `check` run lists every problem.
     const args: Expression[] = (o.args ?? []).map((source, i) => ctx.compile(source, `args[${i}]`));
     const env: [string, Expression][] = Object.entries(o.env ?? {}).map(([name, source]) => [name, ctx.compile(source, `env.${name}`)]);
+    if (!statSync(cwd, { throwIfNoEntry: false })?.isDirectory())
+      throw new OptionProblems([{ field: "cwd", message: `${cwd} is not a folder` }]);
 
     /** argv, the variables this target adds, and stdin; JSONata errors propagate. */
     const prepare = async (input: DeliveryInput) => {
@@ -138,6 +140,8 @@ export const exec = defineTarget({
         const said = { ...r, stdout: ctx.redact(r.stdout), stderr: ctx.redact(r.stderr) };
         if (said.stdout) ctx.log.info({ eventId, stdout: said.stdout }, "command output");
         if (said.stderr) ctx.log.warn({ eventId, stderr: said.stderr }, "command error output");
+        if (r.leftovers)
+          ctx.log.warn({ eventId }, "the command left processes running in its process group; they were ended (setsid keeps one)");
         if (!r.spawnError && !r.stopped && r.code === 0) return { kind: "delivered", detail: "exit 0" };
         return { kind: "retry", error: failure(said, command, ctx.timeoutMs) };
       },

@@ -86,6 +86,16 @@ interface ErrorLike {
 }
 
 /** A failed request (no HTTP answer at all) as a short error text for a retry. */
+/**
+ * undici's redirect interceptor throws (InvalidArgumentError) when a Location leads back to an
+ * address it already requested in this delivery: the same answer will come next time, so it is a
+ * permanent failure, not a network error to retry.
+ */
+export function isRedirectLoop(err: unknown): boolean {
+  const e = (err ?? {}) as ErrorLike;
+  return e.code === "UND_ERR_INVALID_ARG" && typeof e.message === "string" && e.message.startsWith("Redirect loop detected");
+}
+
 export function describeRequestError(err: unknown, url: URL): string {
   const where = url.host;
   // undici wraps some socket errors; the innermost known code (the errno) is the most precise.

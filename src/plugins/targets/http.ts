@@ -3,8 +3,8 @@ import { Agent, type Dispatcher, interceptors, request } from "undici";
 import { HEADER_NAME_PATTERN, isHeaderName } from "../../config/header-name.js";
 import { SecretField } from "../../config/marks.js";
 import { formatDelay } from "../../pipeline/backoff.js";
-import { classifyHttpResponse, describeRequestError, stripUserinfo } from "./http-status.js";
-import { type DeliveryInput, type DeliveryOutcome, defineTarget } from "./target.js";
+import { classifyHttpResponse, describeRequestError, isRedirectLoop, stripUserinfo } from "./http-status.js";
+import { type DeliveryInput, type DeliveryOutcome, defineTarget, type OptionProblem, OptionProblems } from "./target.js";
 
 const METHODS = ["POST", "PUT", "PATCH", "DELETE", "GET"] as const;
 const DEFAULT_METHOD = "POST";
@@ -60,24 +60,27 @@ function setHeader(headers: Record<string, string>, name: string, value: string)
   headers[name] = value;
 }
 
-function parseTargetUrl(text: string): URL {
+function parseTargetUrl(text: string, problems: OptionProblem[]): URL | undefined {
   let url: URL;
   try {
     url = new URL(text);
   } catch {
-    throw new Error(`url is not a valid absolute URL: "${stripUserinfo(text)}"`);
+    problems.push({ field: "url", message: `is not a valid absolute URL: "${stripUserinfo(text)}"` });
+    return undefined;
   }
   if (url.protocol !== "http:" && url.protocol !== "https:") {
-    throw new Error(`url must start with http:// or https://, not ${url.protocol}//`);
+    problems.push({ field: "url", message: `must start with http:// or https://, not ${url.protocol}//` });
+    return undefined;
   }
   return url;
 }
 
-function checkHeaders(headers: Record<string, string>): void {
+function checkHeaders(headers: Record<string, string>, problems: OptionProblem[]): void {
   for (const [name, value] of Object.entries(headers)) {
-    if (!isHeaderName(name)) throw new Error(`headers: "${name}" is not a valid header name`);
+    if (!isHeaderName(name)) problems.push({ field: "headers", message: `"${name}" is not a valid header name` });
     // A newline in a value would let one header smuggle others (CRLF injection).
-    if (/[\r\n\0]/.test(value)) throw new Error(`headers.${name}: a header value may not contain a line break or NUL`);
+    else if (/[\r\n\0]/.test(value))
+      problems.push({ field: `headers.${name}`, message: "a header value may not contain a line break or NUL" });
   }
 }
 
@@ -111,14 +114,19 @@ export const http = defineTarget({
       ),
     ),
     follow_redirects: Type.Optional(
-      Type.Boolean({ default: false, description: `\`false\`: a 3xx is a permanent failure; \`true\` follows up to ${MAX_REDIRECTS}` }),
+      Type.Boolean({
+        default: false,
+        description: `\`false\`: a 3xx is a permanent failure; \`true\` follows up to ${MAX_REDIRECTS}; a redirect loop or one redirect more is a permanent failure`,
+      }),
     ),
   },
   create(o, ctx) {
-    const url = parseTargetUrl(o.url);
+    const problems: OptionProblem[] = [];
+    const url = parseTargetUrl(o.url, problems);
     const method = o.method ?? DEFAULT_METHOD;
     const userHeaders = o.headers ?? {};
-    checkHeaders(userHeaders);
+    checkHeaders(userHeaders, problems);
+    if (!url || problems.length > 0) throw new OptionProblems(problems);
     const baseHeaders: Record<string, string> = { "User-Agent": "Switchyard" };
     // Credentials in the URL become a header (what curl does); the URL that is requested, logged
     // and shown in errors no longer carries them.
@@ -177,7 +185,7 @@ export const http = defineTarget({
           if (outcome.kind === "delivered") return outcome;
           const error =
             followRedirects && res.statusCode >= 300 && res.statusCode < 400
-              ? `HTTP ${res.statusCode}: gave up after ${MAX_REDIRECTS} redirects`
+              ? `too many redirects: HTTP ${res.statusCode} still after following ${MAX_REDIRECTS} (point url at the final address)`
               : outcome.error;
           // Masked before it is cut: a secret the cut splits would no longer be recognised.
           const text = ctx.redact(answer.text).replace(/\s+/g, " ").trim();
@@ -186,6 +194,11 @@ export const http = defineTarget({
         } catch (err) {
           if (signal.aborted) return { kind: "retry", error: "aborted: the daemon is shutting down" };
           if (deadline.signal.aborted) return { kind: "retry", error: `timed out after ${formatDelay(timeoutMs)}` };
+          if (isRedirectLoop(err)) {
+            // The host only: a path may hold a token (Slack's and ntfy's URLs do).
+            const error = `redirect loop: a Location from ${url.host} leads back to an address already requested (point url at the final address)`;
+            return { kind: "fail", error };
+          }
           return { kind: "retry", error: describeRequestError(err, url) };
         } finally {
           clearTimeout(timer);

@@ -32,6 +32,23 @@ export interface Target {
   deliver(input: DeliveryInput, signal: AbortSignal): Promise<DeliveryOutcome>;
 }
 
+/** One problem with one option of a target, found when it is built: `url`, `headers.X-Token`, `cwd`. */
+export interface OptionProblem {
+  field: string;
+  message: string;
+}
+
+/**
+ * Thrown by a target's `create` with every problem it found in its options, so that one
+ * `check` run lists them all rather than the first.
+ */
+export class OptionProblems extends Error {
+  constructor(readonly problems: readonly OptionProblem[]) {
+    super(problems.map((p) => `${p.field}: ${p.message}`).join("; "));
+    this.name = "OptionProblems";
+  }
+}
+
 export interface TargetContext {
   /** The target's place in the config, e.g. `routes[0].targets[1]`. */
   where: string;
@@ -41,7 +58,11 @@ export interface TargetContext {
   configDir: string;
   /** The target's `timeout` in milliseconds (its own default when not written). */
   timeoutMs: number;
-  /** Compiles a JSONata field of this target; errors name `${where}.${field}`. */
+  /**
+   * Compiles a JSONata field of this target. A syntax error is reported (naming
+   * `${where}.${field}`) without throwing, so the plugin goes on checking its other options;
+   * the target is then not built.
+   */
   compile(source: string, field: string): Expression;
   log: Logger;
   /** Masks the config's secret values in a text that is about to be logged (a command's output). */
@@ -126,6 +147,7 @@ export interface TargetPlugin {
    * reported and the target is still built, so that one `check` run lists every problem.
    */
   check(options: Record<string, unknown>, ctx: CheckContext): TargetProblem[];
+  /** Builds the target; throws OptionProblems listing every problem with its options. */
   create(options: Record<string, unknown>, ctx: TargetContext): Target;
 }
 

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { defineBodyHmac } from "./body-hmac.js";
 
 /**
@@ -13,4 +14,6 @@ export const bitbucket = defineBodyHmac({
   prefix: "sha256=",
   encoding: "hex",
   deliveryIdOf: (headers) => headers["x-request-uuid"],
+  // https://support.atlassian.com/bitbucket-cloud/docs/event-payloads/#HTTP-headers
+  providerHeaders: () => ({ "X-Event-Key": "repo:push", "X-Request-UUID": randomUUID(), "X-Hook-UUID": randomUUID() }),
 });

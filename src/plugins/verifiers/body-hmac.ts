@@ -16,6 +16,8 @@ export function defineBodyHmac(spec: {
   encoding: "hex" | "base64";
   /** The delivery id of a verified request (lower-case header names). */
   deliveryIdOf(headers: Readonly<Record<string, string>>): string | undefined;
+  /** The headers the provider sends besides its signature, for `sign`'s sample request. */
+  providerHeaders: NonNullable<Verifier["providerHeaders"]>;
   handshake?: Verifier["handshake"];
 }): VerifierPlugin {
   const prefix = spec.prefix ?? "";
@@ -36,6 +38,7 @@ export function defineBodyHmac(spec: {
       sign(body) {
         return { headers: { [spec.headers[0]]: prefix + hmac("sha256", firstKey(ctx), body).toString(spec.encoding) }, body };
       },
+      providerHeaders: spec.providerHeaders,
       ...(spec.handshake ? { handshake: spec.handshake } : {}),
     }),
   });

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { defineBodyHmac } from "./body-hmac.js";
 
 /**
@@ -12,4 +13,6 @@ export const gitea = defineBodyHmac({
   headers: ["X-Gitea-Signature", "X-Forgejo-Signature"],
   encoding: "hex",
   deliveryIdOf: (headers) => headers["x-gitea-delivery"] ?? headers["x-forgejo-delivery"],
+  // https://docs.gitea.com/usage/webhooks#event-information
+  providerHeaders: () => ({ "X-Gitea-Event": "push", "X-Gitea-Event-Type": "push", "X-Gitea-Delivery": randomUUID() }),
 });

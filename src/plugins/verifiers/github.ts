@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { defineBodyHmac } from "./body-hmac.js";
 
 /**
@@ -13,6 +14,9 @@ export const github = defineBodyHmac({
   encoding: "hex",
   // The delivery id stays the same when GitHub (or a user) redelivers: exactly what dedupe needs.
   deliveryIdOf: (headers) => headers["x-github-delivery"],
+  // Every delivery names its event; route filters test it (`headers."x-github-event" = "push"`).
+  // https://docs.github.com/en/webhooks/webhook-events-and-payloads#delivery-headers
+  providerHeaders: () => ({ "X-GitHub-Event": "push", "X-GitHub-Delivery": randomUUID() }),
   // GitHub sends `ping` when a hook is created; it only needs a 2xx, and nobody wants it delivered.
   handshake: (headers) => (headers["x-github-event"] === "ping" ? { status: 200, body: { status: "pong" } } : undefined),
 });

@@ -79,9 +79,10 @@ export const hmac = defineVerifier({
         if (time) return { ok: false, reason: time };
         return accepted(idHeader === undefined ? undefined : req.headers[idHeader]);
       },
-      sign(body, now) {
+      sign(body, now, sent = {}) {
         const ts = String(Math.floor(now / 1000));
-        const signed = renderSignedTemplate(parts, body, ts, (name) => (name === tsHeader ? ts : undefined));
+        // {header:Name} signs what the request will carry (`sign -H 'Name: value'`).
+        const signed = renderSignedTemplate(parts, body, ts, (name) => (name === tsHeader ? ts : sent[name]));
         const signature = prefix + digest(algorithm, firstKey(ctx), ...signed).toString(encoding);
         const headers: Record<string, string> = { [options.header]: signature };
         if (options.timestamp_header !== undefined) headers[options.timestamp_header] = ts;

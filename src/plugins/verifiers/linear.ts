@@ -1,4 +1,5 @@
-import { accepted, anyKeyMatches, decodeDigest, defineVerifier, firstKey, hmac, isRecord, parseJson } from "./verifier.js";
+import { randomUUID } from "node:crypto";
+import { accepted, anyKeyMatches, bodyField, decodeDigest, defineVerifier, firstKey, hmac, isRecord, parseJson } from "./verifier.js";
 
 /**
  * Linear: `Linear-Signature`, the hex HMAC-SHA256 of the raw body. The signature covers no
@@ -32,6 +33,11 @@ export const linear = defineVerifier({
       const value = parsed.ok && isRecord(parsed.value) ? parsed.value : undefined;
       const body = typeof value?.webhookTimestamp === "number" ? Buffer.from(JSON.stringify({ ...value, webhookTimestamp: now })) : raw;
       return { headers: { "Linear-Signature": hmac("sha256", firstKey(ctx), body).toString("hex") }, body };
+    },
+    // Linear-Event names the entity (the body's `type`: Issue, Comment, Project …).
+    // https://linear.app/developers/webhooks#webhook-payload
+    providerHeaders(body) {
+      return { "Linear-Event": bodyField(body, "type") ?? "Issue", "Linear-Delivery": randomUUID() };
     },
   }),
 });

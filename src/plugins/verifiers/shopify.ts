@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { defineBodyHmac } from "./body-hmac.js";
 
 /**
@@ -15,4 +16,13 @@ export const shopify = defineBodyHmac({
   // delivery attempt series) is the fallback for older API versions that lack it.
   // https://shopify.dev/docs/apps/build/webhooks/ignore-duplicates
   deliveryIdOf: (headers) => headers["x-shopify-event-id"] || headers["x-shopify-webhook-id"],
+  // https://shopify.dev/docs/apps/build/webhooks/subscribe/https#step-2-validate-the-origin-of-your-webhook
+  providerHeaders: (_body, now) => ({
+    "X-Shopify-Topic": "orders/create",
+    "X-Shopify-Shop-Domain": "example.myshopify.com",
+    "X-Shopify-API-Version": "2025-10",
+    "X-Shopify-Webhook-Id": randomUUID(),
+    "X-Shopify-Event-Id": randomUUID(),
+    "X-Shopify-Triggered-At": new Date(now).toISOString(),
+  }),
 });

@@ -58,5 +58,9 @@ export const stripe = defineVerifier({
       const t = String(Math.floor(now / 1000));
       return { headers: { "Stripe-Signature": `t=${t},v1=${hmac("sha256", firstKey(ctx), t, ".", body).toString("hex")}` }, body };
     },
+    // Stripe sends nothing else that names the event (its type and id are in the body).
+    providerHeaders() {
+      return { "Content-Type": "application/json; charset=utf-8", "User-Agent": "Stripe/1.0 (+https://stripe.com/docs/webhooks)" };
+    },
   }),
 });

@@ -43,8 +43,18 @@ export interface HandshakeAnswer {
 
 export interface Verifier {
   verify(req: InboundRequest): Verdict;
-  /** Makes a request that `verify` accepts (signing with the first key), for `sign` and `test --sign`. */
-  sign(body: Buffer, now: number): SignedRequest;
+  /**
+   * Makes a request that `verify` accepts (signing with the first key), for `sign` and `test --sign`.
+   * `headers` (lower-cased names) are the other headers the request will carry, for schemes
+   * whose signature covers some of them.
+   */
+  sign(body: Buffer, now: number, headers?: Readonly<Record<string, string>>): SignedRequest;
+  /**
+   * The headers the provider sends with every delivery besides its signature (event name,
+   * delivery id), so that `sign`'s curl line looks like the real thing to route filters and
+   * dedupe. Values are the most common event; `sign -H` replaces any of them.
+   */
+  providerHeaders?(body: Buffer, now: number): Record<string, string>;
   /** Called only after verification passed, with the parsed body. */
   handshake?(headers: Readonly<Record<string, string>>, body: unknown): HandshakeAnswer | undefined;
   /**
@@ -275,6 +285,13 @@ export function parseJson(raw: Buffer): { ok: true; value: unknown } | { ok: fal
 
 export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** The body's top-level string field, when the body is a JSON object that has one (for sample headers). */
+export function bodyField(raw: Buffer, field: string): string | undefined {
+  const parsed = parseJson(raw);
+  const value = parsed.ok && isRecord(parsed.value) ? parsed.value[field] : undefined;
+  return typeof value === "string" && value !== "" ? value : undefined;
 }
 
 /** An accepting verdict, with the delivery id only when there is a non-empty one. */

@@ -1,5 +1,5 @@
 import { fork } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -50,6 +50,22 @@ function alive(pid: number): boolean {
   return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
 }
 
+/** Running (not zombie) processes whose process group is `pgid`. */
+function groupMembers(pgid: number): number[] {
+  return readdirSync("/proc")
+    .filter((name) => /^\d+$/.test(name))
+    .filter((pid) => {
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+        const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+        return fields[2] === String(pgid) && fields[0] !== "Z";
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
 async function eventually(check: () => boolean, ms = 2_000): Promise<boolean> {
   for (const until = Date.now() + ms; Date.now() < until; await new Promise((r) => setTimeout(r, 25))) if (check()) return true;
   return check();
@@ -72,6 +88,10 @@ beforeAll(() => {
   // A background grandchild that would outlive a naive kill of the script alone.
   script("hang.sh", 'sleep 1000 &\necho $! > "$1"\nwait');
   script("stubborn.sh", "trap '' TERM\nsleep 1000 &\necho $! > \"$1\"\nwait");
+  // Backgrounds a child in its own process group and exits without waiting for it.
+  script("leave-behind.sh", 'echo $$ > "$1"\nsleep 120 &\necho $! > "$2"\nexit "$3"');
+  // The pid is written from inside the new session, so the script exits only once it exists.
+  script("leave-setsid.sh", 'setsid sh -c \'echo $$ > "$1"; exec sleep 120\' _ "$1" &\nwhile [ ! -s "$1" ]; do sleep 0.05; done\nexit 0');
   writeFileSync(join(dir, "not-executable.sh"), "#!/bin/sh\nexit 0\n");
 });
 
@@ -284,6 +304,36 @@ for (const [mode, helper] of modes)
         expect(o).toEqual({ kind: "retry", error: "aborted: the daemon is shutting down, process group killed" });
         const grandchild = Number(readFileSync(pidFile, "utf8"));
         expect(await eventually(() => !alive(grandchild))).toBe(true);
+      });
+
+      for (const [exit, outcome] of [
+        ["0", "delivered"],
+        ["1", "retry"],
+      ] as const)
+        it(`ends what the command left running in its process group when it exits (exit ${exit})`, async () => {
+          const leaderFile = join(dir, `leader-${exit}.pid`);
+          const childFile = join(dir, `left-${exit}.pid`);
+          const made = make({ command: ["./leave-behind.sh", leaderFile, childFile, exit] }, 60_000);
+          const o = await made.target.deliver({ event: makeEvent({}) }, never);
+          expect(o.kind).toBe(outcome);
+          // Settled: nothing of the group runs any more, checked at once, not eventually.
+          const leader = Number(readFileSync(leaderFile, "utf8"));
+          const left = Number(readFileSync(childFile, "utf8"));
+          expect(alive(left)).toBe(false);
+          expect(groupMembers(leader)).toEqual([]);
+          expect(made.lines.some((l) => String(l.msg).includes("left processes running in its process group"))).toBe(true);
+        });
+
+      it("leaves alone what the command started in a session of its own (setsid)", async () => {
+        const pidFile = join(dir, "setsid.pid");
+        const o = await make({ command: ["./leave-setsid.sh", pidFile] }, 60_000).target.deliver({ event: makeEvent({}) }, never);
+        expect(o).toEqual({ kind: "delivered", detail: "exit 0" });
+        const pid = Number(readFileSync(pidFile, "utf8"));
+        try {
+          expect(alive(pid)).toBe(true);
+        } finally {
+          process.kill(pid, "SIGKILL");
+        }
       });
 
       it("does not start at all when already aborted", async () => {

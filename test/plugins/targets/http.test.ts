@@ -266,13 +266,33 @@ describe("http target: redirects", () => {
     expect(sink.requests[1]?.body).toBe(sink.requests[0]?.body);
   });
 
-  it("gives up on a redirect loop", async () => {
+  it("gives up after 5 redirects: a permanent failure that says too many redirects", async () => {
     const { ctx } = makeContext("/tmp", 2_000);
     const t = http.create({ name: "n", type: "http", url: `${sink.url}/loop`, follow_redirects: true } as never, ctx);
     const o = await t.deliver(pushEvent, never);
-    expect(o).toEqual({ kind: "fail", error: "HTTP 307: gave up after 5 redirects" });
+    expect(o).toEqual({
+      kind: "fail",
+      error: "too many redirects: HTTP 307 still after following 5 (point url at the final address)",
+    });
     expect(sink.requests).toHaveLength(6);
   });
+
+  for (const [what, path, requests] of [
+    ["a Location pointing at itself", "/self", 1],
+    ["two addresses that point at each other", "/ping", 2],
+  ] as const)
+    it(`fails for good, at once, on a redirect loop: ${what}`, async () => {
+      sink.respond = (req, res) => {
+        const to = req.url === "/self" ? "/self" : req.url === "/ping" ? "/pong" : "/ping";
+        res.writeHead(307, { Location: `${sink.url}${to}` }).end();
+      };
+      const { ctx } = makeContext("/tmp", 2_000);
+      const t = http.create({ name: "n", type: "http", url: `${sink.url}${path}`, follow_redirects: true } as never, ctx);
+      const o = await t.deliver(pushEvent, never);
+      expect(o.kind).toBe("fail");
+      expect(o.kind === "fail" && o.error).toMatch(/^redirect loop: a Location from 127\.0\.0\.1:\d+ leads back/);
+      expect(sink.requests).toHaveLength(requests);
+    });
 });
 
 describe("http target: when the target does not answer", () => {
@@ -319,7 +339,7 @@ describe("http target: when the target does not answer", () => {
 describe("http target: config checks", () => {
   const { ctx } = makeContext("/tmp", 1_000);
   it.each([
-    ["not a url", /url is not a valid absolute URL: "not a url"/],
+    ["not a url", /url: is not a valid absolute URL: "not a url"/],
     ["ftp://files.lan/x", /must start with http:\/\/ or https:\/\//],
     ["/relative/path", /not a valid absolute URL/],
   ])("refuses url %j", (url, message) => {

@@ -1,0 +1,56 @@
+import type { Logger } from "pino";
+import type { StoreSettings } from "../config/compile.js";
+
+/** The store as a user knows it from the config: `redis at HOST:PORT` or `the SQLite store at PATH`. */
+export function describeStore(settings: StoreSettings): string {
+  if (settings.type === "sqlite") return `the SQLite store at ${settings.path}`;
+  try {
+    const url = new URL(settings.url);
+    return `redis at ${url.hostname}:${url.port || "6379"}`;
+  } catch {
+    return "redis";
+  }
+}
+
+/** What a Redis error reply starts with (OOM, READONLY, MISCONF …); undefined for a connection fault. */
+function replyCode(err: Error): string | undefined {
+  const cause = (err as Error & { cause?: unknown }).cause;
+  if (cause instanceof Error && cause.name === "ReplyError") return /^[A-Z]+/.exec(cause.message)?.[0] ?? "error reply";
+  return undefined;
+}
+
+/**
+ * Says once, in Switchyard's words, that the store went away and that webhooks get 503 until it
+ * is back, and once when it is back; every request and worker pass in between reports to it
+ * instead of logging the client library's own text line after line.
+ */
+export class StoreOutage {
+  private since: number | undefined;
+
+  constructor(
+    private readonly log: Logger,
+    private readonly what: string,
+  ) {}
+
+  /** An outage has been logged and its end has not. */
+  get active(): boolean {
+    return this.since !== undefined;
+  }
+
+  failed(err: Error): void {
+    if (this.since !== undefined) return;
+    this.since = Date.now();
+    const code = replyCode(err);
+    // A connection fault is Redis's; the SQLite store's faults (a removed or read-only file) are
+    // explained in a line of their own, with the path and what to do.
+    const state = code !== undefined ? `refuses writes (${code})` : this.what.startsWith("redis") ? "unreachable" : "unavailable";
+    this.log.error({ store: this.what, detail: err.message }, `${this.what} ${state}; answering 503 to webhooks until it is back`);
+  }
+
+  succeeded(): void {
+    if (this.since === undefined) return;
+    const downMs = Date.now() - this.since;
+    this.since = undefined;
+    this.log.info({ store: this.what, downMs }, `${this.what} is back after ${Math.round(downMs / 1000)} s; accepting webhooks again`);
+  }
+}
