@@ -146,6 +146,13 @@ describe("a new verifier and target, known only by their own files", () => {
     expect(checkErrors('ring_code: "${RING}"', "flags: 'body.colour = '")).toContain("routes[0].targets[0].flags");
   });
 
+  it("have their expression fields linted: a hyphenated name left unquoted is a warning at its place", () => {
+    const { file, text } = configFile('ring_code: "${RING}"', "flags: 'headers.x-pigeon-colour'");
+    const warnings = parseConfig(text, file, env).issues.filter((i) => i.severity === "warning");
+    expect(warnings.map((w) => w.place)).toEqual(["routes[0].targets[0].flags"]);
+    expect(warnings[0]?.message).toContain('"x-pigeon-colour"');
+  });
+
   it("have the header their scheme receives the credential in kept out of the log", () => {
     const lines: string[] = [];
     const sink = new Writable({
