@@ -4,7 +4,7 @@ import { createServer } from "node:net";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import * as cli from "../../src/cli/index.js";
-import { CLI, requireBuild, runCli, tempDir, writeConfig } from "./harness.js";
+import { CLI, requireBuild, runCli, startDaemon, tempDir, writeConfig } from "./harness.js";
 
 /**
  * Scripts and supervisors act on exit codes: every code the CLI makes is in the README's table,
@@ -96,6 +96,9 @@ describe("e2e: exit codes", { timeout: 90_000 }, () => {
     const file = writeConfig(dir, OK_CONFIG);
     const body = join(dir, "body.json");
     writeFileSync(body, JSON.stringify({ big: "x".repeat(200_000) }));
+    // `events` reads an existing store, which the daemon creates on its first start.
+    const daemon = await startDaemon(file, { SWITCHYARD_LISTEN: "127.0.0.1:0" });
+    expect(await daemon.stop()).toBe(0);
     for (const args of [
       ["test", "demo", "-c", file, "--body", body],
       ["check", "-c", file],
