@@ -3,6 +3,7 @@ import { resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { buildProgram } from "../src/cli/index.js";
 import { ConfigSchema } from "../src/config/schema.js";
+import { readmeBlocks, referenceBlocks } from "../src/docs/reference.js";
 import { targets } from "../src/plugins/targets/index.js";
 import { verifiers } from "../src/plugins/verifiers/index.js";
 import { Metrics } from "../src/telemetry/metrics.js";
@@ -26,7 +27,41 @@ function keysOf(schema: unknown, out = new Set<string>()): Set<string> {
   return out;
 }
 
+/** The lines only in `a` (-) and only in `b` (+), in order: enough to see what changed in a table. */
+function lineDiff(a: string, b: string): string {
+  const x = a.split("\n");
+  const y = b.split("\n");
+  // Longest common subsequence, small tables only.
+  const lcs: number[][] = Array.from({ length: x.length + 1 }, () => new Array<number>(y.length + 1).fill(0));
+  for (let i = x.length - 1; i >= 0; i--)
+    for (let j = y.length - 1; j >= 0; j--)
+      (lcs[i] as number[])[j] = x[i] === y[j] ? (lcs[i + 1]?.[j + 1] ?? 0) + 1 : Math.max(lcs[i + 1]?.[j] ?? 0, lcs[i]?.[j + 1] ?? 0);
+  const out: string[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < x.length || j < y.length) {
+    if (i < x.length && j < y.length && x[i] === y[j]) {
+      i++;
+      j++;
+    } else if (i < x.length && (j === y.length || (lcs[i + 1]?.[j] ?? 0) >= (lcs[i]?.[j + 1] ?? 0))) out.push(`- ${x[i++]}`);
+    else out.push(`+ ${y[j++]}`);
+  }
+  return out.join("\n");
+}
+
 describe("README", () => {
+  it("has the reference tables the schema generates", () => {
+    const inReadme = readmeBlocks(readme);
+    const stale = Object.entries(referenceBlocks())
+      .filter(([name, block]) => inReadme[name] !== block)
+      .map(([name, block]) =>
+        inReadme[name] === undefined
+          ? `${name}: no <!-- generated:${name} --> … <!-- /generated --> markers in README.md`
+          : `${name}:\n${lineDiff(inReadme[name] ?? "", block)}`,
+      );
+    if (stale.length > 0) expect.fail(`README.md's reference tables are stale; run npm run docs\n\n${stale.join("\n\n")}`);
+  });
+
   it("documents every config key", () => {
     const missing = [...keysOf(ConfigSchema)].filter((k) => !readme.includes(`\`${k}\``));
     expect(missing).toEqual([]);

@@ -12,7 +12,7 @@ export function deliveryLine(d: DeliverySummary): string {
 /** `switchyard events`: recent events with each target's delivery state. */
 export async function events(options: { config?: string; route?: string; limit?: number; json?: boolean }): Promise<number> {
   return withStore(options.config, "read", async (store) => {
-    const list = await store.events({ route: options.route, limit: options.limit ?? 20 });
+    const list = await store.events({ route: options.route, limit: options.limit });
     if (options.json) {
       print(JSON.stringify(list, null, 2));
       return 0;

@@ -22,7 +22,34 @@ export interface TestOptions {
   json?: boolean;
 }
 
-export async function dryRun(routeName: string, options: TestOptions): Promise<Record<string, unknown>> {
+/** What a target would do with the event: `switchyard test` prints it, `--json` as is. */
+export interface TargetReport {
+  name: string;
+  type: string;
+  /** "pass": its filter kept the event; "none": it has no filter; "no": its filter dropped it. */
+  filter?: "pass" | "none" | "no";
+  /** The rendered delivery (http: method, url, headers, body; exec: argv, env, stdin). */
+  would?: Record<string, unknown>;
+  error?: string;
+}
+
+/** The dry run's result, in the order it is printed. */
+export interface DryRunReport {
+  route: string;
+  path: string;
+  verify: string;
+  verification: string;
+  deliveryId?: string;
+  dedupeKey?: string;
+  handshake?: unknown;
+  routeFilter?: "pass" | "none" | "no" | { error: string };
+  error?: string;
+  /** The HTTP status the webhook would get. */
+  answer: number;
+  targets?: TargetReport[];
+}
+
+export async function dryRun(routeName: string, options: TestOptions): Promise<DryRunReport> {
   const config = loadForCli(options.config);
   const route = findRoute(config, routeName);
   let rawBody = readBodyFile(options.body);
@@ -38,7 +65,7 @@ export async function dryRun(routeName: string, options: TestOptions): Promise<R
   if (!headers["content-type"] && /^\s*[[{]/.test(rawBody.toString("utf8"))) headers["content-type"] = "application/json";
   const req: InboundRequest = { method: "POST", path: route.path, headers, query, rawBody, receivedAt: Date.now() };
 
-  const report: Record<string, unknown> = { route: route.name, path: route.path, verify: route.verifyType };
+  const report = { route: route.name, path: route.path, verify: route.verifyType };
   // The daemon refuses these before verification, whatever the route: so does the dry run.
   const notReached = "not reached: the body is refused first";
   const { bodyLimit } = config.server;
@@ -76,9 +103,9 @@ export async function dryRun(routeName: string, options: TestOptions): Promise<R
       break;
   }
   const { event } = admission;
-  const targets: Record<string, unknown>[] = [];
+  const targets: TargetReport[] = [];
   for (const t of route.targets) {
-    const entry: Record<string, unknown> = { name: t.name, type: t.type };
+    const entry: TargetReport = { name: t.name, type: t.type };
     try {
       const prepared = await prepare(t, event);
       if (prepared.skip) entry.filter = "no";
@@ -121,14 +148,14 @@ export async function test(routeName: string, options: TestOptions): Promise<num
   if (report.dedupeKey) print(`dedupe id: ${report.dedupeKey}`);
   if (report.error) print(`error: ${report.error}`);
   print(`answer: ${report.answer}`);
-  for (const t of (report.targets as Record<string, unknown>[] | undefined) ?? []) {
+  for (const t of report.targets ?? []) {
     print("");
     print(`target ${t.name} (${t.type})`);
     if (t.error) print(`  error: ${show(t.error)}`);
     else if (t.filter === "no") print("  filter: no (not delivered)");
     else {
       print(`  filter: ${t.filter}`);
-      for (const [k, v] of Object.entries((t.would as Record<string, unknown>) ?? {})) {
+      for (const [k, v] of Object.entries(t.would ?? {})) {
         print(`  ${k}: ${show(v).split("\n").join("\n  ")}`);
       }
     }

@@ -8,15 +8,13 @@ import type { Expression } from "../pipeline/expression.js";
 import { findTarget } from "../plugins/targets/index.js";
 import { OptionProblems, type Target } from "../plugins/targets/target.js";
 import { findVerifier } from "../plugins/verifiers/index.js";
-import type { Verifier } from "../plugins/verifiers/verifier.js";
-import { commandProblem } from "./command.js";
+import { SECRET_KEYS, type Verifier } from "../plugins/verifiers/verifier.js";
 import { type Path, placeOf } from "./interpolate.js";
-import type { PluginBlock, RouteConfig } from "./schema.js";
+import { markedValues } from "./marks.js";
+import { DEDUPE_DEFAULTS, type PluginBlock, type RouteConfig } from "./schema.js";
 import { parseDuration } from "./units.js";
 
 /** One route of the config → its verifier with keys, JSONata expressions and target clients. */
-
-const DEFAULT_DEDUPE_TTL = "24h";
 
 export interface CompiledTarget {
   name: string;
@@ -66,7 +64,7 @@ export function compileRoute(r: RouteConfig, at: Path, h: CompileHelpers): Compi
     // which may be the broken one, so they wait for the next run.
     const plugin = findVerifier(r.verify?.type);
     const rest = soundPart(r.verify, [...at, "verify"], plugin?.schema, h);
-    const secretBroken = SECRET_OPTIONS.some((k) => r.verify?.[k] !== undefined && rest?.[k] === undefined);
+    const secretBroken = SECRET_KEYS.some((k) => r.verify?.[k] !== undefined && rest?.[k] === undefined);
     if (rest && plugin?.needsSecret && !secretBroken) readKeys(rest, [...at, "verify"], h);
   }
   // The route's own fields: skipped when loading found them broken (a JSONata field there was
@@ -76,7 +74,7 @@ export function compileRoute(r: RouteConfig, at: Path, h: CompileHelpers): Compi
   let dedupe: CompiledRoute["dedupe"];
   if (ownSound && (r.dedupe === true || typeof r.dedupe === "object")) {
     const d = r.dedupe === true ? {} : r.dedupe;
-    dedupe = { id: h.expr(d.id, [...at, "dedupe", "id"]), ttlMs: parseDuration(d.ttl ?? DEFAULT_DEDUPE_TTL) };
+    dedupe = { id: h.expr(d.id, [...at, "dedupe", "id"]), ttlMs: parseDuration(d.ttl ?? DEDUPE_DEFAULTS.ttl) };
   }
   const targets: CompiledTarget[] = [];
   const names = new Set<string>();
@@ -110,8 +108,6 @@ export function compileRoute(r: RouteConfig, at: Path, h: CompileHelpers): Compi
   };
 }
 
-const SECRET_OPTIONS = ["secret", "secrets", "secret_file"] as const;
-
 /**
  * A plugin block without the options loading found broken (at or under them), or undefined
  * when what is left lacks a required option. What remains passed the schema.
@@ -125,7 +121,7 @@ function soundPart(block: PluginBlock | undefined, at: Path, schema: TObject | u
 }
 
 function readKeys(block: PluginBlock, at: Path, h: CompileHelpers): Buffer[] | undefined {
-  const given = SECRET_OPTIONS.filter((k) => block[k] !== undefined);
+  const given = SECRET_KEYS.filter((k) => block[k] !== undefined);
   if (given.length !== 1) {
     h.issue(at, given.length === 0 ? "needs one of secret, secrets or secret_file" : `give only one of ${given.join(", ")}`);
     return undefined;
@@ -147,6 +143,11 @@ function readKeys(block: PluginBlock, at: Path, h: CompileHelpers): Buffer[] | u
 function compileVerifier(block: PluginBlock, at: Path, h: CompileHelpers): Verifier | undefined {
   const plugin = findVerifier(block.type);
   if (!plugin) return undefined; // the schema already reported the unknown type
+  // A scheme's JSONata fields, if it has any, are checked like a target's.
+  const broken = markedValues(plugin.schema, block).filter(
+    (m) => m.expression && typeof m.value === "string" && !h.expr(m.value, [...at, ...m.path]),
+  );
+  if (broken.length > 0) return undefined;
   let keys: Buffer[] = [];
   if (plugin.needsSecret) {
     const k = readKeys(block, at, h);
@@ -166,19 +167,22 @@ function compileTarget(block: PluginBlock, at: Path, route: string, h: CompileHe
   if (!plugin) return undefined;
   const where = placeOf(at);
   const name = String(block.name);
-  if (block.type === "exec" && Array.isArray(block.command) && typeof block.command[0] === "string") {
-    const problem = commandProblem(block.command[0], h.dir, h.env);
-    if (problem) h.issue([...at, "command", 0], problem);
+  for (const problem of plugin.check(block, { configDir: h.dir, env: h.env })) h.issue([...at, ...problem.at], problem.message);
+  // Every JSONata field the plugin's schema marks is compiled here, whether or not the plugin
+  // asks for it, so that `check` reports each one; the plugin gets them through `compile`.
+  const expressions = new Map<string, Expression | undefined>();
+  for (const m of markedValues(plugin.schema, block)) {
+    if (m.expression && typeof m.value === "string") expressions.set(placeOf(m.path), h.expr(m.value, [...at, ...m.path]));
   }
-  const filter = h.expr(block.filter as string | undefined, [...at, "filter"]);
-  const transform = h.expr(block.transform as string | undefined, [...at, "transform"]);
+  const filter = expressions.get("filter");
+  const transform = expressions.get("transform");
   const timeoutMs = block.timeout ? parseDuration(block.timeout as string) : plugin.defaultTimeoutMs;
   // A JSONata field that does not compile is reported, and the plugin goes on checking its other
   // options; the target it builds is then dropped, so the stand-in below never runs.
-  let broken = false;
+  let broken = [...expressions.values()].some((e) => e === undefined);
   const compile = (source: string, field: string): Expression => {
     const path = [...at, ...fieldPath(field)];
-    const e = h.expr(source, path);
+    const e = expressions.has(field) ? expressions.get(field) : h.expr(source, path);
     if (e) return e;
     broken = true;
     return {

@@ -4,17 +4,19 @@ import type { Logger } from "pino";
 import { ConfigError, type ConfigIssue } from "../errors.js";
 import { compileExpression, type Expression, ExpressionSyntaxError } from "../pipeline/expression.js";
 import { buildRedactor, type Redactor } from "../pipeline/redact.js";
+import { findVerifier } from "../plugins/verifiers/index.js";
 import { type AddressOverrides, formatAddress, isLoopback, type ListenAddress, resolveAddresses } from "./addresses.js";
-import { type CompiledRoute, compileRoute } from "./compile-route.js";
+import { type CompiledRoute, type CompileHelpers, compileRoute } from "./compile-route.js";
 import { type Path, placeOf } from "./interpolate.js";
 import { type LoadedConfig, loadConfigFile } from "./load.js";
 import { loadOffThread } from "./load-off-thread.js";
+import { markedValues } from "./marks.js";
+import { type Config, ConfigSchema, DEFAULT_INFLIGHT_BODIES, SERVER_DEFAULTS } from "./schema.js";
 import { type StoreSettings, storeSettings } from "./store-settings.js";
 import { timeSlices } from "./time-slices.js";
 import { parseDuration, parseSize } from "./units.js";
 
 export { type AddressOverrides, DEFAULT_LISTEN, isLoopback, type ListenAddress, parseAddress } from "./addresses.js";
-export { commandProblem } from "./command.js";
 export type { CompiledRoute, CompiledTarget } from "./compile-route.js";
 
 /**
@@ -54,10 +56,6 @@ export interface CompiledConfig {
   byName: ReadonlyMap<string, CompiledRoute>;
   warnings: ConfigIssue[];
 }
-
-export const DEFAULT_MAX_CONNECTIONS = 1024;
-/** The in-flight body budget, in bodies of the largest size: 64 MiB with the default 1mb body_limit. */
-export const DEFAULT_INFLIGHT_BODIES = 64;
 
 export interface CompileOptions {
   log: Logger;
@@ -125,105 +123,115 @@ function* compileSteps(loaded: LoadedConfig, opts: CompileOptions): Generator<vo
     }
   };
 
-  const server = config.server ?? {};
-  const { addresses, issues: addressIssues } = resolveAddresses(server, { env, overrides: opts.overrides, file, lineOf });
+  const server = compileServer(config.server ?? {}, { env, overrides: opts.overrides, file, lineOf }, issues, issue);
+  const store = storeSettings(config.store, dir, issue);
+  // Built once the config is known to be sound (below); targets call it only when delivering.
+  let redactor: Redactor = (text) => text;
+  const redact: Redactor = (text) => redactor(text);
+  const routes = yield* compileRoutes(loaded, { issue, expr, dir, env, log: opts.log, unsound, redact });
+  warn(loaded, server.listen, issue);
+
+  const errors = issues.filter((i) => i.severity === "error");
+  if (errors.length > 0) throw new ConfigError(file, issues);
+  yield; // the redactor walks every route's secrets at once
+  redactor = buildRedactor(config, dir, loaded.raw);
+  return { file, dir, server, store, redact, ...routes, warnings: issues };
+}
+
+type Issue = CompileHelpers["issue"];
+
+function compileServer(
+  server: NonNullable<Config["server"]>,
+  where: Parameters<typeof resolveAddresses>[1],
+  issues: ConfigIssue[],
+  issue: Issue,
+): ServerSettings {
+  const { addresses, issues: addressIssues } = resolveAddresses(server, where);
   issues.push(...addressIssues);
-  const { listen } = addresses;
-  const bodyLimit = parseSize(server.body_limit ?? "1mb");
+  const bodyLimit = parseSize(server.body_limit ?? SERVER_DEFAULTS.body_limit);
   const inflightBodyLimit = server.inflight_body_limit ? parseSize(server.inflight_body_limit) : DEFAULT_INFLIGHT_BODIES * bodyLimit;
   if (inflightBodyLimit < bodyLimit) {
     issue(
       ["server", "inflight_body_limit"],
-      `is smaller than body_limit (${server.body_limit ?? "1mb"}): no body that size could ever be taken`,
+      `is smaller than body_limit (${server.body_limit ?? SERVER_DEFAULTS.body_limit}): no body that size could ever be taken`,
     );
   }
-  const headerTimeoutMs = parseDuration(server.header_timeout ?? "10s");
-  const requestTimeoutMs = parseDuration(server.request_timeout ?? "30s");
+  const headerTimeoutMs = parseDuration(server.header_timeout ?? SERVER_DEFAULTS.header_timeout);
+  const requestTimeoutMs = parseDuration(server.request_timeout ?? SERVER_DEFAULTS.request_timeout);
   // Node refuses a header timeout longer than the request timeout; say so in the config's terms.
   if (headerTimeoutMs > requestTimeoutMs) issue(["server", "header_timeout"], "is longer than request_timeout");
   if (headerTimeoutMs < 1) issue(["server", "header_timeout"], "must be at least 1ms");
+  return {
+    ...addresses,
+    bodyLimit,
+    logLevel: server.log_level,
+    shutdownTimeoutMs: parseDuration(server.shutdown_timeout ?? SERVER_DEFAULTS.shutdown_timeout),
+    maxConnections: server.max_connections ?? SERVER_DEFAULTS.max_connections,
+    headerTimeoutMs,
+    requestTimeoutMs,
+    inflightBodyLimit,
+    adminToken: server.admin_token,
+  };
+}
 
-  const store = storeSettings(config.store, dir, issue);
-
-  // Built once the config is known to be sound (below); targets call it only when delivering.
-  let redactor: Redactor = (text) => text;
-  const redact: Redactor = (text) => redactor(text);
+function* compileRoutes(
+  loaded: LoadedConfig,
+  h: CompileHelpers,
+): Generator<void, Pick<CompiledConfig, "routes" | "byPath" | "byName">, void> {
   const routes: CompiledRoute[] = [];
   const byPath = new Map<string, CompiledRoute>();
   const byName = new Map<string, CompiledRoute>();
-  for (const [i, r] of config.routes.entries()) {
+  for (const [i, r] of loaded.config.routes.entries()) {
     // A turn for the event loop between routes (see compileConfigAsync); nothing when run to the end at once.
     yield;
     // A route whose shape is broken is skipped; one with a broken verify or target still has
     // its other parts compiled (and their problems reported), but is not built.
     const shapeBroken = typeof r?.verify !== "object" || !Array.isArray(r?.targets);
     if (shapeBroken || loaded.issues.some((x) => x.place === `routes[${i}]`)) continue;
-    const route = compileRoute(r, ["routes", i], { issue, expr, dir, env, log: opts.log, unsound, redact });
+    const route = compileRoute(r, ["routes", i], h);
     if (!route) continue;
     const samePath = byPath.get(route.path);
     const sameName = byName.get(route.name);
-    if (samePath) issue(["routes", i, "path"], `${route.path} is already the path of route ${samePath.name}`);
-    if (sameName) issue(["routes", i, "name"], `${route.name} is already the name of ${sameName.where}`);
+    if (samePath) h.issue(["routes", i, "path"], `${route.path} is already the path of route ${samePath.name}`);
+    if (sameName) h.issue(["routes", i, "name"], `${route.name} is already the name of ${sameName.where}`);
     if (samePath || sameName) continue;
     routes.push(route);
     byPath.set(route.path, route);
     byName.set(route.name, route);
   }
+  return { routes, byPath, byName };
+}
 
-  config.routes.forEach((r, i) => {
-    if (r?.verify?.type === "none" && !isLoopback(listen.host)) {
-      issue(["routes", i, "verify", "type"], `none: anyone who can reach ${formatAddress(listen)} can send events to ${r.path}`, "warning");
+/** What is allowed but probably a mistake: an open route on a public listener, inline secrets anyone can read. */
+function warn(loaded: LoadedConfig, listen: ListenAddress, issue: Issue): void {
+  loaded.config.routes.forEach((r, i) => {
+    // A scheme without a secret authenticates nothing (`none`).
+    const open = typeof r?.verify?.type === "string" && findVerifier(r.verify.type)?.needsSecret === false;
+    if (open && !isLoopback(listen.host)) {
+      issue(
+        ["routes", i, "verify", "type"],
+        `${r.verify.type}: anyone who can reach ${formatAddress(listen)} can send events to ${r.path}`,
+        "warning",
+      );
     }
   });
   const inline = inlineSecretPlaces(loaded.raw);
-  if (inline.length > 0 && isWorldReadable(file)) {
+  if (inline.length > 0 && isWorldReadable(loaded.file)) {
     issue(
       [],
-      `${file} holds secrets written inline (${inline.join(", ")}) and is readable by every user: chmod o-r it, or use \${VAR} or secret_file`,
+      `${loaded.file} holds secrets written inline (${inline.join(", ")}) and is readable by every user: chmod o-r it, or use \${VAR} or secret_file`,
       "warning",
     );
   }
-
-  const errors = issues.filter((i) => i.severity === "error");
-  if (errors.length > 0) throw new ConfigError(file, issues);
-  yield; // the redactor walks every route's secrets at once
-  redactor = buildRedactor(config, dir, loaded.raw);
-  return {
-    file,
-    dir,
-    server: {
-      ...addresses,
-      bodyLimit,
-      logLevel: server.log_level,
-      shutdownTimeoutMs: parseDuration(server.shutdown_timeout ?? "30s"),
-      maxConnections: server.max_connections ?? DEFAULT_MAX_CONNECTIONS,
-      headerTimeoutMs,
-      requestTimeoutMs,
-      inflightBodyLimit,
-      adminToken: server.admin_token,
-    },
-    store,
-    redact,
-    routes,
-    byPath,
-    byName,
-    warnings: issues,
-  };
 }
 
-/** Places of verify secrets (and the admin token) written literally rather than as ${VAR}. */
+/** Places of secret values (verify secrets, the admin token, …) written literally rather than as ${VAR}. */
 function inlineSecretPlaces(raw: unknown): string[] {
-  const out: string[] = [];
-  const adminToken = (raw as { server?: { admin_token?: unknown } } | null)?.server?.admin_token;
-  if (typeof adminToken === "string" && !adminToken.includes("${")) out.push("server.admin_token");
-  const routes = (raw as { routes?: unknown } | null)?.routes;
-  if (!Array.isArray(routes)) return out;
-  routes.forEach((r, i) => {
-    const verify = (r as { verify?: Record<string, unknown> } | null)?.verify;
-    const values = [verify?.secret, ...(Array.isArray(verify?.secrets) ? verify.secrets : [])];
-    if (values.some((v) => typeof v === "string" && !v.includes("${"))) out.push(`routes[${i}].verify`);
-  });
-  return out;
+  const places = markedValues(ConfigSchema, raw)
+    .filter((m) => m.secret === "value" && typeof m.value === "string" && !m.value.includes("${"))
+    // The list, not its item: `secrets` is one setting.
+    .map((m) => placeOf(typeof m.path.at(-1) === "number" ? m.path.slice(0, -1) : m.path));
+  return [...new Set(places)];
 }
 
 function isWorldReadable(file: string): boolean {

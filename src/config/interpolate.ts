@@ -8,19 +8,6 @@ import type { ConfigIssue } from "../errors.js";
 
 export type Path = readonly (string | number)[];
 
-/** Places whose strings are JSONata (relative to the config root). */
-function isJsonataField(path: Path): boolean {
-  const [top, , key, , field] = path;
-  if (top !== "routes") return false;
-  if (path.length === 3) return key === "filter";
-  if (key === "dedupe") return path[3] === "id";
-  if (key === "targets" && path.length >= 5) {
-    if (field === "filter" || field === "transform") return path.length === 5;
-    if (field === "args" || field === "env") return path.length === 6;
-  }
-  return false;
-}
-
 export function placeOf(path: Path): string {
   let out = "";
   for (const p of path) out += typeof p === "number" ? `[${p}]` : out ? `.${p}` : p;
@@ -41,22 +28,24 @@ export function interpolateString(text: string, env: NodeJS.ProcessEnv, missing:
 }
 
 /**
- * Returns a copy of `value` with every non-JSONata string interpolated, and an issue for every
- * variable that is missing (all of them, not the first only). A missing variable at a place
- * `required` says no to is not an issue: its place is listed in `unresolved` instead (the CLI
- * verbs that only use the store need no route secrets).
+ * Returns a copy of `value` with every string interpolated but those at the `verbatim` places
+ * (the JSONata fields, as the schema marks them), and an issue for every variable that is
+ * missing (all of them, not the first only). A missing variable at a place `required` says no
+ * to is not an issue: its place is listed in `unresolved` instead (the CLI verbs that only use
+ * the store need no route secrets).
  */
 export function interpolate(
   value: unknown,
   env: NodeJS.ProcessEnv,
   lineOf: (path: Path) => number | undefined,
+  verbatim: ReadonlySet<string>,
   required: (path: Path) => boolean = () => true,
 ): { value: unknown; issues: ConfigIssue[]; unresolved: string[] } {
   const issues: ConfigIssue[] = [];
   const unresolved: string[] = [];
   const walk = (v: unknown, path: Path): unknown => {
     if (typeof v === "string") {
-      if (isJsonataField(path)) return v;
+      if (verbatim.has(placeOf(path))) return v;
       return interpolateString(v, env, (name) => {
         if (!required(path)) {
           unresolved.push(placeOf(path));

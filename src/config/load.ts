@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { Ajv, type AnySchemaObject, type ErrorObject } from "ajv";
+import type { AnySchemaObject, ErrorObject } from "ajv";
 import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from "yaml";
 import { ConfigError, type ConfigIssue } from "../errors.js";
 import { compileExpression, ExpressionSyntaxError } from "../pipeline/expression.js";
@@ -8,6 +8,7 @@ import { verifiers } from "../plugins/verifiers/index.js";
 import { forEachExpression } from "./expression-fields.js";
 import { hyphenTrap } from "./hyphen-trap.js";
 import { interpolate, type Path, placeOf } from "./interpolate.js";
+import { createAjv, markedPlaces } from "./marks.js";
 import { type Config, ConfigSchema } from "./schema.js";
 import { didYouMean } from "./suggest.js";
 import { DURATION_PATTERN, SIZE_PATTERN } from "./units.js";
@@ -32,9 +33,7 @@ export interface LoadedConfig {
 }
 
 // Compiled once per process: ajv compilation is the slow part of validation.
-const validator = new Ajv({ allErrors: true, strict: true, discriminator: true, allowUnionTypes: true, verbose: true }).compile(
-  ConfigSchema,
-);
+const validator = createAjv().compile(ConfigSchema);
 function validate(value: unknown) {
   const ok = validator(value);
   return { ok, errors: validator.errors ?? [] };
@@ -55,16 +54,13 @@ function valueAt(root: unknown, path: readonly (string | number)[]): unknown {
   return v;
 }
 
-/** Keys whose values are credentials or may carry them (a URL's user:password@): never shown. */
-const SECRET_KEYS: ReadonlySet<string> = new Set(["secret", "secrets", "admin_token", "url", "headers"]);
-
 /**
  * A value as an error shows it: as written in the file, before ${VAR} interpolation (the
- * variable may hold a secret, and its name tells the user as much), and not at all under a key
- * that holds credentials: errors go to terminals, CI logs and the daemon's log.
+ * variable may hold a secret, and its name tells the user as much), and not at all at or under
+ * a field the schema marks as a secret: errors go to terminals, CI logs and the daemon's log.
  */
-function showValue(raw: unknown, path: readonly (string | number)[]): string {
-  if (path.some((seg) => typeof seg === "string" && SECRET_KEYS.has(seg))) return "the value";
+function showValue(raw: unknown, secrets: ReadonlySet<string>, path: readonly (string | number)[]): string {
+  for (let n = path.length; n > 0; n--) if (secrets.has(placeOf(path.slice(0, n)))) return "the value";
   return JSON.stringify(valueAt(raw, path));
 }
 
@@ -86,7 +82,7 @@ function unknownKey(key: string, parentSchema: AnySchemaObject | undefined): str
   return `unknown key ${JSON.stringify(key)}${didYouMean(key, known)}`;
 }
 
-function describeError(e: ErrorObject, raw: unknown): { extra?: string; message: string } | undefined {
+function describeError(e: ErrorObject, raw: unknown, secrets: ReadonlySet<string>): { extra?: string; message: string } | undefined {
   const p = e.params as Record<string, unknown>;
   switch (e.keyword) {
     case "additionalProperties":
@@ -100,11 +96,11 @@ function describeError(e: ErrorObject, raw: unknown): { extra?: string; message:
       const hint = typeof given === "string" ? didYouMean(given, types) : "";
       return {
         extra: "type",
-        message: `unknown type ${showValue(raw, [...pathOf(e.instancePath), "type"])}${hint || ` (one of ${types.join(", ")})`}`,
+        message: `unknown type ${showValue(raw, secrets, [...pathOf(e.instancePath), "type"])}${hint || ` (one of ${types.join(", ")})`}`,
       };
     }
     case "pattern":
-      return { message: describePattern(String(p.pattern), showValue(raw, pathOf(e.instancePath))) };
+      return { message: describePattern(String(p.pattern), showValue(raw, secrets, pathOf(e.instancePath))) };
     case "const":
     case "enum":
       return {
@@ -119,7 +115,12 @@ function describeError(e: ErrorObject, raw: unknown): { extra?: string; message:
 }
 
 /** ajv reports a Union of literals as one error per literal plus an anyOf: fold them into one. */
-function schemaIssues(errors: readonly ErrorObject[], lineOf: (path: Path) => number | undefined, raw: unknown): ConfigIssue[] {
+function schemaIssues(
+  errors: readonly ErrorObject[],
+  lineOf: (path: Path) => number | undefined,
+  raw: unknown,
+  secrets: ReadonlySet<string>,
+): ConfigIssue[] {
   const byPlace = new Map<string, ConfigIssue>();
   const literalsAt = new Map<string, unknown[]>();
   for (const e of errors) {
@@ -129,7 +130,7 @@ function schemaIssues(errors: readonly ErrorObject[], lineOf: (path: Path) => nu
       literalsAt.set(e.instancePath, list);
       continue;
     }
-    const d = describeError(e, raw);
+    const d = describeError(e, raw, secrets);
     if (!d) continue;
     const path = pathOf(e.instancePath);
     const full = d.extra ? [...path, d.extra] : path;
@@ -142,7 +143,7 @@ function schemaIssues(errors: readonly ErrorObject[], lineOf: (path: Path) => nu
     const place = placeOf(path);
     // A type mismatch on the same place already explains it (e.g. "must be boolean").
     if ([...byPlace.values()].some((i) => i.place === place)) continue;
-    const message = `${showValue(raw, path)} is not allowed: must be ${allowed.length === 1 ? JSON.stringify(allowed[0]) : `one of ${allowed.map((v) => JSON.stringify(v)).join(", ")}`}`;
+    const message = `${showValue(raw, secrets, path)} is not allowed: must be ${allowed.length === 1 ? JSON.stringify(allowed[0]) : `one of ${allowed.map((v) => JSON.stringify(v)).join(", ")}`}`;
     byPlace.set(`${place}\u0000${message}`, { place, message, line: lineOf(path), severity: "error" });
   }
   // In a union (dedupe: true | { id, ttl }), the branch that matches the shape reports the
@@ -157,7 +158,7 @@ function schemaIssues(errors: readonly ErrorObject[], lineOf: (path: Path) => nu
   );
 }
 
-/** Syntax errors of every JSONata field present, wherever the rest of the file is broken. */
+/** Syntax errors of every JSONata field present (as the schema marks them), wherever the rest of the file is broken. */
 function expressionIssues(value: unknown, lineOf: (path: Path) => number | undefined): ConfigIssue[] {
   const out: ConfigIssue[] = [];
   forEachExpression(value, (source, path) => {
@@ -224,12 +225,20 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
     return undefined;
   };
   const raw = doc.toJS() ?? {};
-  const { value, issues, unresolved } = interpolate(raw, env, lineOf, (path) => scope === "all" || path[0] === "store");
+  const { value, issues, unresolved } = interpolate(
+    raw,
+    env,
+    lineOf,
+    markedPlaces(ConfigSchema, raw, (m) => m.expression),
+    (path) => scope === "all" || path[0] === "store",
+  );
   const { ok, errors } = validate(value);
+  // A secret file's path is no secret; its content never appears in the document.
+  const secrets = markedPlaces(ConfigSchema, raw, (m) => m.secret !== undefined && m.secret !== "file");
   // A missing variable already explains the empty string the schema would complain about, and
   // one the caller does not need explains it away.
   const explained = new Set([...issues.map((i) => i.place), ...unresolved]);
-  const all = [...issues, ...(ok ? [] : schemaIssues(errors, lineOf, raw).filter((i) => !explained.has(i.place)))];
+  const all = [...issues, ...(ok ? [] : schemaIssues(errors, lineOf, raw, secrets).filter((i) => !explained.has(i.place)))];
   if (scope === "store") return { file, config: value as Config, raw, lineOf, issues: all };
   // Compile checks the JSONata of every sound route; for the routes it must skip (and for all
   // of them when the file is broken above the routes), check it here, so that one `check`

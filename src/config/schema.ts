@@ -1,7 +1,8 @@
 import { type Static, type TSchema, Type } from "@sinclair/typebox";
 import { targets } from "../plugins/targets/index.js";
 import { verifiers } from "../plugins/verifiers/index.js";
-import { ADDRESS_PATTERN } from "./addresses.js";
+import { ADDRESS_PATTERN, DEFAULT_LISTEN } from "./addresses.js";
+import { DEFAULT_TEXT_MARK, ExpressionField, SecretField } from "./marks.js";
 import { DURATION_PATTERN, SIZE_PATTERN } from "./units.js";
 
 /**
@@ -13,8 +14,10 @@ import { DURATION_PATTERN, SIZE_PATTERN } from "./units.js";
 /** A verify or target block: validated by its plugin's own schema, so only `type` is known here. */
 export type PluginBlock = { type: string } & Record<string, unknown>;
 
-const Duration = (description: string) => Type.String({ pattern: DURATION_PATTERN, description });
-const Address = (description: string) => Type.String({ pattern: ADDRESS_PATTERN, description });
+const Duration = (description: string, defaultValue?: string) =>
+  Type.String({ pattern: DURATION_PATTERN, description, ...(defaultValue === undefined ? {} : { default: defaultValue }) });
+const Address = (description: string, defaultValue?: string) =>
+  Type.String({ pattern: ADDRESS_PATTERN, description, ...(defaultValue === undefined ? {} : { default: defaultValue }) });
 
 /**
  * A union keyed by `type`. ajv's `discriminator` keyword reports errors of the matching
@@ -31,54 +34,99 @@ function byType(branches: readonly TSchema[], description: string) {
   });
 }
 
+/** What an omitted key means; compile reads these, the schema's `default`s (and so the README) show them. */
+export const SERVER_DEFAULTS = {
+  listen: DEFAULT_LISTEN,
+  body_limit: "1mb",
+  log_level: "info",
+  shutdown_timeout: "30s",
+  max_connections: 1024,
+  header_timeout: "10s",
+  request_timeout: "30s",
+} as const;
+/** The in-flight body budget, in bodies of the largest size: 64 MiB with the default 1mb body_limit. */
+export const DEFAULT_INFLIGHT_BODIES = 64;
+
+export const STORE_DEFAULTS = {
+  type: "sqlite",
+  path: "./data/switchyard.db",
+  prefix: "switchyard",
+  allow_volatile: false,
+  retention: "7d",
+} as const;
+
+export const DEDUPE_DEFAULTS = { ttl: "24h" } as const;
+
 export const ServerSchema = Type.Object(
   {
     listen: Type.Optional(
       Address(
-        "Webhook ingress address, host:port (default 127.0.0.1:8080; port 0 picks a free port, logged at start). serve --listen and SWITCHYARD_LISTEN override it.",
+        "webhook ingress, `host:port` (`[::1]:8080` for IPv6; port `0` picks a free one, logged at start). `serve --listen` or `SWITCHYARD_LISTEN` override it",
+        SERVER_DEFAULTS.listen,
       ),
     ),
     admin: Type.Optional(
       Address(
-        "Address for /metrics, /healthz, /readyz and the status page, not the port of listen. May be omitted only when listen is loopback: then they are served on listen. serve --admin and SWITCHYARD_ADMIN override it.",
+        "address for `/metrics`, `/healthz`, `/readyz` and the status page `/`, on a port of its own (not `listen`'s: `check` refuses that). May be omitted only when `listen` is loopback: they are then served on `listen`. Required otherwise, so metrics never face the internet by accident. `serve --admin` or `SWITCHYARD_ADMIN` override it",
       ),
     ),
     body_limit: Type.Optional(
-      Type.String({ pattern: SIZE_PATTERN, description: "Largest request body accepted (default 1mb); larger gets 413." }),
+      Type.String({
+        pattern: SIZE_PATTERN,
+        default: SERVER_DEFAULTS.body_limit,
+        description: "largest request body; larger gets 413, enforced while the body streams in",
+      }),
     ),
     log_level: Type.Optional(
       Type.Union(
         ["trace", "debug", "info", "warn", "error", "fatal"].map((l) => Type.Literal(l)),
-        { description: "Log level (default info; SWITCHYARD_LOG_LEVEL overrides)." },
+        { default: SERVER_DEFAULTS.log_level, description: "`SWITCHYARD_LOG_LEVEL` overrides" },
       ),
     ),
-    shutdown_timeout: Type.Optional(Duration("On SIGTERM, how long in-flight deliveries may take to finish (default 30s).")),
+    shutdown_timeout: Type.Optional(
+      Duration(
+        "on SIGTERM, how long in-flight deliveries may run before they are aborted and handed back to the queue",
+        SERVER_DEFAULTS.shutdown_timeout,
+      ),
+    ),
     max_connections: Type.Optional(
       Type.Integer({
         minimum: 1,
         maximum: 1_000_000,
-        description: "Open connections per listener (default 1024); connections beyond it are closed at once.",
+        default: SERVER_DEFAULTS.max_connections,
+        description:
+          "open connections per listener; a connection beyond it is closed at once (counted in `switchyard_ingress_refused_total`)",
       }),
     ),
     header_timeout: Type.Optional(
-      Duration("A request's headers must arrive within this (default 10s); slower clients are cut off (slowloris)."),
+      Duration(
+        "a request's headers must arrive within this, or the connection is closed with 408 (slowloris)",
+        SERVER_DEFAULTS.header_timeout,
+      ),
     ),
     request_timeout: Type.Optional(
-      Duration("A whole request, body included, must arrive within this (default 30s); at least header_timeout."),
+      Duration(
+        "a whole request, body included, must arrive within this; at least `header_timeout`. Raise it with `body_limit` for slow senders of large bodies",
+        SERVER_DEFAULTS.request_timeout,
+      ),
     ),
     inflight_body_limit: Type.Optional(
       Type.String({
         pattern: SIZE_PATTERN,
+        [DEFAULT_TEXT_MARK]: `${DEFAULT_INFLIGHT_BODIES} × \`body_limit\``,
         description:
-          "Total size of request bodies being received and processed at once (default 64 × body_limit); beyond it new webhooks get 503 with Retry-After.",
+          "total size of the request bodies being received and processed at once; beyond it a webhook gets `503` with `Retry-After` before its body is read. Bounds the memory a flood of large requests can take",
       }),
     ),
     admin_token: Type.Optional(
-      Type.String({
-        minLength: 16,
-        description:
-          "When set, /metrics and the status page / require Authorization: Bearer <token> (use ${VAR}); /healthz and /readyz stay open.",
-      }),
+      SecretField(
+        "value",
+        Type.String({
+          minLength: 16,
+          description:
+            "at least 16 characters (write `${ADMIN_TOKEN}`): `/metrics` and the status page `/` then want `Authorization: Bearer <token>` and answer 401 without it; `/healthz` and `/readyz` stay open for orchestrators' probes",
+        }),
+      ),
     ),
   },
   { additionalProperties: false },
@@ -88,22 +136,36 @@ export const StoreSchema = Type.Object(
   {
     type: Type.Optional(
       Type.Union([Type.Literal("sqlite"), Type.Literal("redis")], {
-        description: "sqlite (default, embedded) or redis (several instances share it).",
+        default: STORE_DEFAULTS.type,
+        description:
+          "`sqlite` (embedded, one instance) or `redis` (several instances share it, see [Running several instances](#running-several-instances))",
       }),
     ),
     path: Type.Optional(
-      Type.String({ minLength: 1, description: "SQLite file (default ./data/switchyard.db), relative to the config file's folder." }),
+      Type.String({
+        minLength: 1,
+        default: STORE_DEFAULTS.path,
+        description: "the SQLite file (WAL mode; an accepted event is fsync'd before the 202); its folder is created",
+      }),
     ),
-    url: Type.Optional(Type.String({ pattern: "^rediss?://", description: "Redis URL, for type redis." })),
-    prefix: Type.Optional(Type.String({ minLength: 1, description: "Redis key prefix (default switchyard)." })),
+    url: Type.Optional(
+      SecretField("url", Type.String({ pattern: "^rediss?://", description: "`redis://` or `rediss://` URL, for `type: redis`" })),
+    ),
+    prefix: Type.Optional(
+      Type.String({ minLength: 1, default: STORE_DEFAULTS.prefix, description: "Redis key prefix, for `type: redis`" }),
+    ),
     allow_volatile: Type.Optional(
       Type.Boolean({
+        default: STORE_DEFAULTS.allow_volatile,
         description:
-          "For type redis: start even if Redis runs without appendonly yes or with an eviction policy (default false: refuse), accepting that a Redis restart loses queued events.",
+          "for `type: redis`: start even on a Redis that would lose the queue (no `appendonly yes`, or an eviction policy), with a warning instead of refusing; see [What Redis must be set up for](#what-redis-must-be-set-up-for)",
       }),
     ),
     retention: Type.Optional(
-      Duration("How long finished events are kept for `switchyard events` (default 7d). Dead letters are kept until replayed."),
+      Duration(
+        "how long finished events stay listable in `switchyard events`; dead letters stay until replayed. Pruned every tenth of it (at least every second, at most every minute), in small batches; a reload applies a new value",
+        STORE_DEFAULTS.retention,
+      ),
     ),
   },
   { additionalProperties: false },
@@ -115,38 +177,40 @@ export const DedupeSchema = Type.Union(
     Type.Object(
       {
         id: Type.Optional(
-          Type.String({ minLength: 1, description: "JSONata over the event giving the dedupe id (default: the scheme's delivery id)." }),
+          ExpressionField({ description: "JSONata over the event giving the dedupe id (default: the scheme's delivery id)." }),
         ),
-        ttl: Type.Optional(Duration("How long an id is remembered (default 24h).")),
+        ttl: Type.Optional(Duration("How long an id is remembered.", DEDUPE_DEFAULTS.ttl)),
       },
       { additionalProperties: false },
     ),
   ],
-  { description: "Answer redeliveries with 200 duplicate and deliver them once." },
+  {
+    description: `\`true\`: use the scheme's delivery id; or \`{ id: <JSONata>, ttl: ${DEDUPE_DEFAULTS.ttl} }\` (both optional; \`ttl\` default \`${DEDUPE_DEFAULTS.ttl}\`). A request without an id is not deduplicated`,
+  },
 );
 
 export const RouteSchema = Type.Object(
   {
-    name: Type.String({ pattern: "^[a-z0-9_-]+$", maxLength: 64, description: "Unique; used in metrics labels and the CLI." }),
+    name: Type.String({ pattern: "^[a-z0-9_-]+$", maxLength: 64, description: "unique, `[a-z0-9_-]+`, at most 64 characters" }),
     path: Type.String({
       pattern: "^/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*$",
       maxLength: 512,
-      description: "Unique; the route answers POST on exactly this path.",
+      description: "unique; the route answers POST on exactly this path (a trailing `/` is tolerated)",
     }),
     verify: byType(
       verifiers.map((v) => v.schema),
-      "How requests are authenticated: see Verification schemes.",
+      "how requests are authenticated: see [Verification schemes](#verification-schemes)",
     ),
     dedupe: Type.Optional(DedupeSchema),
     filter: Type.Optional(
-      Type.String({ minLength: 1, description: "JSONata over the event; falsy = answer 200 ignored and store nothing." }),
+      ExpressionField({ description: 'JSONata over the event; a falsy result answers `200 {"status":"ignored"}` and stores nothing' }),
     ),
     targets: Type.Array(
       byType(
         targets.map((t) => t.schema),
         "Where events go: see Targets.",
       ),
-      { minItems: 1 },
+      { minItems: 1, description: "one or more, see [Targets](#targets)" },
     ),
   },
   { additionalProperties: false },

@@ -3,33 +3,31 @@ import { ConfigError, type ConfigIssue } from "../errors.js";
 import type { Path } from "./interpolate.js";
 import { placeOf } from "./interpolate.js";
 import { loadConfigFile } from "./load.js";
-import type { Config } from "./schema.js";
+import { type Config, STORE_DEFAULTS } from "./schema.js";
 import { parseDuration } from "./units.js";
 
 export type StoreSettings =
   | { type: "sqlite"; path: string; retentionMs: number }
   | { type: "redis"; url: string; prefix: string; retentionMs: number; allowVolatile: boolean };
 
-export const DEFAULT_STORE_PATH = "./data/switchyard.db";
-
 /** The `store` section as the stores take it; `issue` hears of keys that belong to the other store type. */
 export function storeSettings(section: Config["store"], dir: string, issue: (path: Path, message: string) => void): StoreSettings {
   const store = section ?? {};
-  const retentionMs = parseDuration(store.retention ?? "7d");
+  const retentionMs = parseDuration(store.retention ?? STORE_DEFAULTS.retention);
   if (store.type === "redis") {
     if (!store.url) issue(["store", "url"], "is required for a redis store");
     if (store.path) issue(["store", "path"], "is for the sqlite store; a redis store takes url");
     return {
       type: "redis",
       url: store.url ?? "",
-      prefix: store.prefix ?? "switchyard",
+      prefix: store.prefix ?? STORE_DEFAULTS.prefix,
       retentionMs,
-      allowVolatile: store.allow_volatile === true,
+      allowVolatile: store.allow_volatile ?? STORE_DEFAULTS.allow_volatile,
     };
   }
   if (store.url || store.prefix || store.allow_volatile !== undefined)
     issue(["store", store.url ? "url" : store.prefix ? "prefix" : "allow_volatile"], "is for the redis store; a sqlite store takes path");
-  return { type: "sqlite", path: resolve(dir, store.path ?? DEFAULT_STORE_PATH), retentionMs };
+  return { type: "sqlite", path: resolve(dir, store.path ?? STORE_DEFAULTS.path), retentionMs };
 }
 
 /**

@@ -14,7 +14,13 @@ export interface RetryPolicy {
  * The contract's defaults: 8 tries, so 7 waits of at most 1, 2, 4 … 64 s (about two minutes in
  * all at worst, one on average); a Retry-After can stretch one wait up to 10 minutes.
  */
-export const DEFAULT_RETRY: Readonly<RetryPolicy> = { attempts: 8, backoffMs: 1_000, maxBackoffMs: 600_000 };
+export const RETRY_DEFAULTS = { attempts: 8, backoff: "1s", max_backoff: "10m" } as const;
+
+export const DEFAULT_RETRY: Readonly<RetryPolicy> = {
+  attempts: RETRY_DEFAULTS.attempts,
+  backoffMs: parseDuration(RETRY_DEFAULTS.backoff),
+  maxBackoffMs: parseDuration(RETRY_DEFAULTS.max_backoff),
+};
 
 /** The `retry` block as written in the config; every field optional. */
 export interface RetryConfig {

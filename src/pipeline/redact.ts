@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import type { Config } from "../config/schema.js";
+import { markedValues } from "../config/marks.js";
+import { type Config, ConfigSchema } from "../config/schema.js";
 
 /**
  * Masks the config's secret values in texts that leave the process: delivery error texts (stored,
@@ -51,41 +52,43 @@ function urlCredentials(text: unknown): string[] {
   }
 }
 
-function rawHeaders(raw: unknown, route: number, target: number): Record<string, unknown> {
-  const at = (v: unknown, key: string | number): unknown =>
-    v !== null && typeof v === "object" ? (v as Record<string, unknown>)[key] : undefined;
-  const headers = at(at(at(at(at(raw, "routes"), route), "targets"), target), "headers");
-  return headers !== null && typeof headers === "object" ? (headers as Record<string, unknown>) : {};
+function valueAt(root: unknown, path: readonly (string | number)[]): unknown {
+  let v = root;
+  for (const seg of path) v = v !== null && typeof v === "object" ? (v as Record<string | number, unknown>)[seg] : undefined;
+  return v;
+}
+
+/** Header values named like credentials or set from a ${VAR} (`written` is the map before interpolation). */
+function headerSecrets(headers: unknown, written: unknown): string[] {
+  if (headers === null || typeof headers !== "object") return [];
+  const before = written !== null && typeof written === "object" ? (written as Record<string, unknown>) : {};
+  const values: string[] = [];
+  for (const [name, value] of Object.entries(headers)) {
+    if (typeof value !== "string") continue;
+    const fromVariable = String(before[name] ?? "").includes("${");
+    if (!CREDENTIAL_HEADER.test(name) && !fromVariable) continue;
+    values.push(value);
+    const credential = AUTH_SCHEME.exec(value)?.[1];
+    if (credential) values.push(credential);
+  }
+  return values;
 }
 
 /**
- * Every secret value written in (or referenced by) the config, after ${VAR} interpolation.
- * `raw` is the document before interpolation: it tells a header set from a variable.
+ * Every secret value written in (or referenced by) the config, after ${VAR} interpolation: the
+ * fields the schema marks as secrets, whichever plugin they belong to. `raw` is the document
+ * before interpolation: it tells a header set from a variable.
  */
 export function secretValues(config: Config, dir: string, raw?: unknown): string[] {
   const values: string[] = [];
-  if (config.server?.admin_token) values.push(config.server.admin_token);
-  config.routes.forEach((route, i) => {
-    const verify = route.verify;
-    if (typeof verify.secret === "string") values.push(verify.secret);
-    if (Array.isArray(verify.secrets)) values.push(...verify.secrets.filter((s): s is string => typeof s === "string"));
-    const fromFile = readSecretFile(dir, verify.secret_file);
-    if (fromFile) values.push(fromFile);
-    route.targets.forEach((target, j) => {
-      values.push(...urlCredentials(target.url));
-      const headers = target.headers;
-      if (headers === null || typeof headers !== "object") return;
-      const written = rawHeaders(raw, i, j);
-      for (const [name, value] of Object.entries(headers)) {
-        if (typeof value !== "string") continue;
-        const fromVariable = String(written[name] ?? "").includes("${");
-        if (!CREDENTIAL_HEADER.test(name) && !fromVariable) continue;
-        values.push(value);
-        const credential = AUTH_SCHEME.exec(value)?.[1];
-        if (credential) values.push(credential);
-      }
-    });
-  });
+  for (const { path, value, secret } of markedValues(ConfigSchema, config)) {
+    if (secret === "value" && typeof value === "string") values.push(value);
+    else if (secret === "file") {
+      const fromFile = readSecretFile(dir, value);
+      if (fromFile) values.push(fromFile);
+    } else if (secret === "url") values.push(...urlCredentials(value));
+    else if (secret === "headers") values.push(...headerSecrets(value, valueAt(raw, path)));
+  }
   return values;
 }
 

@@ -134,7 +134,11 @@ export class Worker {
       this.abort.abort();
       await drained;
     }
-    const released = await this.deps.store.release(this.owner).catch(() => 0);
+    const released = await this.deps.store.release(this.owner).catch((err: unknown) => {
+      // Not fatal: the leases expire by themselves, and the next start on this host gives them back.
+      this.deps.log.warn({ err: (err as Error).message }, "could not release leases at shutdown; they will be reclaimed when they expire");
+      return 0;
+    });
     if (released > 0) this.deps.log.info({ released }, "leases released for the next start");
   }
 

@@ -44,6 +44,34 @@ function firstValues(params: URLSearchParams): Record<string, string> {
   return out;
 }
 
+/** A webhook turned away before it reaches the pipeline. */
+interface Refusal {
+  status: number;
+  error: string;
+  /** Close the connection with the answer: the client's body (if any) is not read. */
+  close?: boolean;
+  /** Ask the provider to come back in a few seconds (the condition is short-lived). */
+  retryLater?: boolean;
+  allow?: string;
+  /** Why, for the refusal log (one line per route and reason, then a summary a minute). */
+  note?: RefusalNote;
+}
+
+interface RefusalNote {
+  route?: string;
+  reason: string;
+  message: string;
+  fields?: Record<string, unknown>;
+}
+
+function answer(ctx: Koa.Context, r: Refusal): void {
+  ctx.status = r.status;
+  if (r.close) ctx.set("Connection", "close");
+  if (r.retryLater) ctx.set("Retry-After", RETRY_AFTER_SECONDS);
+  if (r.allow) ctx.set("Allow", r.allow);
+  ctx.body = { error: r.error };
+}
+
 /** Bytes the body will take at most: its Content-Length, or body_limit when it is chunked. */
 function bodyBytes(req: IncomingMessage, limit: number): number {
   if (req.headers["transfer-encoding"] !== undefined) return limit;
@@ -58,62 +86,62 @@ export function createIngressApp(opts: IngressOptions): Koa {
   const deps: ReceiveDeps = { ...opts, refusals };
   // One line per route and reason, then a summary a minute: a user sees why a webhook did
   // nothing, a flood cannot fill the disk.
-  const refuse = (route: string | undefined, reason: string, status: number, msg: string, fields: Record<string, unknown> = {}) =>
-    refusals.note(`${route ?? ""}\0${reason}`, "info", { route, status, reason, ...fields }, msg);
+  const noteRefusal = (n: RefusalNote, status: number) =>
+    refusals.note(`${n.route ?? ""}\0${n.reason}`, "info", { route: n.route, status, reason: n.reason, ...n.fields }, n.message);
+  const refuse = (ctx: Koa.Context, r: Refusal): void => {
+    if (r.note) noteRefusal(r.note, r.status);
+    answer(ctx, r);
+  };
   app.on("error", (err: Error) => opts.log.error({ err: err.message }, "request failed"));
   app.use(async (ctx, next) => {
     const config = opts.config();
     const route =
       config.byPath.get(ctx.path) ?? (ctx.path.length > 1 && ctx.path.endsWith("/") ? config.byPath.get(ctx.path.slice(0, -1)) : undefined);
     if (!route) {
-      const notFound = () =>
-        refuse(undefined, "no_route", 404, "request refused: no route has this path", {
-          method: ctx.method.slice(0, 16),
-          path: ctx.path.slice(0, LOGGED_PATH_CHARS),
-        });
+      const notFound: RefusalNote = {
+        reason: "no_route",
+        message: "request refused: no route has this path",
+        fields: { method: ctx.method.slice(0, 16), path: ctx.path.slice(0, LOGGED_PATH_CHARS) },
+      };
       if (opts.admin) {
         await opts.admin(ctx, next);
-        if (ctx.status === 404) notFound();
+        if (ctx.status === 404) noteRefusal(notFound, 404);
         return;
       }
-      notFound();
-      ctx.status = 404;
-      ctx.body = { error: "no route for this path" };
-      return;
+      return refuse(ctx, { status: 404, error: "no route for this path", note: notFound });
     }
     if (ctx.method !== "POST") {
-      refuse(route.name, "method_not_allowed", 405, "request refused: routes answer POST only", { method: ctx.method.slice(0, 16) });
-      ctx.status = 405;
-      ctx.set("Allow", "POST");
-      ctx.body = { error: "method not allowed" };
-      return;
+      const note = {
+        route: route.name,
+        reason: "method_not_allowed",
+        message: "request refused: routes answer POST only",
+        fields: { method: ctx.method.slice(0, 16) },
+      };
+      return refuse(ctx, { status: 405, error: "method not allowed", allow: "POST", note });
     }
-    if (opts.draining()) {
-      ctx.status = 503;
-      ctx.set("Retry-After", RETRY_AFTER_SECONDS);
-      ctx.set("Connection", "close");
-      ctx.body = { error: "shutting down" };
-      return;
-    }
+    if (opts.draining()) return refuse(ctx, { status: 503, error: "shutting down", close: true, retryLater: true });
     const { bodyLimit } = config.server;
     const bytes = bodyBytes(ctx.req, bodyLimit);
+    const tooLarge: Refusal = {
+      status: 413,
+      error: "body too large",
+      close: true,
+      note: {
+        route: route.name,
+        reason: "body_too_large",
+        message: "request refused: the body is larger than server.body_limit",
+        fields: { limit: bodyLimit },
+      },
+    };
     // Refused before a byte of the body is read: the connection closes with the answer.
     if (bytes > bodyLimit) {
-      refuse(route.name, "body_too_large", 413, "request refused: the body is larger than server.body_limit", { limit: bodyLimit });
-      ctx.set("Connection", "close");
-      ctx.status = 413;
-      ctx.body = { error: "body too large" };
       opts.metrics.eventsReceived.inc({ route: route.name, outcome: "invalid" });
-      return;
+      return refuse(ctx, tooLarge);
     }
     const release = budget.reserve(bytes);
     if (!release) {
       opts.metrics.ingressRefused.inc({ reason: "inflight_body_limit" });
-      ctx.set("Connection", "close");
-      ctx.set("Retry-After", RETRY_AFTER_SECONDS);
-      ctx.status = 503;
-      ctx.body = { error: "too many requests in flight" };
-      return;
+      return refuse(ctx, { status: 503, error: "too many requests in flight", close: true, retryLater: true });
     }
     // Held until the answer is sent or the client is gone: the parsed body lives that long too.
     if (ctx.res.closed) release();
@@ -122,21 +150,26 @@ export function createIngressApp(opts: IngressOptions): Koa {
     const receivedAt = Date.now();
     const read = await readBody(ctx.req, bodyLimit);
     if (!read.ok) {
-      if (read.reason === "too_large") {
-        refuse(route.name, "body_too_large", 413, "request refused: the body is larger than server.body_limit", { limit: bodyLimit });
-      } else refuse(route.name, "request_aborted", 400, "request refused: the sender closed the connection before the body was complete");
-      ctx.set("Connection", "close");
-      ctx.status = read.reason === "too_large" ? 413 : 400;
-      ctx.body = { error: read.reason === "too_large" ? "body too large" : "request aborted" };
-      if (read.reason === "too_large") opts.metrics.eventsReceived.inc({ route: route.name, outcome: "invalid" });
-      return;
+      if (read.reason !== "too_large") {
+        const message = "request refused: the sender closed the connection before the body was complete";
+        return refuse(ctx, {
+          status: 400,
+          error: "request aborted",
+          close: true,
+          note: { route: route.name, reason: "request_aborted", message },
+        });
+      }
+      opts.metrics.eventsReceived.inc({ route: route.name, outcome: "invalid" });
+      return refuse(ctx, tooLarge);
     }
     if (jsonTooDeep(read.body)) {
-      refuse(route.name, "body_nested_too_deeply", 400, `request refused: the JSON body is nested more than ${MAX_JSON_DEPTH} levels deep`);
       opts.metrics.eventsReceived.inc({ route: route.name, outcome: "invalid" });
-      ctx.status = 400;
-      ctx.body = { error: "body nested too deeply" };
-      return;
+      const message = `request refused: the JSON body is nested more than ${MAX_JSON_DEPTH} levels deep`;
+      return refuse(ctx, {
+        status: 400,
+        error: "body nested too deeply",
+        note: { route: route.name, reason: "body_nested_too_deeply", message },
+      });
     }
     const answer = await receive(
       route,

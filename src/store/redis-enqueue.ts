@@ -1,24 +1,11 @@
 import { createIORedisClient, type IRedisClient, Job, type JobsOptions, type Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import { StoreUnavailableError } from "../errors.js";
-import type { ItemResult } from "./group-commit.js";
+import { GroupCommit, type ItemResult } from "./group-commit.js";
 import { toStoreError } from "./redis-errors.js";
 import { deliveryId, eventMember, queueName, type RedisKeys } from "./redis-keys.js";
 import { ENQUEUE } from "./redis-lua-queue.js";
-import type { EnqueueRequest, EnqueueResult } from "./store.js";
-
-/** An enqueue request, serialized before it joins a batch so a bad document fails alone. */
-export interface Queued {
-  req: EnqueueRequest;
-  doc: string;
-  receivedAtMs: number;
-}
-
-interface Waiting {
-  item: Queued;
-  resolve: (value: EnqueueResult) => void;
-  reject: (error: unknown) => void;
-}
+import type { EnqueueResult, Queued } from "./store.js";
 
 /** Caps one transaction: large enough to absorb a burst, small enough to keep Redis responsive. */
 const MAX_BATCH = 256;
@@ -28,8 +15,8 @@ const MAX_WATCH_RETRIES = 20;
 
 /**
  * Writes enqueues in batches, one transaction at a time on a connection of its own (WATCH is
- * per connection). Requests that arrive while a batch is in flight form the next one: group
- * commit, as the SQLite store does, paced by Redis's round trips instead of the event loop.
+ * per connection). Requests that arrive while a batch is in flight form the next one: the
+ * SQLite store's group commit, paced by Redis's round trips instead of the event loop.
  *
  * Durability and dedupe atomicity. Each batch is optimistic: WATCH the dedupe keys and event
  * keys, read them, then write in one MULTI/EXEC: BullMQ's own addJob for every delivery (the
@@ -41,9 +28,13 @@ const MAX_WATCH_RETRIES = 20;
  * The caller's promise resolves only after EXEC answered, i.e. once Redis holds the event.
  */
 export class RedisEnqueuer {
-  private waiting: Waiting[] = [];
-  private running: Promise<void> | undefined;
   private readonly bull: IRedisClient;
+  private readonly batcher = new GroupCommit<Queued, EnqueueResult>((items) => this.writeBatch(items), {
+    maxBatch: MAX_BATCH,
+    maxBytes: MAX_BATCH_BYTES,
+    sizeOf: (item) => item.doc.length,
+    batchError: (err) => toStoreError(err, "enqueue"),
+  });
 
   constructor(
     private readonly writer: Redis,
@@ -54,56 +45,12 @@ export class RedisEnqueuer {
   }
 
   submit(item: Queued): Promise<EnqueueResult> {
-    return new Promise<EnqueueResult>((resolve, reject) => {
-      this.waiting.push({ item, resolve, reject });
-      this.kick();
-    });
+    return this.batcher.submit(item);
   }
 
   /** Resolves once everything submitted so far has been written (or failed). */
-  async drain(): Promise<void> {
-    while (this.running) await this.running;
-  }
-
-  private kick(): void {
-    // setImmediate: requests parsed in the same turn share the first transaction too.
-    this.running ??= new Promise<void>((r) => setImmediate(r))
-      .then(() => this.loop())
-      .finally(() => {
-        this.running = undefined;
-        if (this.waiting.length > 0) this.kick();
-      });
-  }
-
-  private async loop(): Promise<void> {
-    while (this.waiting.length > 0) {
-      const batch = this.take();
-      let results: ItemResult<EnqueueResult>[];
-      try {
-        results = await this.writeBatch(batch.map((w) => w.item));
-      } catch (err) {
-        const error = toStoreError(err, "enqueue");
-        for (const w of batch) w.reject(error);
-        continue;
-      }
-      batch.forEach((w, i) => {
-        const r = results[i];
-        if (r === undefined) w.reject(new Error("redis store: enqueue: a result is missing"));
-        else if (r.ok) w.resolve(r.value);
-        else w.reject(r.error);
-      });
-    }
-  }
-
-  private take(): Waiting[] {
-    let bytes = 0;
-    let n = 0;
-    while (n < this.waiting.length && n < MAX_BATCH) {
-      bytes += this.waiting[n]?.item.doc.length ?? 0;
-      if (n > 0 && bytes > MAX_BATCH_BYTES) break;
-      n++;
-    }
-    return this.waiting.splice(0, n);
+  drain(): Promise<void> {
+    return this.batcher.drain();
   }
 
   private async writeBatch(items: readonly Queued[]): Promise<ItemResult<EnqueueResult>[]> {

@@ -1,6 +1,6 @@
 import type { WebhookEvent } from "../pipeline/event.js";
 import { isState, list, num, optionalText, text } from "./redis-replies.js";
-import type { DeadLetter, DeliverySummary, EventDetail, EventSummary, ReplayResult } from "./store.js";
+import { type DeadLetter, type DeliverySummary, type EventDetail, type EventSummary, type ReplayResult, WAITING_STATES } from "./store.js";
 
 /** Replies of the listing scripts (see redis-lua-queue.ts for their shapes) as the Store's types. */
 
@@ -20,8 +20,6 @@ export function readDeadLetters(reply: unknown): DeadLetter[] {
   });
 }
 
-const WAITING: ReadonlySet<string> = new Set(["pending", "retrying"]);
-
 function readDelivery(row: unknown): DeliverySummary | undefined {
   const [id, target, state, attempts, lastError, dueAt] = list(row, "events");
   const s = text(state, "events");
@@ -30,7 +28,7 @@ function readDelivery(row: unknown): DeliverySummary | undefined {
   const summary: DeliverySummary = { id: text(id, "events"), target: text(target, "events"), state: s, attempts: num(attempts, "events") };
   const error = optionalText(lastError);
   if (error !== undefined) summary.lastError = error;
-  if (WAITING.has(s)) summary.dueAt = num(dueAt, "events");
+  if (WAITING_STATES.includes(s)) summary.dueAt = num(dueAt, "events");
   return summary;
 }
 

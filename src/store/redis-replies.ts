@@ -1,5 +1,3 @@
-import type { DeliveryState } from "./store.js";
-
 /**
  * Script replies arrive as nested arrays of strings, integers and nulls; these read them with a
  * check, so a reply of an unexpected shape is a clear error rather than a wrong answer.
@@ -30,11 +28,7 @@ export function optionalText(value: unknown): string | undefined {
   return typeof value === "string" ? value : undefined;
 }
 
-const STATES: ReadonlySet<string> = new Set<DeliveryState>(["pending", "retrying", "delivered", "skipped", "coalesced", "dead"]);
-
-export function isState(value: string): value is DeliveryState {
-  return STATES.has(value);
-}
+export { isDeliveryState as isState } from "./store.js";
 
 /** The `[route, target]` JSON our scripts keep per queue. */
 export function routeTarget(value: unknown, what: string): { route: string; target: string } {

@@ -3,7 +3,7 @@ import type { StoreSettings } from "../config/compile.js";
 import { StoreUnavailableError } from "../errors.js";
 import type { WebhookEvent } from "../pipeline/event.js";
 import { closeClient, connectClient, runScript } from "./redis-client.js";
-import { type Queued, RedisEnqueuer } from "./redis-enqueue.js";
+import { RedisEnqueuer } from "./redis-enqueue.js";
 import { toStoreError } from "./redis-errors.js";
 import { RedisGuard, type RedisGuardOptions } from "./redis-guard.js";
 import { isDeliveryId, queueName, RedisKeys } from "./redis-keys.js";
@@ -13,26 +13,28 @@ import { BACKLOG, DEAD_LETTERS, DEPTH, EVENT, EVENTS, PRUNE, REPLAY } from "./re
 import { RedisQueues } from "./redis-queues.js";
 import { readDeadLetters, readEvent, readEvents, readReplay } from "./redis-read.js";
 import { list, num, optionalText, routeTarget, text } from "./redis-replies.js";
-import type {
-  ClaimedDelivery,
-  ClaimOptions,
-  DeadLetter,
-  EnqueueRequest,
-  EnqueueResult,
-  EventDetail,
-  EventSummary,
-  QueueDepth,
-  ReplayResult,
-  Settlement,
-  Store,
-  TargetBacklog,
+import {
+  type ClaimedDelivery,
+  type ClaimOptions,
+  DEFAULT_EVENTS_LIMIT,
+  type DeadLetter,
+  type EnqueueRequest,
+  type EnqueueResult,
+  type EventDetail,
+  type EventSummary,
+  type QueueDepth,
+  type Queued,
+  type ReplayResult,
+  type Settlement,
+  type Store,
+  type TargetBacklog,
+  toQueued,
 } from "./store.js";
 
 export type RedisStoreSettings = Pick<Extract<StoreSettings, { type: "redis" }>, "url" | "prefix">;
 /** A daemon's watch over the data (see redis-guard.ts); the CLI's short-lived verbs open without one. */
 export type RedisWatch = Omit<RedisGuardOptions, "url">;
 
-const DEFAULT_EVENTS_LIMIT = 20;
 /** Events per prune script: short enough that ingress never waits long behind it. */
 const PRUNE_BATCH = 200;
 
@@ -85,14 +87,12 @@ export class RedisStore implements Store {
 
   enqueue(req: EnqueueRequest): Promise<EnqueueResult> {
     if (this.closed) return Promise.reject(new StoreUnavailableError("redis store: enqueue: the store is closed"));
-    let doc: string;
+    let item: Queued;
     try {
-      doc = JSON.stringify(req.event);
+      item = toQueued(req);
     } catch (err) {
       return Promise.reject(err); // this request's own fault (a cycle, a BigInt); the batch never sees it
     }
-    const parsed = Date.parse(req.event.receivedAt);
-    const item: Queued = { req, doc, receivedAtMs: Number.isFinite(parsed) ? parsed : Date.now() };
     return this.enqueuer.submit(item);
   }
 

@@ -1,5 +1,6 @@
 import type Database from "better-sqlite3";
 import { StoreUnavailableError } from "../errors.js";
+import { FINISHED_STATES } from "./store.js";
 
 /**
  * The SQLite store's tables and indexes. Bump SCHEMA_VERSION (PRAGMA user_version) and add a
@@ -20,7 +21,7 @@ export function claimable(alias = ""): string {
 }
 
 /** Deliveries in these states are finished for good; an event whose deliveries all are may be pruned. */
-export const PRUNABLE_STATES = "('delivered', 'skipped', 'coalesced')";
+export const PRUNABLE_STATES = `(${FINISHED_STATES.map((s) => `'${s}'`).join(", ")})`;
 
 const DDL = `
 CREATE TABLE IF NOT EXISTS events (

@@ -7,20 +7,23 @@ import { isUnavailable, toStoreError } from "./sqlite-errors.js";
 import { cannotRead, refuseMissingOrEmpty } from "./sqlite-existing.js";
 import { problemError, SqliteKeeper, type StoreLog } from "./sqlite-keeper.js";
 import type { OpenMode } from "./sqlite-schema.js";
-import { PRUNE_BATCH, type PruneCursor, type Queued, rowId } from "./sqlite-transactions.js";
-import type {
-  ClaimedDelivery,
-  ClaimOptions,
-  DeadLetter,
-  EnqueueRequest,
-  EnqueueResult,
-  EventDetail,
-  EventSummary,
-  QueueDepth,
-  ReplayResult,
-  Settlement,
-  Store,
-  TargetBacklog,
+import { PRUNE_BATCH, type PruneCursor, rowId } from "./sqlite-transactions.js";
+import {
+  type ClaimedDelivery,
+  type ClaimOptions,
+  DEFAULT_EVENTS_LIMIT,
+  type DeadLetter,
+  type EnqueueRequest,
+  type EnqueueResult,
+  type EventDetail,
+  type EventSummary,
+  type QueueDepth,
+  type Queued,
+  type ReplayResult,
+  type Settlement,
+  type Store,
+  type TargetBacklog,
+  toQueued,
 } from "./store.js";
 import type { WalSync } from "./wal-sync.js";
 
@@ -52,7 +55,6 @@ export interface SqliteStoreOptions {
 const DEFAULT_BUSY_TIMEOUT_MS = 5_000;
 /** Caps one group commit: large enough to absorb a burst, small enough to keep each transaction short. */
 const MAX_BATCH = 256;
-const DEFAULT_EVENTS_LIMIT = 20;
 const DEFAULT_CHECK_INTERVAL_MS = 1_000;
 /**
  * A WAL past this has not been checkpointed for a while (SQLite checkpoints at about 4 MiB, and
@@ -93,7 +95,7 @@ interface Committed {
 export class SqliteStore implements Store {
   private readonly keeper: SqliteKeeper;
   private readonly readonly: boolean;
-  private readonly batcher = new GroupCommit<Queued, Committed>((items) => this.writeBatch(items), MAX_BATCH);
+  private readonly batcher = new GroupCommit<Queued, Committed>((items) => this.writeBatch(items), { maxBatch: MAX_BATCH });
   private commits = 0;
   private closed = false;
   /** When a write last committed (an enqueue batch or a probe). */
@@ -161,10 +163,8 @@ export class SqliteStore implements Store {
     if (failed) throw syncFailure(failed);
     if (problem) throw problemError(problem);
     if (reopening || !conn) throw new StoreUnavailableError("sqlite store: enqueue: the store is being reopened");
-    const parsed = Date.parse(req.event.receivedAt);
     // Serialized before it joins a batch: a request's own fault (a cycle, a BigInt) fails it alone.
-    const doc = JSON.stringify(req.event);
-    const { result, seq, walSync } = await this.batcher.submit({ req, doc, receivedAtMs: Number.isFinite(parsed) ? parsed : Date.now() });
+    const { result, seq, walSync } = await this.batcher.submit(toQueued(req));
     // Also for a duplicate: the first event's commit may still be on its way to the disk.
     try {
       await walSync?.durableThrough(seq);

@@ -3,24 +3,18 @@ import type { WebhookEvent } from "../pipeline/event.js";
 import type { ItemResult } from "./group-commit.js";
 import { isUnavailable } from "./sqlite-errors.js";
 import type { DeliveryRow, DueRow, Statements } from "./sqlite-statements.js";
-import type {
-  ClaimedDelivery,
-  ClaimOptions,
-  DeliveryState,
-  DeliverySummary,
-  EnqueueRequest,
-  EnqueueResult,
-  EventDetail,
-  EventSummary,
-  ReplayResult,
+import {
+  type ClaimedDelivery,
+  type ClaimOptions,
+  type DeliveryState,
+  type DeliverySummary,
+  type EnqueueResult,
+  type EventDetail,
+  type EventSummary,
+  type Queued,
+  type ReplayResult,
+  WAITING_STATES,
 } from "./store.js";
-
-/** An enqueue request, serialized before it joins a batch so a bad document fails alone. */
-export interface Queued {
-  req: EnqueueRequest;
-  doc: string;
-  receivedAtMs: number;
-}
 
 /** Where prune() continues: the (received_at_ms, rowid) of the last event it looked at. */
 export interface PruneCursor {
@@ -31,14 +25,12 @@ export interface PruneCursor {
 /** Rows per prune transaction, so the daemon's ingress never waits long on the write lock. */
 export const PRUNE_BATCH = 500;
 
-const WAITING_STATES: ReadonlySet<string> = new Set(["pending", "retrying"]);
-
 function summaryOf(d: DeliveryRow): DeliverySummary {
   // The schema's CHECK constraint admits only DeliveryState values.
   const state = d.state as DeliveryState;
   const summary: DeliverySummary = { id: String(d.id), target: d.target, state, attempts: d.attempts };
   if (d.lastError !== null) summary.lastError = d.lastError;
-  if (WAITING_STATES.has(state)) summary.dueAt = d.dueAt;
+  if (WAITING_STATES.includes(state)) summary.dueAt = d.dueAt;
   return summary;
 }
 

@@ -14,7 +14,19 @@ import type { WebhookEvent } from "../pipeline/event.js";
  *   coalesced  superseded by a newer event (coalesce) (terminal)
  *   dead       out of attempts or failed for good; kept with its last error until replayed
  */
-export type DeliveryState = "pending" | "retrying" | "delivered" | "skipped" | "coalesced" | "dead";
+export const DELIVERY_STATES = ["pending", "retrying", "delivered", "skipped", "coalesced", "dead"] as const;
+export type DeliveryState = (typeof DELIVERY_STATES)[number];
+/** Waiting for a try: what the worker claims and what has a due time. */
+export const WAITING_STATES: readonly DeliveryState[] = ["pending", "retrying"];
+/** Finished for good; an event whose deliveries all are may be pruned (dead letters wait for a replay). */
+export const FINISHED_STATES: readonly DeliveryState[] = ["delivered", "skipped", "coalesced"];
+
+export function isDeliveryState(value: string): value is DeliveryState {
+  return (DELIVERY_STATES as readonly string[]).includes(value);
+}
+
+/** How many events `events()` lists when no limit is given. */
+export const DEFAULT_EVENTS_LIMIT = 20;
 
 export interface EnqueueRequest {
   event: WebhookEvent;
@@ -22,6 +34,19 @@ export interface EnqueueRequest {
   targets: readonly string[];
   /** When set, the event is a duplicate if this key was seen for the route and has not expired. */
   dedupe?: { key: string; expiresAt: number };
+}
+
+/** An enqueue request, serialized before it joins a batch so a bad document fails alone. */
+export interface Queued {
+  req: EnqueueRequest;
+  doc: string;
+  receivedAtMs: number;
+}
+
+/** Throws for a request's own fault (a cycle, a BigInt in the event): it fails alone, never its batch. */
+export function toQueued(req: EnqueueRequest): Queued {
+  const parsed = Date.parse(req.event.receivedAt);
+  return { req, doc: JSON.stringify(req.event), receivedAtMs: Number.isFinite(parsed) ? parsed : Date.now() };
 }
 
 export type EnqueueResult = { status: "accepted"; id: string } | { status: "duplicate"; id: string };

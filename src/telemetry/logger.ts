@@ -1,4 +1,5 @@
 import pino, { type Logger } from "pino";
+import { verifiers } from "../plugins/verifiers/index.js";
 import { prettyStream } from "./pretty.js";
 
 /**
@@ -12,9 +13,12 @@ export const REDACTED_PATHS = [
   "*.secrets",
   "headers.authorization",
   "headers.cookie",
-  'headers["x-gitlab-token"]',
   "*.headers.authorization",
-  '*.headers["x-gitlab-token"]',
+  // The headers in which a scheme receives its credential itself (GitLab's token).
+  ...[...new Set(verifiers.flatMap((v) => v.credentialHeaders))].flatMap((h) => [
+    `headers[${JSON.stringify(h)}]`,
+    `*.headers[${JSON.stringify(h)}]`,
+  ]),
 ];
 
 export function createLogger(level = process.env.SWITCHYARD_LOG_LEVEL ?? "info", destination?: pino.DestinationStream): Logger {

@@ -61,6 +61,7 @@ describe("loadStoreSettings: the config as the store verbs need it", () => {
       url: "redis://:pw@127.0.0.1:6379",
       prefix: "sy",
       retentionMs: 7 * 86_400_000,
+      allowVolatile: false,
     });
   });
 
@@ -68,7 +69,7 @@ describe("loadStoreSettings: the config as the store verbs need it", () => {
     const broken = file(
       `store: { path: ./s.db }\nroutes:\n  - { name: gh, pth: /gh, verify: { type: none }, targets: [{ name: t, type: http, url: "\${U}" }] }\n`,
     );
-    expect(errorsOf(broken, {})).toEqual(["routes[0].path: is required", "routes[0].pth: unknown key"]);
+    expect(errorsOf(broken, {})).toEqual(["routes[0].path: is required", `routes[0].pth: unknown key "pth" (did you mean "path"?)`]);
     expect(errorsOf(file("store: { type: redis }\nroutes: []\n"), {})).toEqual(["store.url: is required for a redis store"]);
     expect(errorsOf(file("store: { path: ./s.db, url: redis://x }\nroutes: []\n"), {})).toEqual([
       "store.url: is for the redis store; a sqlite store takes path",

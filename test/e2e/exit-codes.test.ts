@@ -96,8 +96,9 @@ describe("e2e: exit codes", { timeout: 90_000 }, () => {
     const file = writeConfig(dir, OK_CONFIG);
     const body = join(dir, "body.json");
     writeFileSync(body, JSON.stringify({ big: "x".repeat(200_000) }));
-    // The store verbs read a store a daemon made; they never create one.
-    await (await startDaemon(writeConfig(dir, `server: { listen: "127.0.0.1:0" }\n${OK_CONFIG}`, "daemon.yaml"))).stop();
+    // `events` reads an existing store, which the daemon creates on its first start.
+    const daemon = await startDaemon(file, { SWITCHYARD_LISTEN: "127.0.0.1:0" });
+    expect(await daemon.stop()).toBe(0);
     for (const args of [
       ["test", "demo", "-c", file, "--body", body],
       ["check", "-c", file],

@@ -83,6 +83,7 @@ routes:
       "the 401 and 400 lines",
     );
     expect(lines(/verification failed/, { route: "demo" })[0]).toMatchObject({ status: 401, reason: "signature_mismatch" });
+    await waitFor(() => lines(/not valid JSON/, { route: "stripe" }).length === 1, "the non-JSON line");
     expect(lines(/not valid JSON/, { route: "stripe" })[0]).toMatchObject({ level: "info", status: 400, reason: "body_not_json" });
     // Again: counted, not logged.
     for (let i = 0; i < 5; i++) await post(`${daemon.url}/hooks/demo`, "{}", { authorization: "Bearer wrong" });

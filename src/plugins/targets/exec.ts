@@ -1,8 +1,10 @@
 import { statSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
 import { Type } from "@sinclair/typebox";
+import { DEFAULT_TEXT_MARK, ExpressionField } from "../../config/marks.js";
 import { formatDelay } from "../../pipeline/backoff.js";
 import type { Expression } from "../../pipeline/expression.js";
+import { commandProblem } from "./exec-command.js";
 import { type RunResult, runCommand } from "./exec-spawner.js";
 import { type DeliveryInput, type DeliveryOutcome, defineTarget, OptionProblems } from "./target.js";
 
@@ -41,41 +43,47 @@ function failure(r: RunResult, command: string, timeoutMs: number): string {
 
 export const exec = defineTarget({
   type: "exec",
-  description:
-    "Runs a command (never through a shell) with the event as JSON on stdin. Exit 0 is delivered; " +
-    "any other exit, a signal, a timeout or a command that cannot start is retried.",
-  defaultTimeoutMs: 300_000,
+  description: "runs a command for each event, with the event as JSON on stdin",
+  defaultTimeout: "5m",
   defaultConcurrency: 1,
   properties: {
     command: Type.Array(Type.String({ minLength: 1 }), {
       minItems: 1,
       description:
-        "argv: the program and its fixed arguments. An absolute path is used as is, a path with a slash " +
-        "(./deploy.sh) is relative to the config file's folder, a bare name is looked up on PATH.",
+        "argv array; a bare name is looked up on `PATH`, a path with a `/` is relative to the config file's folder; " +
+        "never run through a shell, so no payload text is ever interpreted",
     }),
     args: Type.Optional(
-      Type.Array(Type.String({ minLength: 1 }), {
-        description: 'JSONata expressions over the event, each appended to argv as one string (objects as JSON, nothing as "").',
+      Type.Array(ExpressionField(), {
+        description: "JSONata each, appended to argv; strings as they are, other values as JSON, undefined as an empty string",
       }),
     ),
     env: Type.Optional(
-      Type.Record(Type.String({ pattern: "^[A-Za-z_][A-Za-z0-9_]*$" }), Type.String({ minLength: 1 }), {
+      Type.Record(Type.String({ pattern: "^[A-Za-z_][A-Za-z0-9_]*$" }), ExpressionField(), {
         additionalProperties: false,
-        description:
-          "Environment variables: name -> JSONata expression over the event. The command otherwise gets only PATH, HOME, " +
-          "LANG, LC_ALL, LC_CTYPE, TZ, TMPDIR, USER, LOGNAME and SWITCHYARD_EVENT_ID, SWITCHYARD_ROUTE, SWITCHYARD_TARGET.",
+        description: "name → JSONata; added to the command's environment (see below)",
       }),
     ),
     cwd: Type.Optional(
-      Type.String({ minLength: 1, description: "Working directory, relative to the config file's folder (default: that folder)." }),
+      Type.String({
+        minLength: 1,
+        [DEFAULT_TEXT_MARK]: "the config file's folder",
+        description: "working directory, relative to the config file's folder",
+      }),
     ),
     coalesce: Type.Optional(
       Type.Boolean({
+        default: false,
         description:
-          "Events that pile up while a run is in progress collapse into one run with the newest event " +
-          "(default false: every event gets its own run). For deploys, where only the latest state matters.",
+          "events that pile up while a run is in progress collapse into one run with the newest event — five quick pushes " +
+          "become one deploy, not five; the older deliveries are marked `coalesced`. `false`: every event gets its own run",
       }),
     ),
+  },
+  // At load, not at the first delivery: `check` says so before the first webhook fails.
+  check(o, ctx) {
+    const problem = commandProblem(o.command[0] ?? "", ctx.configDir, ctx.env);
+    return problem ? [{ at: ["command", 0], message: problem }] : [];
   },
   create(o, ctx) {
     const [program = "", ...fixedArgs] = o.command;

@@ -1,17 +1,18 @@
 import { Type } from "@sinclair/typebox";
 import { Agent, type Dispatcher, interceptors, request } from "undici";
+import { HEADER_NAME_PATTERN, isHeaderName } from "../../config/header-name.js";
+import { SecretField } from "../../config/marks.js";
 import { formatDelay } from "../../pipeline/backoff.js";
 import { classifyHttpResponse, describeRequestError, isRedirectLoop, stripUserinfo } from "./http-status.js";
 import { type DeliveryInput, type DeliveryOutcome, defineTarget, type OptionProblem, OptionProblems } from "./target.js";
 
 const METHODS = ["POST", "PUT", "PATCH", "DELETE", "GET"] as const;
+const DEFAULT_METHOD = "POST";
 const MAX_REDIRECTS = 5;
 /** Enough of an error page to say what went wrong; a 10 MB answer must not sit in memory. */
 const MAX_RESPONSE_BYTES = 64 * 1024;
 /** The part of an error body that goes into the stored error text (and `switchyard events`). */
 const ERROR_BODY_CHARS = 500;
-/** RFC 9110 token: what a header name may contain. */
-const HEADER_NAME = "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$";
 
 interface Payload {
   body?: string;
@@ -76,7 +77,7 @@ function parseTargetUrl(text: string, problems: OptionProblem[]): URL | undefine
 
 function checkHeaders(headers: Record<string, string>, problems: OptionProblem[]): void {
   for (const [name, value] of Object.entries(headers)) {
-    if (!new RegExp(HEADER_NAME).test(name)) problems.push({ field: "headers", message: `"${name}" is not a valid header name` });
+    if (!isHeaderName(name)) problems.push({ field: "headers", message: `"${name}" is not a valid header name` });
     // A newline in a value would let one header smuggle others (CRLF injection).
     else if (/[\r\n\0]/.test(value))
       problems.push({ field: `headers.${name}`, message: "a header value may not contain a line break or NUL" });
@@ -85,39 +86,44 @@ function checkHeaders(headers: Record<string, string>, problems: OptionProblem[]
 
 export const http = defineTarget({
   type: "http",
-  description:
-    "Sends the event's body (or the transform's result) to a URL: strings as text/plain, anything else as JSON. " +
-    "2xx is delivered; 408, 425, 429 and 5xx are retried (Retry-After honoured); other answers are permanent failures.",
-  defaultTimeoutMs: 10_000,
+  description: "sends each event to an HTTP endpoint",
+  defaultTimeout: "10s",
   defaultConcurrency: 4,
   properties: {
-    url: Type.String({
-      minLength: 1,
-      description: "http:// or https:// URL. user:password@ in it is sent as Basic authorization and never shown in errors.",
-    }),
+    url: SecretField(
+      "url",
+      Type.String({
+        minLength: 1,
+        description: "`http://` or `https://`; `user:pass@` becomes a Basic `Authorization` header and is never shown in errors",
+      }),
+    ),
     method: Type.Optional(
       Type.Union(
         METHODS.map((m) => Type.Literal(m)),
-        { description: "HTTP method (default POST). GET sends no body." },
+        { default: DEFAULT_METHOD, description: "GET sends no body" },
       ),
     ),
     headers: Type.Optional(
-      Type.Record(Type.String({ pattern: HEADER_NAME }), Type.String({ pattern: "^[^\\r\\n]*$" }), {
-        additionalProperties: false,
-        description: "Extra request headers; they override the defaults (Content-Type, User-Agent: Switchyard, X-Switchyard-*).",
-      }),
+      SecretField(
+        "headers",
+        Type.Record(Type.String({ pattern: HEADER_NAME_PATTERN }), Type.String({ pattern: "^[^\\r\\n]*$" }), {
+          additionalProperties: false,
+          description:
+            "`${VAR}` allowed; they override the defaults `User-Agent: Switchyard`, `X-Switchyard-Event-Id`, `X-Switchyard-Route`",
+        }),
+      ),
     ),
     follow_redirects: Type.Optional(
       Type.Boolean({
-        description:
-          "Follow up to 5 redirects (default false: a 3xx answer is a permanent failure). A redirect loop or a sixth redirect is a permanent failure.",
+        default: false,
+        description: `\`false\`: a 3xx is a permanent failure; \`true\` follows up to ${MAX_REDIRECTS}; a redirect loop or one redirect more is a permanent failure`,
       }),
     ),
   },
   create(o, ctx) {
     const problems: OptionProblem[] = [];
     const url = parseTargetUrl(o.url, problems);
-    const method = o.method ?? "POST";
+    const method = o.method ?? DEFAULT_METHOD;
     const userHeaders = o.headers ?? {};
     checkHeaders(userHeaders, problems);
     if (!url || problems.length > 0) throw new OptionProblems(problems);

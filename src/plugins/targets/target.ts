@@ -1,6 +1,9 @@
 import { type Static, type TLiteral, type TObject, type TProperties, Type } from "@sinclair/typebox";
 import type { Logger } from "pino";
-import { DURATION_PATTERN } from "../../config/units.js";
+import type { Path } from "../../config/interpolate.js";
+import { ExpressionField } from "../../config/marks.js";
+import { DURATION_PATTERN, parseDuration } from "../../config/units.js";
+import { RETRY_DEFAULTS } from "../../pipeline/backoff.js";
 import type { WebhookEvent } from "../../pipeline/event.js";
 import type { Expression } from "../../pipeline/expression.js";
 
@@ -68,26 +71,70 @@ export interface TargetContext {
 
 export const retryProperties = Type.Object(
   {
-    attempts: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: "Total tries, the first included (default 8)." })),
+    attempts: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: 1000, default: RETRY_DEFAULTS.attempts, description: "Total tries, the first included." }),
+    ),
     backoff: Type.Optional(
-      Type.String({ pattern: DURATION_PATTERN, description: "Base delay, doubled each retry, with full jitter (default 1s)." }),
+      Type.String({
+        pattern: DURATION_PATTERN,
+        default: RETRY_DEFAULTS.backoff,
+        description: "Base delay, doubled each retry, with full jitter.",
+      }),
     ),
     max_backoff: Type.Optional(
-      Type.String({ pattern: DURATION_PATTERN, description: "Cap on one delay, Retry-After included (default 10m)." }),
+      Type.String({
+        pattern: DURATION_PATTERN,
+        default: RETRY_DEFAULTS.max_backoff,
+        description: "Cap on one delay, Retry-After included.",
+      }),
     ),
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    description:
+      "`attempts` counts the first try; `backoff` is the base delay; the wait before try n+1 is random in `[0, min(max_backoff, backoff × 2^(n-1))]` (full jitter)",
+  },
 );
 
-/** Fields every target takes; the worker, not the plugin, acts on them. */
-export const targetCommonProperties = {
-  name: Type.String({ pattern: "^[a-z0-9_-]+$", maxLength: 64, description: "Unique within the route; a metrics label." }),
-  filter: Type.Optional(Type.String({ minLength: 1, description: "JSONata over the event; truthy = deliver to this target." })),
-  transform: Type.Optional(Type.String({ minLength: 1, description: "JSONata over the event; its result is what is sent." })),
-  timeout: Type.Optional(Type.String({ pattern: DURATION_PATTERN, description: "Limit on one attempt." })),
-  retry: Type.Optional(retryProperties),
-  concurrency: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: "Deliveries in flight at once for this target." })),
-};
+/** Fields every target takes, with this target's defaults; the worker, not the plugin, acts on them. */
+function targetCommonProperties(defaultTimeout: string, defaultConcurrency: number) {
+  return {
+    name: Type.String({ pattern: "^[a-z0-9_-]+$", maxLength: 64, description: "unique within the route; a metrics label" }),
+    filter: Type.Optional(ExpressionField({ description: "JSONata over the event; falsy → this target is skipped (state `skipped`)" })),
+    transform: Type.Optional(ExpressionField({ description: "JSONata over the event; its result is what is sent" })),
+    timeout: Type.Optional(Type.String({ pattern: DURATION_PATTERN, default: defaultTimeout, description: "limit on one attempt" })),
+    retry: Type.Optional(retryProperties),
+    concurrency: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 1000,
+        default: defaultConcurrency,
+        description: "deliveries of this target in flight at once (across all instances on Redis)",
+      }),
+    ),
+  };
+}
+
+type CommonProperties = ReturnType<typeof targetCommonProperties>;
+
+/** The keys every target takes, in the README's order: the worker acts on them, not the plugin. */
+export const TARGET_COMMON_KEYS: readonly string[] = [
+  "name",
+  "type",
+  ...Object.keys(targetCommonProperties("1s", 1)).filter((k) => k !== "name"),
+];
+
+/** A problem a target's own load-time check found, at a place under the target (`["command", 0]`). */
+export interface TargetProblem {
+  at: Path;
+  message: string;
+}
+
+/** What a load-time check may look at beyond the options. */
+export interface CheckContext {
+  configDir: string;
+  env: NodeJS.ProcessEnv;
+}
 
 export interface TargetPlugin {
   readonly type: string;
@@ -95,6 +142,11 @@ export interface TargetPlugin {
   readonly schema: TObject;
   readonly defaultTimeoutMs: number;
   readonly defaultConcurrency: number;
+  /**
+   * Checks that need the machine rather than the schema (a command exists). Problems are
+   * reported and the target is still built, so that one `check` run lists every problem.
+   */
+  check(options: Record<string, unknown>, ctx: CheckContext): TargetProblem[];
   /** Builds the target; throws OptionProblems listing every problem with its options. */
   create(options: Record<string, unknown>, ctx: TargetContext): Target;
 }
@@ -102,21 +154,24 @@ export interface TargetPlugin {
 export function defineTarget<T extends string, P extends TProperties>(spec: {
   type: T;
   description: string;
-  defaultTimeoutMs: number;
+  /** `timeout` when the config gives none, as a duration (`10s`). */
+  defaultTimeout: string;
   defaultConcurrency: number;
   properties: P;
-  create(options: Static<TObject<P & typeof targetCommonProperties & { type: TLiteral<T> }>>, ctx: TargetContext): Target;
+  check?(options: Static<TObject<P & CommonProperties & { type: TLiteral<T> }>>, ctx: CheckContext): TargetProblem[];
+  create(options: Static<TObject<P & CommonProperties & { type: TLiteral<T> }>>, ctx: TargetContext): Target;
 }): TargetPlugin {
   const schema = Type.Object(
-    { ...targetCommonProperties, type: Type.Literal(spec.type), ...spec.properties },
+    { ...targetCommonProperties(spec.defaultTimeout, spec.defaultConcurrency), type: Type.Literal(spec.type), ...spec.properties },
     { additionalProperties: false, description: spec.description },
   ) as unknown as TObject;
   return {
     type: spec.type,
     description: spec.description,
     schema,
-    defaultTimeoutMs: spec.defaultTimeoutMs,
+    defaultTimeoutMs: parseDuration(spec.defaultTimeout),
     defaultConcurrency: spec.defaultConcurrency,
+    check: (spec.check ?? (() => [])) as unknown as TargetPlugin["check"],
     create: spec.create as unknown as TargetPlugin["create"],
   };
 }

@@ -1,34 +1,19 @@
 import { randomUUID } from "node:crypto";
-import { accepted, anyKeyMatches, decodeDigest, defineVerifier, firstKey, hmac, secretProperties } from "./verifier.js";
-
-const PREFIX = "sha256=";
+import { defineBodyHmac } from "./body-hmac.js";
 
 /**
  * Bitbucket (Cloud and Data Center): `X-Hub-Signature: sha256=<hex HMAC-SHA256 of the raw body>`.
  * Note the header is the one GitHub uses for SHA-1, but Bitbucket puts SHA-256 in it.
  * https://support.atlassian.com/bitbucket-cloud/docs/manage-webhooks/#Secure-webhooks
  */
-export const bitbucket = defineVerifier({
+export const bitbucket = defineBodyHmac({
   type: "bitbucket",
-  description: "Bitbucket: X-Hub-Signature: sha256=<hex HMAC-SHA256 of the raw body>; dedupe id X-Request-UUID when sent.",
-  needsSecret: true,
-  properties: { ...secretProperties },
-  create: (_options, ctx) => ({
-    needsJsonBody: false,
-    verify(req) {
-      const header = req.headers["x-hub-signature"];
-      if (!header) return { ok: false, reason: "missing_signature" };
-      const given = header.startsWith(PREFIX) ? decodeDigest(header.slice(PREFIX.length), "hex", "sha256") : undefined;
-      if (!given) return { ok: false, reason: "malformed_signature" };
-      if (!anyKeyMatches(ctx.keys, given, "sha256", req.rawBody)) return { ok: false, reason: "signature_mismatch" };
-      return accepted(req.headers["x-request-uuid"]);
-    },
-    sign(body) {
-      return { headers: { "X-Hub-Signature": PREFIX + hmac("sha256", firstKey(ctx), body).toString("hex") }, body };
-    },
-    // https://support.atlassian.com/bitbucket-cloud/docs/event-payloads/#HTTP-headers
-    providerHeaders() {
-      return { "X-Event-Key": "repo:push", "X-Request-UUID": randomUUID(), "X-Hook-UUID": randomUUID() };
-    },
-  }),
+  description: "`X-Hub-Signature: sha256=<hex>`",
+  deliveryId: "`X-Request-UUID`",
+  headers: ["X-Hub-Signature"],
+  prefix: "sha256=",
+  encoding: "hex",
+  deliveryIdOf: (headers) => headers["x-request-uuid"],
+  // https://support.atlassian.com/bitbucket-cloud/docs/event-payloads/#HTTP-headers
+  providerHeaders: () => ({ "X-Event-Key": "repo:push", "X-Request-UUID": randomUUID(), "X-Hook-UUID": randomUUID() }),
 });

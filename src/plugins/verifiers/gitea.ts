@@ -1,32 +1,18 @@
 import { randomUUID } from "node:crypto";
-import { accepted, anyKeyMatches, decodeDigest, defineVerifier, firstKey, hmac, secretProperties } from "./verifier.js";
+import { defineBodyHmac } from "./body-hmac.js";
 
 /**
  * Gitea and its fork Forgejo: `X-Gitea-Signature` / `X-Forgejo-Signature`, the hex HMAC-SHA256
  * of the raw body with no `sha256=` prefix (unlike GitHub).
  * https://docs.gitea.com/usage/webhooks, https://forgejo.org/docs/latest/user/webhooks/
  */
-export const gitea = defineVerifier({
+export const gitea = defineBodyHmac({
   type: "gitea",
-  description: "Gitea / Forgejo: X-Gitea-Signature or X-Forgejo-Signature (hex HMAC-SHA256 of the raw body); dedupe id X-Gitea-Delivery.",
-  needsSecret: true,
-  properties: { ...secretProperties },
-  create: (_options, ctx) => ({
-    needsJsonBody: false,
-    verify(req) {
-      const header = req.headers["x-gitea-signature"] ?? req.headers["x-forgejo-signature"];
-      if (!header) return { ok: false, reason: "missing_signature" };
-      const given = decodeDigest(header, "hex", "sha256");
-      if (!given) return { ok: false, reason: "malformed_signature" };
-      if (!anyKeyMatches(ctx.keys, given, "sha256", req.rawBody)) return { ok: false, reason: "signature_mismatch" };
-      return accepted(req.headers["x-gitea-delivery"] ?? req.headers["x-forgejo-delivery"]);
-    },
-    sign(body) {
-      return { headers: { "X-Gitea-Signature": hmac("sha256", firstKey(ctx), body).toString("hex") }, body };
-    },
-    // https://docs.gitea.com/usage/webhooks#event-information
-    providerHeaders() {
-      return { "X-Gitea-Event": "push", "X-Gitea-Event-Type": "push", "X-Gitea-Delivery": randomUUID() };
-    },
-  }),
+  description: "`X-Gitea-Signature` or `X-Forgejo-Signature`: hex HMAC-SHA256 of body",
+  deliveryId: "`X-Gitea-Delivery` / `X-Forgejo-Delivery`",
+  headers: ["X-Gitea-Signature", "X-Forgejo-Signature"],
+  encoding: "hex",
+  deliveryIdOf: (headers) => headers["x-gitea-delivery"] ?? headers["x-forgejo-delivery"],
+  // https://docs.gitea.com/usage/webhooks#event-information
+  providerHeaders: () => ({ "X-Gitea-Event": "push", "X-Gitea-Event-Type": "push", "X-Gitea-Delivery": randomUUID() }),
 });

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { accepted, anyKeyEquals, bodyField, defineVerifier, firstKey, secretProperties } from "./verifier.js";
+import { accepted, anyKeyEquals, bodyField, defineVerifier, firstKey } from "./verifier.js";
 
 const TOKEN_HEADER = "x-gitlab-token";
 
@@ -28,11 +28,10 @@ const EVENT_HEADER: Readonly<Record<string, string>> = {
  */
 export const gitlab = defineVerifier({
   type: "gitlab",
-  description: "GitLab: X-Gitlab-Token equals the secret; dedupe id X-Gitlab-Event-UUID; the token is removed from the event.",
-  needsSecret: true,
-  properties: { ...secretProperties },
+  description: "`X-Gitlab-Token` equals the secret (the token is removed from the stored event)",
+  deliveryId: "`X-Gitlab-Event-UUID`",
+  credentialHeaders: [TOKEN_HEADER],
   create: (_options, ctx) => ({
-    needsJsonBody: false,
     verify(req) {
       const token = req.headers[TOKEN_HEADER];
       if (!token) return { ok: false, reason: "missing_signature" };

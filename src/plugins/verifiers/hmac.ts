@@ -1,4 +1,5 @@
 import { Type } from "@sinclair/typebox";
+import { DEFAULT_TEXT_MARK } from "../../config/marks.js";
 import { compileSignedTemplate, renderSignedTemplate } from "./signed-template.js";
 import {
   accepted,
@@ -8,16 +9,16 @@ import {
   hmac as digest,
   firstKey,
   HEADER_NAME_PATTERN,
-  secretProperties,
   timestampFailure,
-  toleranceMs,
-  toleranceProperty,
 } from "./verifier.js";
 
 /** A plain `enum` (not TypeBox's anyOf of literals), so ajv's error names the allowed values. */
-function stringEnum<T extends string>(values: readonly T[], description: string) {
-  return Type.Unsafe<T>({ type: "string", enum: [...values], description });
+function stringEnum<T extends string>(values: readonly T[], description: string, defaultValue: T) {
+  return Type.Unsafe<T>({ type: "string", enum: [...values], description, default: defaultValue });
 }
+
+const DEFAULT_ALGORITHM = "sha256";
+const DEFAULT_ENCODING = "hex";
 
 const headerName = (description: string) => Type.String({ pattern: HEADER_NAME_PATTERN, description });
 
@@ -29,41 +30,41 @@ const headerName = (description: string) => Type.String({ pattern: HEADER_NAME_P
  */
 export const hmac = defineVerifier({
   type: "hmac",
-  description: "Generic HMAC: a header holding prefix + the hex or base64 HMAC of the signed template, optionally timestamped.",
-  needsSecret: true,
+  description:
+    "generic: a header holding `prefix` + the hex or base64 HMAC of the `signed` template, optionally timestamped (options below)",
+  deliveryId: "`id_header`",
+  timestamped: true,
   properties: {
-    ...secretProperties,
-    header: headerName("The header that carries the signature."),
-    algorithm: Type.Optional(stringEnum(["sha1", "sha256", "sha512"] as const, "The HMAC hash (default sha256).")),
-    encoding: Type.Optional(stringEnum(["hex", "base64"] as const, "How the signature is written (default hex).")),
-    prefix: Type.Optional(Type.String({ description: 'Text before the signature in the header, e.g. "sha256=" (default none).' })),
+    header: headerName("the header that carries the signature"),
+    algorithm: Type.Optional(stringEnum(["sha1", "sha256", "sha512"] as const, "the HMAC hash", DEFAULT_ALGORITHM)),
+    encoding: Type.Optional(stringEnum(["hex", "base64"] as const, "how the signature is written", DEFAULT_ENCODING)),
+    prefix: Type.Optional(Type.String({ description: "text before the signature in the header, e.g. `sha256=`" })),
     timestamp_header: Type.Optional(
-      headerName("A header with the Unix time in seconds, checked against tolerance and signable as {timestamp}."),
+      headerName("a header with the Unix time in seconds, checked against `tolerance` and signable as `{timestamp}`"),
     ),
-    ...toleranceProperty,
     signed: Type.Optional(
       Type.String({
         minLength: 1,
+        [DEFAULT_TEXT_MARK]: "`{body}`, or `{timestamp}.{body}` with `timestamp_header`",
         description:
-          "What is signed: {body}, {timestamp} and {header:Name} placeholders between literal text (default {body}, or {timestamp}.{body} with timestamp_header).",
+          "the signed template: placeholders `{body}`, `{timestamp}`, `{header:Name}` between literal text; must contain `{body}`",
       }),
     ),
-    id_header: Type.Optional(headerName("A header whose value is the delivery id used by dedupe.")),
+    id_header: Type.Optional(headerName("a header whose value is the delivery id for `dedupe: true`")),
   },
   create: (options, ctx) => {
     if (options.tolerance !== undefined && options.timestamp_header === undefined) {
       throw new Error("tolerance needs timestamp_header");
     }
-    const algorithm = options.algorithm ?? "sha256";
-    const encoding = options.encoding ?? "hex";
+    const algorithm = options.algorithm ?? DEFAULT_ALGORITHM;
+    const encoding = options.encoding ?? DEFAULT_ENCODING;
     const prefix = options.prefix ?? "";
     const tsHeader = options.timestamp_header?.toLowerCase();
     const parts = compileSignedTemplate(options.signed ?? (tsHeader ? "{timestamp}.{body}" : "{body}"), tsHeader !== undefined);
-    const tolerance = toleranceMs(options.tolerance);
+    const tolerance = ctx.toleranceMs;
     const sigHeader = options.header.toLowerCase();
     const idHeader = options.id_header?.toLowerCase();
     return {
-      needsJsonBody: false,
       verify(req) {
         const header = req.headers[sigHeader];
         const ts = tsHeader === undefined ? "" : req.headers[tsHeader];

@@ -6,11 +6,10 @@ import { defineVerifier } from "./verifier.js";
  */
 export const none = defineVerifier({
   type: "none",
-  description: "No verification at all: anyone who can reach the path can post events. Use only behind something that authenticates.",
+  description: "nothing; must be written out; `check` warns when the listener is not loopback",
+  deliveryId: "",
   needsSecret: false,
-  properties: {},
   create: () => ({
-    needsJsonBody: false,
     verify: () => ({ ok: true }),
     sign: (body) => ({ headers: {}, body }),
   }),

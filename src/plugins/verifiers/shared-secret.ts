@@ -1,5 +1,5 @@
 import { Type } from "@sinclair/typebox";
-import { accepted, anyKeyEquals, defineVerifier, firstKey, isRecord, parseJson, secretProperties } from "./verifier.js";
+import { accepted, anyKeyEquals, defineVerifier, firstKey, isRecord, parseJson } from "./verifier.js";
 
 const DEFAULT_FIELD = "sharedSecret";
 
@@ -11,18 +11,16 @@ const DEFAULT_FIELD = "sharedSecret";
 export const sharedSecret = defineVerifier({
   type: "shared-secret",
   description:
-    "A top-level field of the JSON body equals the secret (Cisco Meraki); dedupe id alertId; the field is removed from the event.",
-  needsSecret: true,
+    "a top-level JSON body field equals the secret (Cisco Meraki); the field is removed before the event is stored or forwarded. Nothing signs the body: anyone who knows the secret can send anything",
+  deliveryId: "body `alertId`",
   properties: {
-    ...secretProperties,
     field: Type.Optional(
-      Type.String({ minLength: 1, description: "The top-level body field that holds the secret (default sharedSecret)." }),
+      Type.String({ minLength: 1, default: DEFAULT_FIELD, description: "the top-level body field that holds the secret" }),
     ),
   },
   create: (options, ctx) => {
     const field = options.field ?? DEFAULT_FIELD;
     return {
-      needsJsonBody: true,
       verify(req) {
         const body = parseJson(req.rawBody);
         if (!body.ok) return { ok: false, reason: "body_not_json" };

@@ -1,42 +1,28 @@
 import { randomUUID } from "node:crypto";
-import { accepted, anyKeyMatches, decodeDigest, defineVerifier, firstKey, hmac, secretProperties } from "./verifier.js";
+import { defineBodyHmac } from "./body-hmac.js";
 
 /**
  * Shopify: `X-Shopify-Hmac-Sha256`, the base64 HMAC-SHA256 of the raw body, keyed with the
  * app's client secret.
  * https://shopify.dev/docs/apps/build/webhooks/subscribe/https#step-5-verify-the-webhook
  */
-export const shopify = defineVerifier({
+export const shopify = defineBodyHmac({
   type: "shopify",
-  description: "Shopify: X-Shopify-Hmac-Sha256 (base64 HMAC-SHA256 of the raw body); dedupe id X-Shopify-Event-Id.",
-  needsSecret: true,
-  properties: { ...secretProperties },
-  create: (_options, ctx) => ({
-    needsJsonBody: false,
-    verify(req) {
-      const header = req.headers["x-shopify-hmac-sha256"];
-      if (!header) return { ok: false, reason: "missing_signature" };
-      const given = decodeDigest(header, "base64", "sha256");
-      if (!given) return { ok: false, reason: "malformed_signature" };
-      if (!anyKeyMatches(ctx.keys, given, "sha256", req.rawBody)) return { ok: false, reason: "signature_mismatch" };
-      // The event id is what Shopify recommends for spotting duplicates; the webhook id (one per
-      // delivery attempt series) is the fallback for older API versions that lack it.
-      // https://shopify.dev/docs/apps/build/webhooks/ignore-duplicates
-      return accepted(req.headers["x-shopify-event-id"] || req.headers["x-shopify-webhook-id"]);
-    },
-    sign(body) {
-      return { headers: { "X-Shopify-Hmac-Sha256": hmac("sha256", firstKey(ctx), body).toString("base64") }, body };
-    },
-    // https://shopify.dev/docs/apps/build/webhooks/subscribe/https#step-2-validate-the-origin-of-your-webhook
-    providerHeaders(_body, now) {
-      return {
-        "X-Shopify-Topic": "orders/create",
-        "X-Shopify-Shop-Domain": "example.myshopify.com",
-        "X-Shopify-API-Version": "2025-10",
-        "X-Shopify-Webhook-Id": randomUUID(),
-        "X-Shopify-Event-Id": randomUUID(),
-        "X-Shopify-Triggered-At": new Date(now).toISOString(),
-      };
-    },
+  description: "`X-Shopify-Hmac-Sha256`: base64 HMAC-SHA256 of body",
+  deliveryId: "`X-Shopify-Event-Id` (or `X-Shopify-Webhook-Id`)",
+  headers: ["X-Shopify-Hmac-Sha256"],
+  encoding: "base64",
+  // The event id is what Shopify recommends for spotting duplicates; the webhook id (one per
+  // delivery attempt series) is the fallback for older API versions that lack it.
+  // https://shopify.dev/docs/apps/build/webhooks/ignore-duplicates
+  deliveryIdOf: (headers) => headers["x-shopify-event-id"] || headers["x-shopify-webhook-id"],
+  // https://shopify.dev/docs/apps/build/webhooks/subscribe/https#step-2-validate-the-origin-of-your-webhook
+  providerHeaders: (_body, now) => ({
+    "X-Shopify-Topic": "orders/create",
+    "X-Shopify-Shop-Domain": "example.myshopify.com",
+    "X-Shopify-API-Version": "2025-10",
+    "X-Shopify-Webhook-Id": randomUUID(),
+    "X-Shopify-Event-Id": randomUUID(),
+    "X-Shopify-Triggered-At": new Date(now).toISOString(),
   }),
 });

@@ -1,8 +1,8 @@
+import { isHeaderName } from "../../config/header-name.js";
 /** One piece of a compiled `signed` template. */
 export type TemplatePart = { kind: "literal"; text: string } | { kind: "body" } | { kind: "timestamp" } | { kind: "header"; name: string };
 
 const PLACEHOLDER = /\{([^{}]*)\}/g;
-const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const HELP = "use {body}, {timestamp} or {header:Name}";
 
 /**
@@ -24,7 +24,7 @@ export function compileSignedTemplate(template: string, hasTimestamp: boolean): 
     if (name === "body") parts.push({ kind: "body" });
     else if (name === "timestamp" && hasTimestamp) parts.push({ kind: "timestamp" });
     else if (name === "timestamp") throw new Error("signed: {timestamp} needs timestamp_header");
-    else if (header !== undefined && HEADER_NAME.test(header)) parts.push({ kind: "header", name: header.toLowerCase() });
+    else if (header !== undefined && isHeaderName(header)) parts.push({ kind: "header", name: header.toLowerCase() });
     else throw new Error(`signed: unknown placeholder {${name}} in "${template}" (${HELP})`);
   }
   literal(template.slice(last));

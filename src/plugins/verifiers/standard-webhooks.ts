@@ -1,16 +1,5 @@
 import { createHash } from "node:crypto";
-import {
-  accepted,
-  anyPairMatches,
-  decodeBase64,
-  decodeDigest,
-  defineVerifier,
-  hmac,
-  secretProperties,
-  timestampFailure,
-  toleranceMs,
-  toleranceProperty,
-} from "./verifier.js";
+import { accepted, anyPairMatches, decodeBase64, decodeDigest, defineVerifier, hmac, timestampFailure } from "./verifier.js";
 
 const SECRET_PREFIX = "whsec_";
 
@@ -42,14 +31,12 @@ function v1Signatures(header: string): Buffer[] {
 export const standardWebhooks = defineVerifier({
   type: "standard-webhooks",
   description:
-    "Standard Webhooks / Svix: webhook-signature (or svix-signature) over {id}.{timestamp}.{body}, 5 minute tolerance; dedupe id webhook-id.",
-  needsSecret: true,
-  properties: { ...secretProperties, ...toleranceProperty },
-  create: (options, ctx) => {
-    const tolerance = toleranceMs(options.tolerance);
+    "`webhook-id`, `webhook-timestamp`, `webhook-signature: v1,<b64> …` over `{id}.{ts}.{body}`, key = base64 after `whsec_`; also Svix's `svix-*` headers; `tolerance`",
+  deliveryId: "`webhook-id` / `svix-id`",
+  timestamped: true,
+  create: (_options, ctx) => {
     const keys = ctx.keys.map(decodeKey);
     return {
-      needsJsonBody: false,
       verify(req) {
         // One request speaks one dialect: take all three headers from the same family.
         const family = req.headers["webhook-signature"] !== undefined ? "webhook" : "svix";
@@ -58,7 +45,7 @@ export const standardWebhooks = defineVerifier({
         const header = req.headers[`${family}-signature`];
         if (!id || !ts || !header) return { ok: false, reason: "missing_signature" };
         const given = v1Signatures(header);
-        const time = timestampFailure(ts, req.receivedAt, tolerance);
+        const time = timestampFailure(ts, req.receivedAt, ctx.toleranceMs);
         if (given.length === 0 || (time !== undefined && time !== "timestamp_out_of_tolerance")) {
           return { ok: false, reason: "malformed_signature" };
         }

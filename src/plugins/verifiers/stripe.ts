@@ -7,10 +7,7 @@ import {
   hmac,
   isRecord,
   parseJson,
-  secretProperties,
   timestampFailure,
-  toleranceMs,
-  toleranceProperty,
 } from "./verifier.js";
 
 /** `t=<unix seconds>,v1=<hex>[,v1=<hex>][,v0=<hex>]`: the timestamp and the v1 signatures. */
@@ -37,38 +34,33 @@ function parseHeader(header: string): { t: string | undefined; v1: Buffer[] } {
  */
 export const stripe = defineVerifier({
   type: "stripe",
-  description: "Stripe: Stripe-Signature (t=..,v1=.. over {t}.{body}), 5 minute tolerance; dedupe id is the event's body id.",
-  needsSecret: true,
-  properties: { ...secretProperties, ...toleranceProperty },
-  create: (options, ctx) => {
-    const tolerance = toleranceMs(options.tolerance);
-    return {
-      // Stripe's body is always a JSON event, and its `id` is the dedupe id.
-      needsJsonBody: true,
-      verify(req) {
-        const header = req.headers["stripe-signature"];
-        if (!header) return { ok: false, reason: "missing_signature" };
-        const { t, v1 } = parseHeader(header);
-        const time = timestampFailure(t, req.receivedAt, tolerance);
-        if (t === undefined || v1.length === 0 || (time !== undefined && time !== "timestamp_out_of_tolerance")) {
-          return { ok: false, reason: "malformed_signature" };
-        }
-        const expected = ctx.keys.map((key) => hmac("sha256", key, t, ".", req.rawBody));
-        if (!anyPairMatches(expected, v1)) return { ok: false, reason: "signature_mismatch" };
-        // Checked after the signature, so this reason only ever names genuine but old (replayed) requests.
-        if (time) return { ok: false, reason: time };
-        const body = parseJson(req.rawBody);
-        if (!body.ok) return { ok: false, reason: "body_not_json" };
-        return accepted(isRecord(body.value) ? body.value.id : undefined);
-      },
-      sign(body, now) {
-        const t = String(Math.floor(now / 1000));
-        return { headers: { "Stripe-Signature": `t=${t},v1=${hmac("sha256", firstKey(ctx), t, ".", body).toString("hex")}` }, body };
-      },
-      // Stripe sends nothing else that names the event (its type and id are in the body).
-      providerHeaders() {
-        return { "Content-Type": "application/json; charset=utf-8", "User-Agent": "Stripe/1.0 (+https://stripe.com/docs/webhooks)" };
-      },
-    };
-  },
+  description: "`Stripe-Signature: t=…,v1=…` over `{t}.{body}`, key = the whole `whsec_…` string; `tolerance`",
+  deliveryId: "body `id`",
+  timestamped: true,
+  create: (_options, ctx) => ({
+    verify(req) {
+      const header = req.headers["stripe-signature"];
+      if (!header) return { ok: false, reason: "missing_signature" };
+      const { t, v1 } = parseHeader(header);
+      const time = timestampFailure(t, req.receivedAt, ctx.toleranceMs);
+      if (t === undefined || v1.length === 0 || (time !== undefined && time !== "timestamp_out_of_tolerance")) {
+        return { ok: false, reason: "malformed_signature" };
+      }
+      const expected = ctx.keys.map((key) => hmac("sha256", key, t, ".", req.rawBody));
+      if (!anyPairMatches(expected, v1)) return { ok: false, reason: "signature_mismatch" };
+      // Checked after the signature, so this reason only ever names genuine but old (replayed) requests.
+      if (time) return { ok: false, reason: time };
+      const body = parseJson(req.rawBody);
+      if (!body.ok) return { ok: false, reason: "body_not_json" };
+      return accepted(isRecord(body.value) ? body.value.id : undefined);
+    },
+    sign(body, now) {
+      const t = String(Math.floor(now / 1000));
+      return { headers: { "Stripe-Signature": `t=${t},v1=${hmac("sha256", firstKey(ctx), t, ".", body).toString("hex")}` }, body };
+    },
+    // Stripe sends nothing else that names the event (its type and id are in the body).
+    providerHeaders() {
+      return { "Content-Type": "application/json; charset=utf-8", "User-Agent": "Stripe/1.0 (+https://stripe.com/docs/webhooks)" };
+    },
+  }),
 });

@@ -1,5 +1,5 @@
 import { Type } from "@sinclair/typebox";
-import { anyKeyEquals, defineVerifier, firstKey, HEADER_NAME_PATTERN, type SignedRequest, secretProperties } from "./verifier.js";
+import { anyKeyEquals, defineVerifier, firstKey, HEADER_NAME_PATTERN, type SignedRequest } from "./verifier.js";
 
 const BEARER = /^bearer +/i;
 
@@ -12,17 +12,18 @@ type Source = { kind: "bearer" } | { kind: "header"; name: string; sendAs: strin
 export const token = defineVerifier({
   type: "token",
   description:
-    "A token: Authorization: Bearer <secret> by default, or a header (header:) or query parameter (query:) that equals the secret; removed from the event.",
-  needsSecret: true,
+    "`Authorization: Bearer <secret>` by default, or a header or query parameter that equals the secret (options below). The token is removed from the stored event",
+  deliveryId: "",
   properties: {
-    ...secretProperties,
     header: Type.Optional(
       Type.String({
         pattern: HEADER_NAME_PATTERN,
-        description: "A header whose whole value is the secret (instead of Authorization: Bearer).",
+        description: "a header name: that header's whole value is the secret (instead of `Authorization: Bearer`)",
       }),
     ),
-    query: Type.Optional(Type.String({ minLength: 1, description: "A query parameter whose value is the secret (instead of a header)." })),
+    query: Type.Optional(
+      Type.String({ minLength: 1, description: "a query parameter name: its value is the secret (instead of a header)" }),
+    ),
   },
   create: (options, ctx) => {
     if (options.header !== undefined && options.query !== undefined) {
@@ -35,7 +36,6 @@ export const token = defineVerifier({
           ? { kind: "query", name: options.query }
           : { kind: "bearer" };
     return {
-      needsJsonBody: false,
       verify(req) {
         const value =
           source.kind === "query" ? req.query[source.name] : req.headers[source.kind === "bearer" ? "authorization" : source.name];

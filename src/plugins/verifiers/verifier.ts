@@ -1,5 +1,6 @@
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 import { type Static, type TLiteral, type TObject, type TProperties, Type } from "@sinclair/typebox";
+import { SecretField } from "../../config/marks.js";
 import { DURATION_PATTERN, parseDuration } from "../../config/units.js";
 
 /** What a verifier sees of a request: nothing parsed, the raw bytes exactly as received. */
@@ -62,8 +63,6 @@ export interface Verifier {
    * Signatures are not credentials and stay.
    */
   scrub?(event: { headers: Record<string, string>; query: Record<string, string>; body: unknown }): void;
-  /** 400 when the body is not JSON (schemes that read fields of it). */
-  readonly needsJsonBody: boolean;
 }
 
 export interface VerifierContext {
@@ -72,61 +71,110 @@ export interface VerifierContext {
 }
 
 /** The secret fields every scheme but `none` takes; exactly one of them must be given. */
+export const SECRET_KEYS: readonly string[] = ["secret", "secrets", "secret_file"];
+
 export const secretProperties = {
-  secret: Type.Optional(Type.String({ minLength: 1, description: "The shared secret (use ${ENV_VAR} rather than writing it inline)." })),
+  secret: Type.Optional(
+    SecretField("value", Type.String({ minLength: 1, description: "the shared secret (write `${VAR}` rather than the secret itself)" })),
+  ),
   secrets: Type.Optional(
-    Type.Array(Type.String({ minLength: 1 }), {
+    Type.Array(SecretField("value", Type.String({ minLength: 1 })), {
       minItems: 1,
-      description: "Several secrets, any one of which may match: for rotating a secret without downtime.",
+      description: "a list, `[new, old]`: any one may match, to rotate a secret without downtime",
     }),
   ),
   secret_file: Type.Optional(
+    SecretField(
+      "file",
+      Type.String({
+        minLength: 1,
+        description:
+          "a file holding the secret (trailing newline ignored), relative to the config file's folder; for Docker and systemd credentials",
+      }),
+    ),
+  ),
+};
+
+/** Stripe, Slack and Standard Webhooks all use five minutes. */
+export const DEFAULT_TOLERANCE = "5m";
+export const DEFAULT_TOLERANCE_MS = parseDuration(DEFAULT_TOLERANCE);
+
+export const toleranceProperty = {
+  tolerance: Type.Optional(
     Type.String({
-      minLength: 1,
-      description: "A file holding the secret (trailing newline ignored), e.g. a Docker or systemd credential.",
+      pattern: DURATION_PATTERN,
+      default: DEFAULT_TOLERANCE,
+      description: "how far the signed timestamp may be from now, either way; stale and future timestamps are refused alike",
     }),
   ),
 };
 
-export const toleranceProperty = {
-  tolerance: Type.Optional(
-    Type.String({ pattern: DURATION_PATTERN, description: "How far the signed timestamp may be from now, either way (default 5m)." }),
-  ),
-};
-
-/** RFC 9110 token characters: what a header name may be made of (for options naming a header). */
-export const HEADER_NAME_PATTERN = "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$";
-
-/** Stripe, Slack and Standard Webhooks all use five minutes. */
-export const DEFAULT_TOLERANCE_MS = 5 * 60_000;
+export { HEADER_NAME_PATTERN } from "../../config/header-name.js";
 
 export interface VerifierPlugin<P extends TProperties = TProperties> {
   readonly type: string;
+  /** What is checked, for the README's table (Markdown). */
   readonly description: string;
+  /** What `dedupe: true` uses as the delivery id (Markdown), or "" when the scheme has none. */
+  readonly deliveryId: string;
   /** Whether the scheme needs `secret`/`secrets`/`secret_file`. */
   readonly needsSecret: boolean;
   /** The options schema, `type` included; additionalProperties false. */
   readonly schema: TObject;
+  /**
+   * Request headers (lower-case) that carry the credential itself, not a signature of it: the
+   * log never shows them, should a future log line pass headers along.
+   */
+  readonly credentialHeaders: readonly string[];
   create(options: Static<TObject<P & { type: TLiteral<string> }>>, ctx: VerifierContext): Verifier;
 }
 
-export function defineVerifier<T extends string, P extends TProperties>(spec: {
+/** What a scheme's `create` gets besides its options. */
+export interface SchemeContext extends VerifierContext {
+  /** The `tolerance` option in milliseconds (its default when not given); for timestamped schemes. */
+  toleranceMs: number;
+}
+
+type SchemeOptions<T extends string, P extends TProperties> = Static<
+  TObject<P & typeof secretProperties & typeof toleranceProperty & { type: TLiteral<T> }>
+>;
+
+/**
+ * A scheme: its type, docs, own options and `create`. The secret options (`secret`, `secrets`,
+ * `secret_file`) are added unless `needsSecret` is false, `tolerance` when `timestamped`.
+ */
+export function defineVerifier<T extends string, P extends TProperties = Record<never, never>>(spec: {
   type: T;
   description: string;
-  needsSecret: boolean;
-  properties: P;
-  create(options: Static<TObject<P & { type: TLiteral<T> }>>, ctx: VerifierContext): Verifier;
+  deliveryId: string;
+  /** Default true. */
+  needsSecret?: boolean;
+  /** Takes `tolerance` (how old a signed timestamp may be); its value reaches `create` parsed. */
+  timestamped?: boolean;
+  credentialHeaders?: readonly string[];
+  /** The scheme's own options, if any. */
+  properties?: P;
+  create(options: SchemeOptions<T, P>, ctx: SchemeContext): Verifier;
 }): VerifierPlugin {
+  const needsSecret = spec.needsSecret ?? true;
   const schema: TObject = Type.Object(
-    { type: Type.Literal(spec.type), ...spec.properties },
+    {
+      type: Type.Literal(spec.type),
+      ...(needsSecret ? secretProperties : {}),
+      ...spec.properties,
+      ...(spec.timestamped ? toleranceProperty : {}),
+    },
     { additionalProperties: false, description: spec.description },
   ) as unknown as TObject;
   return {
     type: spec.type,
     description: spec.description,
-    needsSecret: spec.needsSecret,
+    deliveryId: spec.deliveryId,
+    needsSecret,
     schema,
-    create: spec.create as VerifierPlugin["create"],
+    credentialHeaders: spec.credentialHeaders ?? [],
+    create: (options, ctx) =>
+      spec.create(options as SchemeOptions<T, P>, { ...ctx, toleranceMs: toleranceMs((options as { tolerance?: string }).tolerance) }),
   };
 }
 

@@ -1,9 +1,9 @@
-import { Ajv } from "ajv";
 import { describe, expect, it } from "vitest";
+import { createAjv } from "../../../src/config/marks.js";
 import { findTarget, targets } from "../../../src/plugins/targets/index.js";
 
 // The same options as the config loader: a schema ajv's strict mode refuses would break every load.
-const ajv = new Ajv({ allErrors: true, strict: true, discriminator: true, allowUnionTypes: true });
+const ajv = createAjv();
 
 function valid(block: Record<string, unknown>): boolean {
   const plugin = findTarget(String(block.type));

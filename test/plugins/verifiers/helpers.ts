@@ -1,4 +1,4 @@
-import { Ajv } from "ajv";
+import { createAjv } from "../../../src/config/marks.js";
 import type { InboundRequest, SignedRequest, Verifier, VerifierPlugin } from "../../../src/plugins/verifiers/verifier.js";
 
 /** 2026-11-29T12:00:00Z: a fixed "now" so that no test depends on the clock. */
@@ -15,7 +15,7 @@ export function build(plugin: VerifierPlugin, options: Record<string, unknown> =
   const block =
     plugin.needsSecret && options.secret === undefined && options.secrets === undefined ? { secret: SECRET, ...options } : options;
   const full: Record<string, unknown> = { type: plugin.type, ...block };
-  const ajv = new Ajv({ strict: true, allErrors: true });
+  const ajv = createAjv();
   if (!ajv.validate(plugin.schema, full)) throw new Error(`invalid options: ${ajv.errorsText()}`);
   const secrets = Array.isArray(full.secrets) ? full.secrets.map((s) => String(s)) : typeof full.secret === "string" ? [full.secret] : [];
   return plugin.create(full as never, { keys: secrets.map((s) => Buffer.from(s, "utf8")) });
@@ -28,7 +28,7 @@ export function tamper(body: string): string {
 
 /** True when the options pass the plugin's schema. */
 export function schemaAccepts(plugin: VerifierPlugin, options: Record<string, unknown>): boolean {
-  return new Ajv({ strict: true }).validate(plugin.schema, { type: plugin.type, ...options });
+  return createAjv().validate(plugin.schema, { type: plugin.type, ...options });
 }
 
 export function request(parts: {
