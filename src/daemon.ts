@@ -8,7 +8,7 @@ import type { Logger } from "pino";
 import { type AddressOverrides, type CompiledConfig, loadAndCompile, loadAndCompileAsync } from "./config/compile.js";
 import { timeSlices } from "./config/time-slices.js";
 import { ConfigError, formatIssue } from "./errors.js";
-import { Worker } from "./pipeline/work.js";
+import { Worker } from "./pipeline/worker.js";
 import { createAdminApp, createAdminRouter } from "./server/admin.js";
 import { createIngressApp } from "./server/ingress.js";
 import { listenOn } from "./server/listen-on.js";

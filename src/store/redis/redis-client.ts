@@ -1,5 +1,5 @@
 import { Redis, type RedisOptions } from "ioredis";
-import { StoreUnavailableError } from "../errors.js";
+import { StoreUnavailableError } from "../../errors.js";
 import { toStoreError } from "./redis-errors.js";
 import type { RedisKeys } from "./redis-keys.js";
 import { CLAIM, RECLAIM, RELEASE, SETTLE } from "./redis-lua-lease.js";

@@ -1,11 +1,11 @@
 import { createIORedisClient, type IRedisClient, Job, type JobsOptions, type Queue } from "bullmq";
 import type { Redis } from "ioredis";
-import { StoreUnavailableError } from "../errors.js";
-import type { ItemResult } from "./group-commit.js";
+import { StoreUnavailableError } from "../../errors.js";
+import type { ItemResult } from "../group-commit.js";
+import type { EnqueueRequest, EnqueueResult } from "../store.js";
 import { toStoreError } from "./redis-errors.js";
 import { deliveryId, eventMember, queueName, type RedisKeys } from "./redis-keys.js";
 import { ENQUEUE } from "./redis-lua-queue.js";
-import type { EnqueueRequest, EnqueueResult } from "./store.js";
 
 /** An enqueue request, serialized before it joins a batch so a bad document fails alone. */
 export interface Queued {

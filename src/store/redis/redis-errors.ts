@@ -1,4 +1,4 @@
-import { StoreUnavailableError } from "../errors.js";
+import { StoreUnavailableError } from "../../errors.js";
 
 /**
  * Redis error replies that mean "cannot take or give data right now" rather than "this request

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
-import { StoreUnavailableError } from "../errors.js";
+import { StoreUnavailableError } from "../../errors.js";
 import { redactUrl } from "./redis-client.js";
 import { readDurability } from "./redis-durability.js";
 import { toStoreError } from "./redis-errors.js";

@@ -1,6 +1,6 @@
 import { Queue, RedisConnection } from "bullmq";
 import type { Redis } from "ioredis";
-import { StoreUnavailableError } from "../errors.js";
+import { StoreUnavailableError } from "../../errors.js";
 import { toStoreError } from "./redis-errors.js";
 import { queueName } from "./redis-keys.js";
 

@@ -1,6 +1,6 @@
-import type { WebhookEvent } from "../pipeline/event.js";
+import type { WebhookEvent } from "../../pipeline/event.js";
+import type { DeadLetter, DeliverySummary, EventDetail, EventSummary, ReplayResult } from "../store.js";
 import { isState, list, num, optionalText, text } from "./redis-replies.js";
-import type { DeadLetter, DeliverySummary, EventDetail, EventSummary, ReplayResult } from "./store.js";
 
 /** Replies of the listing scripts (see redis-lua-queue.ts for their shapes) as the Store's types. */
 

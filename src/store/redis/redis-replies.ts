@@ -1,4 +1,4 @@
-import type { DeliveryState } from "./store.js";
+import type { DeliveryState } from "../store.js";
 
 /**
  * Script replies arrive as nested arrays of strings, integers and nulls; these read them with a

@@ -1,18 +1,7 @@
 import type { Redis } from "ioredis";
-import type { StoreSettings } from "../config/compile.js";
-import { StoreUnavailableError } from "../errors.js";
-import type { WebhookEvent } from "../pipeline/event.js";
-import { closeClient, connectClient, runScript } from "./redis-client.js";
-import { type Queued, RedisEnqueuer } from "./redis-enqueue.js";
-import { toStoreError } from "./redis-errors.js";
-import { RedisGuard, type RedisGuardOptions } from "./redis-guard.js";
-import { isDeliveryId, queueName, RedisKeys } from "./redis-keys.js";
-import { CLAIM, RECLAIM, RELEASE, SETTLE } from "./redis-lua-lease.js";
-import type { LuaScript } from "./redis-lua-prelude.js";
-import { BACKLOG, DEAD_LETTERS, DEPTH, EVENT, EVENTS, PRUNE, REPLAY } from "./redis-lua-queue.js";
-import { RedisQueues } from "./redis-queues.js";
-import { readDeadLetters, readEvent, readEvents, readReplay } from "./redis-read.js";
-import { list, num, optionalText, routeTarget, text } from "./redis-replies.js";
+import type { StoreSettings } from "../../config/compile.js";
+import { StoreUnavailableError } from "../../errors.js";
+import type { WebhookEvent } from "../../pipeline/event.js";
 import type {
   ClaimedDelivery,
   ClaimOptions,
@@ -26,7 +15,18 @@ import type {
   Settlement,
   Store,
   TargetBacklog,
-} from "./store.js";
+} from "../store.js";
+import { closeClient, connectClient, runScript } from "./redis-client.js";
+import { type Queued, RedisEnqueuer } from "./redis-enqueue.js";
+import { toStoreError } from "./redis-errors.js";
+import { RedisGuard, type RedisGuardOptions } from "./redis-guard.js";
+import { isDeliveryId, queueName, RedisKeys } from "./redis-keys.js";
+import { CLAIM, RECLAIM, RELEASE, SETTLE } from "./redis-lua-lease.js";
+import type { LuaScript } from "./redis-lua-prelude.js";
+import { BACKLOG, DEAD_LETTERS, DEPTH, EVENT, EVENTS, PRUNE, REPLAY } from "./redis-lua-queue.js";
+import { RedisQueues } from "./redis-queues.js";
+import { readDeadLetters, readEvent, readEvents, readReplay } from "./redis-read.js";
+import { list, num, optionalText, routeTarget, text } from "./redis-replies.js";
 
 export type RedisStoreSettings = Pick<Extract<StoreSettings, { type: "redis" }>, "url" | "prefix">;
 /** A daemon's watch over the data (see redis-guard.ts); the CLI's short-lived verbs open without one. */

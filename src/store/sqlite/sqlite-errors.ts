@@ -1,5 +1,5 @@
 import Database from "better-sqlite3";
-import { StoreUnavailableError } from "../errors.js";
+import { StoreUnavailableError } from "../../errors.js";
 
 /**
  * SQLite result codes that mean "the store cannot take or give data right now" rather than

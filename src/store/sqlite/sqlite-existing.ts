@@ -1,6 +1,6 @@
 import { existsSync, statSync } from "node:fs";
 import Database from "better-sqlite3";
-import { StoreUnavailableError } from "../errors.js";
+import { StoreUnavailableError } from "../../errors.js";
 
 /** What the CLI checks and says when it opens a store the daemon made (see SqliteStore.open's `existing`). */
 

@@ -1,4 +1,4 @@
-import { StoreUnavailableError } from "../errors.js";
+import { StoreUnavailableError } from "../../errors.js";
 import { closeConnection, openConnection, type SqliteConnection } from "./sqlite-connection.js";
 import { copyBeside, copyDatabase, fileStamp, placeCopy } from "./sqlite-copy.js";
 import type { OpenMode } from "./sqlite-schema.js";

@@ -1,5 +1,5 @@
 import type Database from "better-sqlite3";
-import { StoreUnavailableError } from "../errors.js";
+import { StoreUnavailableError } from "../../errors.js";
 
 /**
  * The SQLite store's tables and indexes. Bump SCHEMA_VERSION (PRAGMA user_version) and add a

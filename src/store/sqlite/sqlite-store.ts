@@ -1,13 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
-import { StoreUnavailableError } from "../errors.js";
-import { GroupCommit, type ItemResult } from "./group-commit.js";
-import type { SqliteConnection } from "./sqlite-connection.js";
-import { isUnavailable, toStoreError } from "./sqlite-errors.js";
-import { cannotRead, refuseMissingOrEmpty } from "./sqlite-existing.js";
-import { problemError, SqliteKeeper, type StoreLog } from "./sqlite-keeper.js";
-import type { OpenMode } from "./sqlite-schema.js";
-import { PRUNE_BATCH, type PruneCursor, type Queued, rowId } from "./sqlite-transactions.js";
+import { StoreUnavailableError } from "../../errors.js";
+import { GroupCommit, type ItemResult } from "../group-commit.js";
 import type {
   ClaimedDelivery,
   ClaimOptions,
@@ -21,7 +15,13 @@ import type {
   Settlement,
   Store,
   TargetBacklog,
-} from "./store.js";
+} from "../store.js";
+import type { SqliteConnection } from "./sqlite-connection.js";
+import { isUnavailable, toStoreError } from "./sqlite-errors.js";
+import { cannotRead, refuseMissingOrEmpty } from "./sqlite-existing.js";
+import { problemError, SqliteKeeper, type StoreLog } from "./sqlite-keeper.js";
+import type { OpenMode } from "./sqlite-schema.js";
+import { PRUNE_BATCH, type PruneCursor, type Queued, rowId } from "./sqlite-transactions.js";
 import type { WalSync } from "./wal-sync.js";
 
 export type { StoreLog } from "./sqlite-keeper.js";

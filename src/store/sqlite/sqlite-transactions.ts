@@ -1,8 +1,6 @@
 import type Database from "better-sqlite3";
-import type { WebhookEvent } from "../pipeline/event.js";
-import type { ItemResult } from "./group-commit.js";
-import { isUnavailable } from "./sqlite-errors.js";
-import type { DeliveryRow, DueRow, Statements } from "./sqlite-statements.js";
+import type { WebhookEvent } from "../../pipeline/event.js";
+import type { ItemResult } from "../group-commit.js";
 import type {
   ClaimedDelivery,
   ClaimOptions,
@@ -13,7 +11,9 @@ import type {
   EventDetail,
   EventSummary,
   ReplayResult,
-} from "./store.js";
+} from "../store.js";
+import { isUnavailable } from "./sqlite-errors.js";
+import type { DeliveryRow, DueRow, Statements } from "./sqlite-statements.js";
 
 /** An enqueue request, serialized before it joins a batch so a bad document fails alone. */
 export interface Queued {

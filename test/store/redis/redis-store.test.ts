@@ -2,12 +2,12 @@ import { randomUUID } from "node:crypto";
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { StoreUnavailableError } from "../../src/errors.js";
-import type { WebhookEvent } from "../../src/pipeline/event.js";
-import { RedisStore, type RedisStoreSettings } from "../../src/store/redis-store.js";
-import type { ClaimOptions } from "../../src/store/store.js";
-import { hasRedis, type RedisServer, startRedis } from "./redis-harness.js";
-import { storeContract } from "./store-contract.js";
+import { StoreUnavailableError } from "../../../src/errors.js";
+import type { WebhookEvent } from "../../../src/pipeline/event.js";
+import { RedisStore, type RedisStoreSettings } from "../../../src/store/redis/redis-store.js";
+import type { ClaimOptions } from "../../../src/store/store.js";
+import { hasRedis, type RedisServer, startRedis } from "../redis-harness.js";
+import { storeContract } from "../store-contract.js";
 
 function makeEvent(route = "github"): WebhookEvent {
   const id = randomUUID();

@@ -3,10 +3,10 @@ import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { StoreUnavailableError } from "../../src/errors.js";
-import type { WebhookEvent } from "../../src/pipeline/event.js";
-import { SqliteStore, type StoreLog } from "../../src/store/sqlite-store.js";
-import { immutableStopsOpenFiles, mountTmpfs, setImmutable, type Tmpfs } from "../server/tmpfs.js";
+import { StoreUnavailableError } from "../../../src/errors.js";
+import type { WebhookEvent } from "../../../src/pipeline/event.js";
+import { SqliteStore, type StoreLog } from "../../../src/store/sqlite/sqlite-store.js";
+import { immutableStopsOpenFiles, mountTmpfs, setImmutable, type Tmpfs } from "../../server/tmpfs.js";
 
 /**
  * The store watching its own files, in process: a removed WAL is written back and the store

@@ -7,11 +7,11 @@ import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { StoreUnavailableError } from "../../src/errors.js";
-import type { WebhookEvent } from "../../src/pipeline/event.js";
-import { toStoreError } from "../../src/store/sqlite-errors.js";
-import { SqliteStore } from "../../src/store/sqlite-store.js";
-import { storeContract } from "./store-contract.js";
+import { StoreUnavailableError } from "../../../src/errors.js";
+import type { WebhookEvent } from "../../../src/pipeline/event.js";
+import { toStoreError } from "../../../src/store/sqlite/sqlite-errors.js";
+import { SqliteStore } from "../../../src/store/sqlite/sqlite-store.js";
+import { storeContract } from "../store-contract.js";
 
 function makeEvent(route = "github", id: string = randomUUID()): WebhookEvent {
   return { id, route, receivedAt: new Date().toISOString(), method: "POST", path: "/hooks", query: {}, headers: {}, body: { id } };
@@ -340,7 +340,7 @@ describe("SqliteStore", () => {
   });
 
   describe("separate processes (the built code in dist/)", () => {
-    const distStore = fileURLToPath(new URL("../../dist/src/store/sqlite-store.js", import.meta.url));
+    const distStore = fileURLToPath(new URL("../../../dist/src/store/sqlite/sqlite-store.js", import.meta.url));
     const built = existsSync(distStore);
     if (!built) {
       it.skip(`skipped: ${distStore} is missing; run \`npx tsc -p tsconfig.json\` (npm test does) first`, () => undefined);

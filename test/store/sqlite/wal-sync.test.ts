@@ -2,7 +2,7 @@ import { closeSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { WalSync } from "../../src/store/wal-sync.js";
+import { WalSync } from "../../../src/store/sqlite/wal-sync.js";
 
 describe("WalSync", () => {
   let dir: string;

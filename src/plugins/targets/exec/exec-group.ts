@@ -1,5 +1,5 @@
 import { readdirSync } from "node:fs";
-import { isGoneState, procStat } from "../../pipeline/proc-stat.js";
+import { isGoneState, procStat } from "../../../pipeline/proc-stat.js";
 
 /**
  * A command's process group: `detached` makes the command the leader of a new group, and

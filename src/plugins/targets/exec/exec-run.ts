@@ -5,7 +5,7 @@ import { endGroup, groupRunning } from "./exec-group.js";
  * Running one command: no shell, stdin fed, output bounded, the whole process group ended on
  * timeout, on abort, and when the command exits: what it left running in its group (`cmd &`)
  * would otherwise outlive it, one more on every retry. Kept free of the daemon's other modules: the exec helper process
- * (exec-helper.ts) loads only this, so it stays small and forks fast.
+ * (helper-main.ts) loads only this, so it stays small and forks fast.
  */
 
 /** Output kept per stream: the end of a log is where the error is. */

@@ -1,10 +1,10 @@
 import { statSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
 import { Type } from "@sinclair/typebox";
-import { formatDelay } from "../../pipeline/backoff.js";
-import type { Expression } from "../../pipeline/expression.js";
-import { type RunResult, runCommand } from "./exec-spawner.js";
-import { type DeliveryInput, type DeliveryOutcome, defineTarget, OptionProblems } from "./target.js";
+import { formatDelay } from "../../../pipeline/backoff.js";
+import type { Expression } from "../../../pipeline/expression.js";
+import { type DeliveryInput, type DeliveryOutcome, defineTarget, OptionProblems } from "../target.js";
+import { type RunResult, runCommand } from "./helper-client.js";
 
 /** The daemon's variables a command inherits; everything else (tokens, secrets) stays out of the child. */
 const INHERITED_ENV = ["PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "USER", "LOGNAME"] as const;

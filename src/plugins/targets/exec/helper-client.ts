@@ -2,18 +2,18 @@ import { type ChildProcess, fork } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { killGroup } from "./exec-group.js";
-import type { HelperReply, HelperRequest } from "./exec-helper.js";
 import { type RunOptions, type RunResult, run } from "./exec-run.js";
+import type { HelperReply, HelperRequest } from "./helper-main.js";
 
 export type { RunResult } from "./exec-run.js";
 
 /**
- * Where exec targets' commands are started: in the exec helper process (see exec-helper.ts)
+ * Where exec targets' commands are started: in the exec helper process (see helper-main.ts)
  * when it is there to be forked, that is in the built daemon; in this process when running from
  * the TypeScript sources. Either way the same `run` does the work.
  */
 
-const BUILT_HELPER = fileURLToPath(new URL("./exec-helper.js", import.meta.url));
+const BUILT_HELPER = fileURLToPath(new URL("./helper-main.js", import.meta.url));
 
 let helperPath: string | undefined = existsSync(BUILT_HELPER) ? BUILT_HELPER : undefined;
 let helper: Helper | undefined;

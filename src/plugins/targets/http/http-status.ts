@@ -1,5 +1,5 @@
 import { STATUS_CODES } from "node:http";
-import type { DeliveryOutcome } from "./target.js";
+import type { DeliveryOutcome } from "../target.js";
 
 /**
  * What an HTTP answer means for a delivery. Only answers that can change by themselves are

@@ -1,8 +1,8 @@
 import { Type } from "@sinclair/typebox";
 import { Agent, type Dispatcher, interceptors, request } from "undici";
-import { formatDelay } from "../../pipeline/backoff.js";
+import { formatDelay } from "../../../pipeline/backoff.js";
+import { type DeliveryInput, type DeliveryOutcome, defineTarget, type OptionProblem, OptionProblems } from "../target.js";
 import { classifyHttpResponse, describeRequestError, isRedirectLoop, stripUserinfo } from "./http-status.js";
-import { type DeliveryInput, type DeliveryOutcome, defineTarget, type OptionProblem, OptionProblems } from "./target.js";
 
 const METHODS = ["POST", "PUT", "PATCH", "DELETE", "GET"] as const;
 const MAX_REDIRECTS = 5;

@@ -3,10 +3,10 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSyn
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { exec } from "../../../src/plugins/targets/exec.js";
-import { useExecHelper } from "../../../src/plugins/targets/exec-spawner.js";
-import type { DeliveryInput, Target } from "../../../src/plugins/targets/target.js";
-import { makeContext, makeEvent, never } from "./context.js";
+import { exec } from "../../../../src/plugins/targets/exec/exec.js";
+import { useExecHelper } from "../../../../src/plugins/targets/exec/helper-client.js";
+import type { DeliveryInput, Target } from "../../../../src/plugins/targets/target.js";
+import { makeContext, makeEvent, never } from "../context.js";
 
 let dir: string;
 
@@ -113,7 +113,7 @@ const hostile = {
  * does (the helper is the compiled one: `npm test` builds first), and in this process, as when
  * running from the sources.
  */
-const BUILT_HELPER = resolve(import.meta.dirname, "../../../dist/src/plugins/targets/exec-helper.js");
+const BUILT_HELPER = resolve(import.meta.dirname, "../../../../dist/src/plugins/targets/exec/helper-main.js");
 const modes = [
   ["through the exec helper process", BUILT_HELPER],
   ["in process", undefined],

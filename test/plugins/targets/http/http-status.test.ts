@@ -1,5 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { classifyHttpResponse, describeRequestError, parseRetryAfter, stripUserinfo } from "../../../src/plugins/targets/http-status.js";
+import {
+  classifyHttpResponse,
+  describeRequestError,
+  parseRetryAfter,
+  stripUserinfo,
+} from "../../../../src/plugins/targets/http/http-status.js";
 
 const now = Date.parse("2026-11-29T12:00:00.000Z");
 

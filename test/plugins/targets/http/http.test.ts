@@ -1,10 +1,10 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { createRedactor, REDACTED } from "../../../src/pipeline/redact.js";
-import { http } from "../../../src/plugins/targets/http.js";
-import type { DeliveryInput, Target } from "../../../src/plugins/targets/target.js";
-import { makeContext, makeEvent, never } from "./context.js";
+import { createRedactor, REDACTED } from "../../../../src/pipeline/redact.js";
+import { http } from "../../../../src/plugins/targets/http/http.js";
+import type { DeliveryInput, Target } from "../../../../src/plugins/targets/target.js";
+import { makeContext, makeEvent, never } from "../context.js";
 
 interface Recorded {
   method: string;
