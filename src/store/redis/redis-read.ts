@@ -1,8 +1,11 @@
 import type { WebhookEvent } from "../../pipeline/event.js";
-import type { DeadLetter, DeliverySummary, EventDetail, EventSummary, ReplayResult } from "../store.js";
-import { isState, list, num, optionalText, text } from "./redis-replies.js";
+import type { DeadLetter, DeliveryState, DeliverySummary, EventDetail, EventSummary, ReplayResult } from "../store.js";
 
-/** Replies of the listing scripts (see redis-lua-queue.ts for their shapes) as the Store's types. */
+/**
+ * Script replies as the Store's types. Replies arrive as nested arrays of strings, integers and
+ * nulls; the readers at the end of this file check each part, so a reply of an unexpected shape
+ * is a clear error rather than a wrong answer. (The listing scripts' shapes: redis-lua-queue.ts.)
+ */
 
 export function readDeadLetters(reply: unknown): DeadLetter[] {
   return list(reply, "deadLetters").map((row) => {
@@ -64,4 +67,42 @@ export function readEvent(reply: unknown): EventDetail | undefined {
 export function readReplay(reply: unknown): ReplayResult {
   const [replayed, notFound] = list(reply, "replay");
   return { replayed: num(replayed, "replay"), notFound: list(notFound, "replay").map((id) => text(id, "replay")) };
+}
+
+function unexpected(what: string, value: unknown): Error {
+  return new Error(`redis store: ${what}: unexpected reply ${JSON.stringify(value)}`);
+}
+
+export function list(value: unknown, what: string): unknown[] {
+  if (!Array.isArray(value)) throw unexpected(what, value);
+  return value;
+}
+
+export function text(value: unknown, what: string): string {
+  if (typeof value === "string") return value;
+  if (typeof value === "number") return String(value);
+  throw unexpected(what, value);
+}
+
+export function num(value: unknown, what: string): number {
+  const n = typeof value === "number" ? value : typeof value === "string" ? Number(value) : Number.NaN;
+  if (!Number.isFinite(n)) throw unexpected(what, value);
+  return n;
+}
+
+export function optionalText(value: unknown): string | undefined {
+  return typeof value === "string" ? value : undefined;
+}
+
+const STATES: ReadonlySet<string> = new Set<DeliveryState>(["pending", "retrying", "delivered", "skipped", "coalesced", "dead"]);
+
+export function isState(value: string): value is DeliveryState {
+  return STATES.has(value);
+}
+
+/** The `[route, target]` JSON our scripts keep per queue. */
+export function routeTarget(value: unknown, what: string): { route: string; target: string } {
+  const parsed: unknown = JSON.parse(text(value, what));
+  const [route, target] = list(parsed, what);
+  return { route: text(route, what), target: text(target, what) };
 }

@@ -25,8 +25,7 @@ import { CLAIM, RECLAIM, RELEASE, SETTLE } from "./redis-lua-lease.js";
 import type { LuaScript } from "./redis-lua-prelude.js";
 import { BACKLOG, DEAD_LETTERS, DEPTH, EVENT, EVENTS, PRUNE, REPLAY } from "./redis-lua-queue.js";
 import { RedisQueues } from "./redis-queues.js";
-import { readDeadLetters, readEvent, readEvents, readReplay } from "./redis-read.js";
-import { list, num, optionalText, routeTarget, text } from "./redis-replies.js";
+import { list, num, optionalText, readDeadLetters, readEvent, readEvents, readReplay, routeTarget, text } from "./redis-read.js";
 
 export type RedisStoreSettings = Pick<Extract<StoreSettings, { type: "redis" }>, "url" | "prefix">;
 /** A daemon's watch over the data (see redis-guard.ts); the CLI's short-lived verbs open without one. */
