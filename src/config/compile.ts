@@ -4,6 +4,7 @@ import type { Logger } from "pino";
 import { ConfigError, type ConfigIssue } from "../errors.js";
 import { compileExpression, type Expression, ExpressionSyntaxError } from "../pipeline/expression.js";
 import { buildRedactor, type Redactor } from "../pipeline/redact.js";
+import { type CommandRunner, NO_COMMANDS } from "../plugins/targets/exec/helper-client.js";
 import { type AddressOverrides, formatAddress, isLoopback, type ListenAddress, resolveAddresses } from "./addresses.js";
 import { type CompiledRoute, compileRoute } from "./compile-route.js";
 import { type Path, placeOf } from "./interpolate.js";
@@ -64,6 +65,11 @@ export interface CompileOptions {
   env?: NodeJS.ProcessEnv;
   /** `serve --listen/--admin`: win over SWITCHYARD_LISTEN/SWITCHYARD_ADMIN and the file. */
   overrides?: AddressOverrides;
+  /**
+   * What exec targets run their commands with: the daemon's exec helper. Without it (`check`,
+   * `test`, which deliver nothing) nothing is started, and a delivery would be retried.
+   */
+  commands?: CommandRunner;
 }
 
 /** Compiles at once: the CLI verbs, and a daemon that is not serving yet. */
@@ -158,7 +164,16 @@ function* compileSteps(loaded: LoadedConfig, opts: CompileOptions): Generator<vo
     // its other parts compiled (and their problems reported), but is not built.
     const shapeBroken = typeof r?.verify !== "object" || !Array.isArray(r?.targets);
     if (shapeBroken || loaded.issues.some((x) => x.place === `routes[${i}]`)) continue;
-    const route = compileRoute(r, ["routes", i], { issue, expr, dir, env, log: opts.log, unsound, redact });
+    const route = compileRoute(r, ["routes", i], {
+      issue,
+      expr,
+      dir,
+      env,
+      log: opts.log,
+      unsound,
+      redact,
+      commands: opts.commands ?? NO_COMMANDS,
+    });
     if (!route) continue;
     const samePath = byPath.get(route.path);
     const sameName = byName.get(route.name);

@@ -3,6 +3,7 @@ import type { Logger } from "pino";
 import { DURATION_PATTERN } from "../../config/units.js";
 import type { WebhookEvent } from "../../pipeline/event.js";
 import type { Expression } from "../../pipeline/expression.js";
+import type { CommandRunner } from "./exec/helper-client.js";
 
 /**
  * A delivery's result as a value (Vector's `Retry | DontRetry | Successful`): the worker turns
@@ -64,6 +65,8 @@ export interface TargetContext {
   log: Logger;
   /** Masks the config's secret values in a text that is about to be logged (a command's output). */
   redact(text: string): string;
+  /** Runs commands (exec): the daemon's exec helper, which each daemon owns. */
+  commands: CommandRunner;
 }
 
 export const retryProperties = Type.Object(

@@ -4,7 +4,7 @@ import { Type } from "@sinclair/typebox";
 import { formatDelay } from "../../../pipeline/backoff.js";
 import type { Expression } from "../../../pipeline/expression.js";
 import { type DeliveryInput, type DeliveryOutcome, defineTarget, OptionProblems } from "../target.js";
-import { type RunResult, runCommand } from "./helper-client.js";
+import type { RunResult } from "./helper-client.js";
 
 /** The daemon's variables a command inherits; everything else (tokens, secrets) stays out of the child. */
 const INHERITED_ENV = ["PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "USER", "LOGNAME"] as const;
@@ -119,7 +119,7 @@ export const exec = defineTarget({
         if (signal.aborted) return { kind: "retry", error: "aborted: the daemon is shutting down" };
         const inherited: NodeJS.ProcessEnv = {};
         for (const name of INHERITED_ENV) if (process.env[name] !== undefined) inherited[name] = process.env[name];
-        const r = await runCommand(prepared.argv, {
+        const r = await ctx.commands.run(prepared.argv, {
           cwd,
           env: { ...inherited, ...prepared.env },
           stdin: prepared.stdin,

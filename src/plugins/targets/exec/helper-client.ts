@@ -13,22 +13,51 @@ export type { RunResult } from "./exec-run.js";
  * the TypeScript sources. Either way the same `run` does the work.
  */
 
-const BUILT_HELPER = fileURLToPath(new URL("./helper-main.js", import.meta.url));
-
-let helperPath: string | undefined = existsSync(BUILT_HELPER) ? BUILT_HELPER : undefined;
-let helper: Helper | undefined;
-
-/** Picks the helper script (undefined: run commands in this process). For tests. */
-export function useExecHelper(path: string | undefined): void {
-  helperPath = path;
-  helper?.close();
-  helper = undefined;
+/** What an exec target runs its commands with; the daemon owns one and closes it on shutdown. */
+export interface CommandRunner {
+  run(argv: readonly string[], opts: RunOptions): Promise<RunResult>;
 }
 
-export function runCommand(argv: readonly string[], opts: RunOptions): Promise<RunResult> {
-  if (helperPath === undefined) return run(argv, opts);
-  if (!helper?.alive) helper = new Helper(helperPath);
-  return helper.run(argv, opts);
+/** The helper script beside this module (undefined when running from the sources: no helper). */
+export function builtHelperPath(): string | undefined {
+  const path = fileURLToPath(new URL("./helper-main.js", import.meta.url));
+  return existsSync(path) ? path : undefined;
+}
+
+/**
+ * The daemon's side of the exec helper: forks it on the first command (so `check`, `test` and a
+ * daemon without exec targets never start one) and again after it died, and ends it on `close`.
+ */
+export class HelperClient implements CommandRunner {
+  private helper: Helper | undefined;
+  private closed = false;
+
+  /** `helperPath`: the helper script; undefined runs commands in this process. */
+  constructor(private readonly helperPath: string | undefined = builtHelperPath()) {}
+
+  run(argv: readonly string[], opts: RunOptions): Promise<RunResult> {
+    // A delivery that starts after shutdown is retried, by the next daemon.
+    if (this.closed) return Promise.resolve(cannotRun("the exec helper is closed: the daemon is shutting down"));
+    if (this.helperPath === undefined) return run(argv, opts);
+    if (!this.helper?.alive) this.helper = new Helper(this.helperPath);
+    return this.helper.run(argv, opts);
+  }
+
+  /** Disconnects the helper, which ends the commands still running (none, after a drain) and exits. */
+  close(): void {
+    this.closed = true;
+    this.helper?.close();
+    this.helper = undefined;
+  }
+}
+
+/** Commands are run by the daemon only: `check` and `test` compile targets but deliver nothing. */
+export const NO_COMMANDS: CommandRunner = {
+  run: () => Promise.resolve(cannotRun("commands are run by the daemon only")),
+};
+
+function cannotRun(message: string): RunResult {
+  return { code: null, signal: null, spawnError: { code: "EHELPER", message }, stdout: "", stderr: "" };
 }
 
 interface Pending {
@@ -107,7 +136,7 @@ class Helper {
     this.alive = false;
     for (const [id, p] of [...this.pending]) {
       if (p.pid !== undefined) killGroup(p.pid, "SIGKILL");
-      this.finish(id, { code: null, signal: null, spawnError: { code: "EHELPER", message }, stdout: "", stderr: "" });
+      this.finish(id, cannotRun(message));
     }
   }
 

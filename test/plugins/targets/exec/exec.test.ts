@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { exec } from "../../../../src/plugins/targets/exec/exec.js";
-import { useExecHelper } from "../../../../src/plugins/targets/exec/helper-client.js";
+import { HelperClient } from "../../../../src/plugins/targets/exec/helper-client.js";
 import type { DeliveryInput, Target } from "../../../../src/plugins/targets/target.js";
 import { makeContext, makeEvent, never } from "../context.js";
 
@@ -33,8 +33,11 @@ interface Recorded {
   ppid: number;
 }
 
+/** The mode's runner: the built helper process, or this process (set by each mode's beforeAll). */
+let commands = new HelperClient(undefined);
+
 function make(options: Record<string, unknown>, timeoutMs = 5_000) {
-  const made = makeContext(dir, timeoutMs);
+  const made = makeContext(dir, timeoutMs, { commands });
   const target: Target = exec.create({ name: "deploy", type: "exec", ...options } as never, made.ctx);
   return { target, lines: made.lines };
 }
@@ -123,9 +126,9 @@ for (const [mode, helper] of modes)
   describe(`exec target, ${mode}`, () => {
     beforeAll(() => {
       if (helper !== undefined && !existsSync(helper)) throw new Error(`${helper} is missing: run npm run build first`);
-      useExecHelper(helper);
+      commands = new HelperClient(helper);
     });
-    afterAll(() => useExecHelper(undefined));
+    afterAll(() => commands.close());
 
     describe("exec target: what the command gets", () => {
       it("passes argv, env and stdin byte for byte, with no shell in between", async () => {
