@@ -102,6 +102,7 @@ export async function compileConfigAsync(loaded: LoadedConfig, opts: CompileOpti
 function* compileSteps(loaded: LoadedConfig, opts: CompileOptions): Generator<void, CompiledConfig, void> {
   const { config, file, lineOf } = loaded;
   const env = opts.env ?? process.env;
+  const commands = opts.commands ?? NO_COMMANDS;
   const dir = dirname(resolve(file));
   // Start from what loading found, and compile every part the schema found sound, so that one
   // run reports every problem: a schema error in one route does not hide a bad JSONata
@@ -164,16 +165,7 @@ function* compileSteps(loaded: LoadedConfig, opts: CompileOptions): Generator<vo
     // its other parts compiled (and their problems reported), but is not built.
     const shapeBroken = typeof r?.verify !== "object" || !Array.isArray(r?.targets);
     if (shapeBroken || loaded.issues.some((x) => x.place === `routes[${i}]`)) continue;
-    const route = compileRoute(r, ["routes", i], {
-      issue,
-      expr,
-      dir,
-      env,
-      log: opts.log,
-      unsound,
-      redact,
-      commands: opts.commands ?? NO_COMMANDS,
-    });
+    const route = compileRoute(r, ["routes", i], { issue, expr, dir, env, log: opts.log, unsound, redact, commands });
     if (!route) continue;
     const samePath = byPath.get(route.path);
     const sameName = byName.get(route.name);
