@@ -329,6 +329,8 @@ for (const [mode, helper] of modes)
 
       it("leaves alone what the command started in a session of its own (setsid)", async () => {
         const pidFile = join(dir, "setsid.pid");
+        // The other mode's run left its pid here: the script waits for the file to be written.
+        rmSync(pidFile, { force: true });
         const o = await make({ command: ["./leave-setsid.sh", pidFile] }, 60_000).target.deliver({ event: makeEvent({}) }, never);
         expect(o).toEqual({ kind: "delivered", detail: "exit 0" });
         const pid = Number(readFileSync(pidFile, "utf8"));
