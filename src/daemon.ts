@@ -8,7 +8,8 @@ import type { Logger } from "pino";
 import { type AddressOverrides, type CompiledConfig, loadAndCompile, loadAndCompileAsync } from "./config/compile.js";
 import { timeSlices } from "./config/time-slices.js";
 import { ConfigError, formatIssue } from "./errors.js";
-import { Worker } from "./pipeline/work.js";
+import { Worker } from "./pipeline/worker.js";
+import { HelperClient } from "./plugins/targets/exec/helper-client.js";
 import { createAdminApp, createAdminRouter } from "./server/admin.js";
 import { createIngressApp } from "./server/ingress.js";
 import { listenOn } from "./server/listen-on.js";
@@ -82,6 +83,8 @@ export class Daemon {
     private readonly worker: Worker,
     private readonly outage: StoreOutage,
     private readonly refusals: RefusalLog,
+    /** This daemon's exec helper: its targets' commands run there, and it ends with the daemon. */
+    private readonly commands: HelperClient,
   ) {
     this.pruner = new Pruner({ store, log: opts.log, retentionMs: () => this.live.store.retentionMs });
   }
@@ -89,7 +92,9 @@ export class Daemon {
   static async start(opts: DaemonOptions): Promise<Daemon> {
     const log = opts.log;
     const file = resolve(opts.configFile);
-    const config = loadAndCompile(file, { log, env: opts.env, overrides: opts.overrides });
+    // Forks its helper on the first command only: a start that fails has started none.
+    const commands = new HelperClient();
+    const config = loadAndCompile(file, { log, env: opts.env, overrides: opts.overrides, commands });
     applyLogLevel(log, config, opts.env ?? process.env);
     for (const w of config.warnings) log.warn({ place: w.place, line: w.line }, `config warning: ${w.message}`);
     // The metrics exist before the store, which reports a Redis that lost its data into them.
@@ -106,7 +111,7 @@ export class Daemon {
     let daemon: Daemon | undefined;
     const outage = new StoreOutage(log, describeStore(config.store));
     const worker = new Worker({ store, metrics, log, config: () => daemon?.live ?? config, outage });
-    daemon = new Daemon({ ...opts, configFile: file }, config, store, metrics, worker, outage, new RefusalLog(log));
+    daemon = new Daemon({ ...opts, configFile: file }, config, store, metrics, worker, outage, new RefusalLog(log), commands);
     daemon.lastHash = hashFile(file);
     try {
       await daemon.listen();
@@ -180,7 +185,7 @@ export class Daemon {
     log.debug({ trigger }, "config reload started");
     let next: CompiledConfig;
     try {
-      next = await loadAndCompileAsync(file, { log, env: this.opts.env, overrides: this.opts.overrides });
+      next = await loadAndCompileAsync(file, { log, env: this.opts.env, overrides: this.opts.overrides, commands: this.commands });
       log.debug({ trigger, routes: next.routes.length }, "config reload compiled");
     } catch (err) {
       this.metrics.reloads.inc({ result: "failure" });
@@ -274,6 +279,8 @@ export class Daemon {
     for (const s of this.servers) s.closeAllConnections();
     await Promise.all(closing);
     this.refusals.close();
+    // The worker has drained (or aborted) every delivery: no command is left to wait for.
+    this.commands.close();
     await this.store.close();
     this.opts.log.info("stopped");
   }

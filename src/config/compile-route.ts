@@ -5,6 +5,7 @@ import type { Logger } from "pino";
 import { type ConfigIssue, ExpressionError } from "../errors.js";
 import { type RetryPolicy, resolveRetryPolicy } from "../pipeline/backoff.js";
 import type { Expression } from "../pipeline/expression.js";
+import type { CommandRunner } from "../plugins/targets/exec/helper-client.js";
 import { findTarget } from "../plugins/targets/index.js";
 import { OptionProblems, type Target } from "../plugins/targets/target.js";
 import { findVerifier } from "../plugins/verifiers/index.js";
@@ -52,6 +53,8 @@ export interface CompileHelpers {
   redact(text: string): string;
   /** True when loading already found a problem at or under this place: it is not compiled. */
   unsound(place: string): boolean;
+  /** What exec targets run their commands with (CompileOptions.commands). */
+  commands: CommandRunner;
 }
 
 export function compileRoute(r: RouteConfig, at: Path, h: CompileHelpers): CompiledRoute | undefined {
@@ -202,6 +205,7 @@ function compileTarget(block: PluginBlock, at: Path, route: string, h: CompileHe
       compile,
       log: h.log.child({ route, target: name }),
       redact: h.redact,
+      commands: h.commands,
     });
   } catch (err) {
     if (err instanceof OptionProblems) for (const p of err.problems) h.issue([...at, ...fieldPath(p.field)], p.message);

@@ -4,6 +4,7 @@ import type { Logger } from "pino";
 import { ConfigError, type ConfigIssue } from "../errors.js";
 import { compileExpression, type Expression, ExpressionSyntaxError } from "../pipeline/expression.js";
 import { buildRedactor, type Redactor } from "../pipeline/redact.js";
+import { type CommandRunner, NO_COMMANDS } from "../plugins/targets/exec/helper-client.js";
 import { findVerifier } from "../plugins/verifiers/index.js";
 import { type AddressOverrides, formatAddress, isLoopback, type ListenAddress, resolveAddresses } from "./addresses.js";
 import { type CompiledRoute, type CompileHelpers, compileRoute } from "./compile-route.js";
@@ -62,6 +63,11 @@ export interface CompileOptions {
   env?: NodeJS.ProcessEnv;
   /** `serve --listen/--admin`: win over SWITCHYARD_LISTEN/SWITCHYARD_ADMIN and the file. */
   overrides?: AddressOverrides;
+  /**
+   * What exec targets run their commands with: the daemon's exec helper. Without it (`check`,
+   * `test`, which deliver nothing) nothing is started, and a delivery would be retried.
+   */
+  commands?: CommandRunner;
 }
 
 /** Compiles at once: the CLI verbs, and a daemon that is not serving yet. */
@@ -94,6 +100,7 @@ export async function compileConfigAsync(loaded: LoadedConfig, opts: CompileOpti
 function* compileSteps(loaded: LoadedConfig, opts: CompileOptions): Generator<void, CompiledConfig, void> {
   const { config, file, lineOf } = loaded;
   const env = opts.env ?? process.env;
+  const commands = opts.commands ?? NO_COMMANDS;
   const dir = dirname(resolve(file));
   // Start from what loading found, and compile every part the schema found sound, so that one
   // run reports every problem: a schema error in one route does not hide a bad JSONata
@@ -128,7 +135,7 @@ function* compileSteps(loaded: LoadedConfig, opts: CompileOptions): Generator<vo
   // Built once the config is known to be sound (below); targets call it only when delivering.
   let redactor: Redactor = (text) => text;
   const redact: Redactor = (text) => redactor(text);
-  const routes = yield* compileRoutes(loaded, { issue, expr, dir, env, log: opts.log, unsound, redact });
+  const routes = yield* compileRoutes(loaded, { issue, expr, dir, env, log: opts.log, unsound, redact, commands });
   warn(loaded, server.listen, issue);
 
   const errors = issues.filter((i) => i.severity === "error");

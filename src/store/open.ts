@@ -1,6 +1,6 @@
 import type { Logger } from "pino";
 import type { StoreSettings } from "../config/compile.js";
-import { SqliteStore } from "./sqlite-store.js";
+import { SqliteStore } from "./sqlite/sqlite-store.js";
 import type { Store } from "./store.js";
 
 /** A daemon's watch over its store's data: where to log what it finds, and a hook for a metric. */
@@ -27,7 +27,7 @@ export async function openStore(settings: StoreSettings, opener?: StoreWatch | S
     case "redis": {
       // Loaded only when asked for: ioredis and BullMQ cost a SQLite daemon 25-30 MiB of memory
       // and a tenth of a second of start-up.
-      const { RedisStore } = await import("./redis-store.js");
+      const { RedisStore } = await import("./redis/redis-store.js");
       return RedisStore.open(settings, watch && { ...watch, allowVolatile: settings.allowVolatile });
     }
   }

@@ -9,8 +9,8 @@ import { afterEach, describe, expect, it } from "vitest";
 import { compileConfig } from "../../src/config/compile.js";
 import { parseConfig } from "../../src/config/load.js";
 import { FailingTargets } from "../../src/pipeline/failing-targets.js";
-import { Worker } from "../../src/pipeline/work.js";
-import { SqliteStore } from "../../src/store/sqlite-store.js";
+import { Worker } from "../../src/pipeline/worker.js";
+import { SqliteStore } from "../../src/store/sqlite/sqlite-store.js";
 import { Metrics } from "../../src/telemetry/metrics.js";
 
 /**

@@ -11,7 +11,7 @@ import { createAdminRouter } from "../../src/server/admin.js";
 import { BodyBudget } from "../../src/server/body-budget.js";
 import { createIngressApp } from "../../src/server/ingress.js";
 import { createListener } from "../../src/server/listener.js";
-import { SqliteStore, type SqliteStoreOptions } from "../../src/store/sqlite-store.js";
+import { SqliteStore, type SqliteStoreOptions } from "../../src/store/sqlite/sqlite-store.js";
 import { Metrics } from "../../src/telemetry/metrics.js";
 
 /**

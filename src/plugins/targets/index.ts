@@ -1,5 +1,5 @@
-import { exec } from "./exec.js";
-import { http } from "./http.js";
+import { exec } from "./exec/exec.js";
+import { http } from "./http/http.js";
 import type { TargetPlugin } from "./target.js";
 
 /** Every delivery target, by `type`. An explicit list: adding one is one line here. */

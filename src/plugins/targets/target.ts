@@ -6,6 +6,7 @@ import { DURATION_PATTERN, parseDuration } from "../../config/units.js";
 import { RETRY_DEFAULTS } from "../../pipeline/backoff.js";
 import type { WebhookEvent } from "../../pipeline/event.js";
 import type { Expression } from "../../pipeline/expression.js";
+import type { CommandRunner } from "./exec/helper-client.js";
 
 /**
  * A delivery's result as a value (Vector's `Retry | DontRetry | Successful`): the worker turns
@@ -67,6 +68,8 @@ export interface TargetContext {
   log: Logger;
   /** Masks the config's secret values in a text that is about to be logged (a command's output). */
   redact(text: string): string;
+  /** Runs commands (exec): the daemon's exec helper, which each daemon owns. */
+  commands: CommandRunner;
 }
 
 export const retryProperties = Type.Object(

@@ -2,6 +2,7 @@ import { Writable } from "node:stream";
 import pino, { type Logger } from "pino";
 import type { WebhookEvent } from "../../../src/pipeline/event.js";
 import { compileExpression } from "../../../src/pipeline/expression.js";
+import { HelperClient } from "../../../src/plugins/targets/exec/helper-client.js";
 import type { TargetContext } from "../../../src/plugins/targets/target.js";
 
 /** A TargetContext as the config compiler builds it, with a logger whose lines the test can read. */
@@ -23,6 +24,8 @@ export function makeContext(configDir: string, timeoutMs: number, over: Partial<
     compile: (src, field) => compileExpression(src, `routes[0].targets[0].${field}`),
     log,
     redact: (text) => text,
+    // Commands run in this process unless the test passes a helper of its own.
+    commands: new HelperClient(undefined),
     ...over,
   };
   return { ctx, lines };

@@ -1,0 +1,108 @@
+import type { WebhookEvent } from "../../pipeline/event.js";
+import {
+  type DeadLetter,
+  type DeliverySummary,
+  type EventDetail,
+  type EventSummary,
+  isDeliveryState,
+  type ReplayResult,
+  WAITING_STATES,
+} from "../store.js";
+
+/**
+ * Script replies as the Store's types. Replies arrive as nested arrays of strings, integers and
+ * nulls; the readers at the end of this file check each part, so a reply of an unexpected shape
+ * is a clear error rather than a wrong answer. (The listing scripts' shapes: redis-lua-queue.ts.)
+ */
+
+export function readDeadLetters(reply: unknown): DeadLetter[] {
+  return list(reply, "deadLetters").map((row) => {
+    const [id, eventId, route, target, attempts, lastError, receivedAt, failedAt] = list(row, "deadLetters");
+    return {
+      id: text(id, "deadLetters"),
+      eventId: text(eventId, "deadLetters"),
+      route: text(route, "deadLetters"),
+      target: text(target, "deadLetters"),
+      attempts: num(attempts, "deadLetters"),
+      lastError: text(lastError, "deadLetters"),
+      receivedAt: text(receivedAt, "deadLetters"),
+      failedAt: num(failedAt, "deadLetters"),
+    };
+  });
+}
+
+function readDelivery(row: unknown): DeliverySummary | undefined {
+  const [id, target, state, attempts, lastError, dueAt] = list(row, "events");
+  const s = text(state, "events");
+  // A job removed behind our back (BullMQ tooling) has no state; it is not listed.
+  if (!isDeliveryState(s)) return undefined;
+  const summary: DeliverySummary = { id: text(id, "events"), target: text(target, "events"), state: s, attempts: num(attempts, "events") };
+  const error = optionalText(lastError);
+  if (error !== undefined) summary.lastError = error;
+  if (WAITING_STATES.includes(s)) summary.dueAt = num(dueAt, "events");
+  return summary;
+}
+
+export function readEvents(reply: unknown): EventSummary[] {
+  return list(reply, "events").map((row) => {
+    const [id, route, receivedAt, deliveries] = list(row, "events");
+    return {
+      id: text(id, "events"),
+      route: text(route, "events"),
+      receivedAt: text(receivedAt, "events"),
+      deliveries: list(deliveries, "events")
+        .map(readDelivery)
+        .filter((d) => d !== undefined),
+    };
+  });
+}
+
+export function readEvent(reply: unknown): EventDetail | undefined {
+  if (reply === null) return undefined;
+  const [doc, deliveries] = list(reply, "event");
+  // The document was written by enqueue from a WebhookEvent.
+  const event = JSON.parse(text(doc, "event")) as WebhookEvent;
+  return {
+    event,
+    deliveries: list(deliveries, "event")
+      .map(readDelivery)
+      .filter((d) => d !== undefined),
+  };
+}
+
+export function readReplay(reply: unknown): ReplayResult {
+  const [replayed, notFound] = list(reply, "replay");
+  return { replayed: num(replayed, "replay"), notFound: list(notFound, "replay").map((id) => text(id, "replay")) };
+}
+
+function unexpected(what: string, value: unknown): Error {
+  return new Error(`redis store: ${what}: unexpected reply ${JSON.stringify(value)}`);
+}
+
+export function list(value: unknown, what: string): unknown[] {
+  if (!Array.isArray(value)) throw unexpected(what, value);
+  return value;
+}
+
+export function text(value: unknown, what: string): string {
+  if (typeof value === "string") return value;
+  if (typeof value === "number") return String(value);
+  throw unexpected(what, value);
+}
+
+export function num(value: unknown, what: string): number {
+  const n = typeof value === "number" ? value : typeof value === "string" ? Number(value) : Number.NaN;
+  if (!Number.isFinite(n)) throw unexpected(what, value);
+  return n;
+}
+
+export function optionalText(value: unknown): string | undefined {
+  return typeof value === "string" ? value : undefined;
+}
+
+/** The `[route, target]` JSON our scripts keep per queue. */
+export function routeTarget(value: unknown, what: string): { route: string; target: string } {
+  const parsed: unknown = JSON.parse(text(value, what));
+  const [route, target] = list(parsed, what);
+  return { route: text(route, what), target: text(target, what) };
+}

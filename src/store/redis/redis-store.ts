@@ -1,0 +1,231 @@
+import type { Redis } from "ioredis";
+import type { StoreSettings } from "../../config/compile.js";
+import { StoreUnavailableError } from "../../errors.js";
+import type { WebhookEvent } from "../../pipeline/event.js";
+import {
+  type ClaimedDelivery,
+  type ClaimOptions,
+  DEFAULT_EVENTS_LIMIT,
+  type DeadLetter,
+  type EnqueueRequest,
+  type EnqueueResult,
+  type EventDetail,
+  type EventSummary,
+  type QueueDepth,
+  type Queued,
+  type ReplayResult,
+  type Settlement,
+  type Store,
+  type TargetBacklog,
+  toQueued,
+} from "../store.js";
+import { closeClient, connectClient, runScript } from "./redis-client.js";
+import { RedisEnqueuer } from "./redis-enqueue.js";
+import { toStoreError } from "./redis-errors.js";
+import { RedisGuard, type RedisGuardOptions } from "./redis-guard.js";
+import { isDeliveryId, queueName, RedisKeys } from "./redis-keys.js";
+import { CLAIM, RECLAIM, RELEASE, SETTLE } from "./redis-lua-lease.js";
+import type { LuaScript } from "./redis-lua-prelude.js";
+import { BACKLOG, DEAD_LETTERS, DEPTH, EVENT, EVENTS, PRUNE, REPLAY } from "./redis-lua-queue.js";
+import { RedisQueues } from "./redis-queues.js";
+import { list, num, optionalText, readDeadLetters, readEvent, readEvents, readReplay, routeTarget, text } from "./redis-read.js";
+
+export type RedisStoreSettings = Pick<Extract<StoreSettings, { type: "redis" }>, "url" | "prefix">;
+/** A daemon's watch over the data (see redis-guard.ts); the CLI's short-lived verbs open without one. */
+export type RedisWatch = Omit<RedisGuardOptions, "url">;
+
+/** Events per prune script: short enough that ingress never waits long behind it. */
+const PRUNE_BATCH = 200;
+
+/**
+ * The Store on Redis, for several instances sharing one: each delivery is a BullMQ job in the
+ * queue of its route+target (job id = delivery id), written by BullMQ's own addJob; claims,
+ * settles and the rest are Lua scripts that move those jobs between BullMQ's lists exactly as
+ * BullMQ's scripts do, by the caller's clock (see redis-lua-lease.ts for why). The event
+ * documents, dedupe keys and the lease index live beside the queues (see redis-keys.ts).
+ *
+ * Two connections: `writer` runs enqueue's WATCH/MULTI transactions (WATCH is per connection)
+ * and carries BullMQ's Queue objects; `main` runs everything else, so claims never queue
+ * behind a large ingress batch.
+ */
+export class RedisStore implements Store {
+  private readonly enqueuer: RedisEnqueuer;
+  private closed = false;
+
+  private constructor(
+    private readonly main: Redis,
+    private readonly writer: Redis,
+    private readonly keys: RedisKeys,
+    private readonly queues: RedisQueues,
+  ) {
+    this.enqueuer = new RedisEnqueuer(writer, keys, (route, target) => queues.queue(route, target));
+  }
+
+  /**
+   * Connects to `settings.url`; StoreUnavailableError when Redis cannot be reached, or, with a
+   * `watch`, when its settings would lose the queue on a restart (unless allowVolatile).
+   */
+  static async open(settings: RedisStoreSettings, watch?: RedisWatch): Promise<RedisStore> {
+    const main = await connectClient(settings.url, "switchyard");
+    let writer: Redis | undefined;
+    try {
+      if (watch) {
+        const guard = new RedisGuard(main, new RedisKeys(settings.prefix), { ...watch, url: settings.url });
+        await guard.atStart();
+        guard.watch();
+      }
+      writer = await connectClient(settings.url, "switchyard-writer");
+      const queues = await RedisQueues.open(writer, settings.prefix);
+      return new RedisStore(main, writer, new RedisKeys(settings.prefix), queues);
+    } catch (err) {
+      await closeClient(main);
+      if (writer) await closeClient(writer);
+      throw toStoreError(err, "open");
+    }
+  }
+
+  enqueue(req: EnqueueRequest): Promise<EnqueueResult> {
+    if (this.closed) return Promise.reject(new StoreUnavailableError("redis store: enqueue: the store is closed"));
+    let item: Queued;
+    try {
+      item = toQueued(req);
+    } catch (err) {
+      return Promise.reject(err); // this request's own fault (a cycle, a BigInt); the batch never sees it
+    }
+    return this.enqueuer.submit(item);
+  }
+
+  async backlog(): Promise<TargetBacklog[]> {
+    const rows = list(await this.run(BACKLOG, [], "backlog"), "backlog").map((row) => {
+      const [names, due] = list(row, "backlog");
+      return { ...routeTarget(names, "backlog"), nextDueAt: num(due, "backlog") };
+    });
+    return rows.sort((a, b) => a.route.localeCompare(b.route) || a.target.localeCompare(b.target));
+  }
+
+  async claim(opts: ClaimOptions): Promise<ClaimedDelivery[]> {
+    const limit = Math.floor(opts.limit);
+    if (limit < 1) return [];
+    const queue = queueName(opts.route, opts.target);
+    // Without it (an older caller), only the worker's own per-process limit applies.
+    const cap = opts.concurrency === undefined ? undefined : Math.max(1, Math.floor(opts.concurrency));
+    if (cap !== undefined) {
+      if (this.closed) throw new StoreUnavailableError("redis store: claim: the store is closed");
+      await this.queues.setGlobalConcurrency(opts.route, opts.target, cap);
+    }
+    const now = Math.floor(opts.now);
+    const leaseMs = Math.max(1, Math.ceil(opts.leaseMs));
+    const args = [queue, now, limit, leaseMs, opts.owner, opts.coalesce ? 1 : 0, cap ?? ""];
+    const [count, ...rows] = list(await this.run(CLAIM, args, "claim"), "claim");
+    const coalesced = num(count, "claim");
+    const claimed: ClaimedDelivery[] = [];
+    for (const row of rows) {
+      const [id, eventId, attempt, doc] = list(row, "claim");
+      const delivery = text(id, "claim");
+      const json = optionalText(doc);
+      if (json === undefined) {
+        // Cannot happen (an event is written with its jobs, and pruned only after they finish);
+        // if it does, dead-letter the job rather than hand out a delivery without its event.
+        await this.settle(delivery, opts.owner, { kind: "dead", error: "the event document is missing from Redis" }, now);
+        continue;
+      }
+      // The document was written by enqueue from a WebhookEvent.
+      const event = JSON.parse(json) as WebhookEvent;
+      claimed.push({
+        id: delivery,
+        eventId: text(eventId, "claim"),
+        route: opts.route,
+        target: opts.target,
+        attempt: num(attempt, "claim"),
+        event,
+        coalesced,
+      });
+    }
+    return claimed;
+  }
+
+  async settle(deliveryId: string, owner: string, s: Settlement, now: number): Promise<void> {
+    if (!isDeliveryId(deliveryId)) return;
+    const [at, note] =
+      s.kind === "retry" ? [s.at, s.error] : s.kind === "dead" ? [0, s.error] : [0, s.kind === "delivered" ? (s.detail ?? s.kind) : s.kind];
+    await this.run(SETTLE, [deliveryId, owner, s.kind, Math.floor(now), Math.floor(at), note], "settle");
+  }
+
+  /** Leases given back keep their attempt: a delivery cut off by shutdown may have reached its target. */
+  async release(owner: string): Promise<number> {
+    return num(await this.run(RELEASE, [owner, Date.now()], "release"), "release");
+  }
+
+  // No leaseOwners(): across hosts, host/pid is not a safe identity (two containers sharing
+  // the host's name and pid 1 would give back each other's live leases); leases expire instead.
+
+  async reclaimExpired(now: number): Promise<number> {
+    return num(await this.run(RECLAIM, [Math.floor(now)], "reclaimExpired"), "reclaimExpired");
+  }
+
+  async deadLetters(opts: { route?: string; limit?: number } = {}): Promise<DeadLetter[]> {
+    const limit = opts.limit === undefined ? -1 : Math.floor(opts.limit);
+    return readDeadLetters(await this.run(DEAD_LETTERS, [opts.route ?? "", limit], "deadLetters"));
+  }
+
+  async replay(ids: readonly string[] | "all", now: number): Promise<ReplayResult> {
+    const args = ids === "all" ? ["all"] : ["ids", ...new Set(ids)];
+    if (args.length === 1 && ids !== "all") return { replayed: 0, notFound: [] };
+    return readReplay(await this.run(REPLAY, [Math.floor(now), ...args], "replay"));
+  }
+
+  async event(id: string): Promise<EventDetail | undefined> {
+    return readEvent(await this.run(EVENT, [id], "event"));
+  }
+
+  async events(opts: { route?: string; limit?: number } = {}): Promise<EventSummary[]> {
+    const limit = Math.floor(opts.limit ?? DEFAULT_EVENTS_LIMIT);
+    return readEvents(await this.run(EVENTS, [opts.route ?? "", limit], "events"));
+  }
+
+  async depth(): Promise<QueueDepth> {
+    const [pending, retrying, dead] = list(await this.run(DEPTH, [], "depth"), "depth").map((n) => num(n, "depth"));
+    return { pending: pending ?? 0, retrying: retrying ?? 0, dead: dead ?? 0 };
+  }
+
+  /**
+   * Walks old events in short scripts, so ingress interleaves. Dedupe keys need nothing: Redis
+   * expires them itself (`now` is kept for the interface).
+   */
+  async prune(before: number, _now: number): Promise<number> {
+    let deleted = 0;
+    let offset = 0;
+    for (;;) {
+      const reply = list(await this.run(PRUNE, [Math.floor(before), offset, PRUNE_BATCH], "prune"), "prune");
+      const [gone, kept, scanned] = reply.map((n) => num(n, "prune"));
+      deleted += gone ?? 0;
+      offset += kept ?? 0;
+      if ((scanned ?? 0) < PRUNE_BATCH) return deleted;
+    }
+  }
+
+  /** A write, not just PING: a Redis that refuses writes (MISCONF, OOM, a replica) is not ready either. */
+  async ping(): Promise<void> {
+    if (this.closed) throw new StoreUnavailableError("redis store: ping: the store is closed");
+    try {
+      await this.main.ping();
+      await this.writer.set(this.keys.ping, String(Date.now()), "PX", 60_000);
+    } catch (err) {
+      throw toStoreError(err, "ping");
+    }
+  }
+
+  /** Writes what is waiting for the next transaction, then closes. Calling it again does nothing. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.enqueuer.drain();
+    await this.queues.close();
+    await Promise.all([closeClient(this.main), closeClient(this.writer)]);
+  }
+
+  private async run(script: LuaScript, args: readonly (string | number)[], what: string): Promise<unknown> {
+    if (this.closed) throw new StoreUnavailableError(`redis store: ${what}: the store is closed`);
+    return runScript(this.main, this.keys, script, args, what);
+  }
+}
