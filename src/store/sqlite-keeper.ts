@@ -74,6 +74,8 @@ export class SqliteKeeper {
    */
   stranded: string | undefined;
   private closed = false;
+  /** The connection close() puts aside: the fsyncs it waits for still vouch for their commits. */
+  private closing: SqliteConnection | undefined;
   private readonly timer: NodeJS.Timeout | undefined;
   /** When each kind of repeated fault was last logged: one fault never silences another. */
   private readonly lastLoggedAt = new Map<string, number>();
@@ -102,7 +104,7 @@ export class SqliteKeeper {
     return openConnection(this.path, {
       mode,
       busyTimeoutMs: this.o.busyTimeoutMs,
-      verify: (c) => (c === this.conn && !this.reopening ? this.checkFiles(c) : reopeningError("enqueue")),
+      verify: (c) => ((c === this.conn || c === this.closing) && !this.reopening ? this.checkFiles(c) : reopeningError("enqueue")),
     });
   }
 
@@ -158,6 +160,7 @@ export class SqliteKeeper {
     await this.reopening;
     const conn = this.conn;
     if (!conn) return;
+    this.closing = conn;
     this.o.flush();
     // Only the daemon rebuilds or switches files; the CLI just closes what it opened.
     const keeps = this.o.mode === "create" && conn.files && conn.opened && !conn.walSync?.failed;
