@@ -38,9 +38,15 @@ export class ConfigError extends Error {
 /** The store cannot take or give events right now (disk full, Redis down, closed). */
 export class StoreUnavailableError extends Error {
   readonly code = "STORE_UNAVAILABLE" as const;
-  constructor(message: string, options?: { cause?: unknown }) {
+  /**
+   * The store has already logged this fault in its own words (a SQLite file removed or
+   * read-only): whoever reports outages stays silent about it, so one outage is one line.
+   */
+  readonly explained: boolean;
+  constructor(message: string, options?: { cause?: unknown; explained?: boolean }) {
     super(message, options);
     this.name = "StoreUnavailableError";
+    this.explained = options?.explained ?? false;
   }
 }
 

@@ -10,6 +10,8 @@ import type { Store } from "./store.js";
 
 const MIN_EVERY_MS = 1_000;
 const MAX_EVERY_MS = 60_000;
+/** A failing prune is logged at most this often. */
+const FAILURE_LOG_MS = 60_000;
 
 /** A tenth of the retention, between 1 s and 1 min: the file holds at most ~10% past retention. */
 export function pruneEveryMs(retentionMs: number): number {
@@ -28,6 +30,7 @@ export class Pruner {
   private running: Promise<void> | undefined;
   private again = false;
   private stopped = false;
+  private lastFailureLoggedAt = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly deps: PrunerDeps) {}
 
@@ -71,7 +74,12 @@ export class Pruner {
       const n = await this.deps.store.prune(now - this.deps.retentionMs(), now);
       if (n > 0) this.deps.log.debug({ pruned: n }, "finished events past retention pruned");
     } catch (err) {
-      if (!this.stopped) this.deps.log.warn({ err: (err as Error).message }, "pruning failed; will try again");
+      if (this.stopped) return;
+      // Every run fails while the store is down (as often as once a second): one line a minute.
+      const at = Date.now();
+      if (at - this.lastFailureLoggedAt < FAILURE_LOG_MS) return;
+      this.lastFailureLoggedAt = at;
+      this.deps.log.warn({ err: (err as Error).message }, "pruning failed; will try again");
     }
   }
 }

@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
 import type { StoreSettings } from "../config/compile.js";
+import { StoreUnavailableError } from "../errors.js";
 
 /** The store as a user knows it from the config: `redis at HOST:PORT` or `the SQLite store at PATH`. */
 export function describeStore(settings: StoreSettings): string {
@@ -22,7 +23,8 @@ function replyCode(err: Error): string | undefined {
 /**
  * Says once, in Switchyard's words, that the store went away and that webhooks get 503 until it
  * is back, and once when it is back; every request and worker pass in between reports to it
- * instead of logging the client library's own text line after line.
+ * instead of logging the client library's own text line after line. Faults the store has
+ * already explained itself (see StoreUnavailableError.explained) are not logged again.
  */
 export class StoreOutage {
   private since: number | undefined;
@@ -38,11 +40,12 @@ export class StoreOutage {
   }
 
   failed(err: Error): void {
+    // A SQLite file problem is logged by the store itself, with the path, both ways.
+    if (err instanceof StoreUnavailableError && err.explained) return;
     if (this.since !== undefined) return;
     this.since = Date.now();
     const code = replyCode(err);
-    // A connection fault is Redis's; the SQLite store's faults (a removed or read-only file) are
-    // explained in a line of their own, with the path and what to do.
+    // A connection fault is Redis's; anything else (a full disk, a failed fsync) is "unavailable".
     const state = code !== undefined ? `refuses writes (${code})` : this.what.startsWith("redis") ? "unreachable" : "unavailable";
     this.log.error({ store: this.what, detail: err.message }, `${this.what} ${state}; answering 503 to webhooks until it is back`);
   }

@@ -51,6 +51,9 @@ export function openConnection(path: string, opts: ConnectionOptions): SqliteCon
   const db = new Database(path, { readonly, fileMustExist: opts.mode !== "create", timeout: opts.busyTimeoutMs });
   try {
     prepareDatabase(db, opts.busyTimeoutMs, opts.mode, path);
+    // A file just switched to WAL (a rebuilt copy: VACUUM INTO writes a rollback-journal file)
+    // has no -wal until its first transaction, and WalSync opens the -wal below.
+    if (!readonly) db.prepare("SELECT count(*) FROM sqlite_master").get();
     const stmt = prepareStatements(db);
     const files = db.memory ? undefined : storeFilesOf(mainFileOf(db));
     const opened = files && !readonly ? openedFiles(files) : undefined;

@@ -1,6 +1,8 @@
+import { readdirSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
 import { StoreUnavailableError } from "../../errors.js";
 import { closeConnection, openConnection, type SqliteConnection } from "./sqlite-connection.js";
-import { copyBeside, copyDatabase, fileStamp, placeCopy } from "./sqlite-copy.js";
+import { CopyPlacedUnsyncedError, copyBeside, copyDatabase, copyName, type PlaceFs, placeCopy, REAL_PLACE_FS } from "./sqlite-copy.js";
 import type { OpenMode } from "./sqlite-schema.js";
 import { describeProblem, type FileProblem, fileProblem, removeStaleSidecars } from "./store-file.js";
 
@@ -23,6 +25,8 @@ export interface KeeperOptions {
   flush: () => void;
   /** A new connection is open (the store forgets the old one's faults). */
   reopened: () => void;
+  /** Test hook: the file-system calls that put a rebuilt copy in place (default: the real ones). */
+  placeFs?: PlaceFs;
 }
 
 /** Repeated faults (a failing checkpoint, a copy that cannot be written) are logged at most this often. */
@@ -40,8 +44,14 @@ interface Retired {
   savedAs?: string;
 }
 
+/** The keeper logs each problem of the files itself (see noteProblem): the error says it is explained. */
 export function problemError(p: FileProblem): StoreUnavailableError {
-  return new StoreUnavailableError(`sqlite store: ${describeProblem(p)}`);
+  return new StoreUnavailableError(`sqlite store: ${describeProblem(p)}`, { explained: true });
+}
+
+/** Refused while the keeper puts a connection aside or opens the next one, which it logs itself. */
+function reopeningError(what: string): StoreUnavailableError {
+  return new StoreUnavailableError(`sqlite store: ${what}: the store is being reopened`, { explained: true });
 }
 
 /**
@@ -58,16 +68,25 @@ export class SqliteKeeper {
   /** What is wrong with the store's files, from the last check; webhooks are refused while it is set. */
   problem: FileProblem | undefined;
   reopening: Promise<void> | undefined;
+  /**
+   * A rebuilt copy of a removed file that could not be put back at the path: the only copy of
+   * what was acknowledged. Webhooks are refused and nothing is opened at the path until a restart.
+   */
+  stranded: string | undefined;
   private closed = false;
+  /** The connection close() puts aside: the fsyncs it waits for still vouch for their commits. */
+  private closing: SqliteConnection | undefined;
   private readonly timer: NodeJS.Timeout | undefined;
-  private lastRepeatLogAt = Number.NEGATIVE_INFINITY;
+  /** When each kind of repeated fault was last logged: one fault never silences another. */
+  private readonly lastLoggedAt = new Map<string, number>();
 
   constructor(
     private readonly path: string,
     private readonly o: KeeperOptions,
   ) {
-    const conn = this.connect();
+    const conn = this.connect(o.mode);
     this.conn = conn;
+    if (conn.files && o.mode === "create") this.warnLeftCopies(conn.files.main);
     // A file that cannot be written at start: say so now, not at the first webhook.
     if (conn.openedUnwritable && conn.files && conn.opened) this.noteProblem(fileProblem(conn.files, conn.opened));
     // Only the daemon keeps the files: a CLI verb never rebuilds or reopens a store it did not make.
@@ -81,13 +100,44 @@ export class SqliteKeeper {
     return this.o.log;
   }
 
-  private connect(): SqliteConnection {
+  private connect(mode: OpenMode): SqliteConnection {
     return openConnection(this.path, {
-      mode: this.o.mode,
+      mode,
       busyTimeoutMs: this.o.busyTimeoutMs,
-      verify: (c) =>
-        c === this.conn && !this.reopening ? this.checkFiles(c) : new StoreUnavailableError("sqlite store: the store is being reopened"),
+      verify: (c) => ((c === this.conn || c === this.closing) && !this.reopening ? this.checkFiles(c) : reopeningError("enqueue")),
     });
+  }
+
+  /**
+   * Copies an earlier daemon left beside the store (a rebuild it could not put back, a file it
+   * switched away from) may hold events never delivered: say so at every start until they are gone.
+   */
+  private warnLeftCopies(main: string): void {
+    const name = basename(main);
+    let left: string[];
+    try {
+      left = readdirSync(dirname(main)).filter((f) => f.startsWith(`${name}.rebuild-`) || f.startsWith(`${name}.saved-`));
+    } catch {
+      return;
+    }
+    for (const f of left.sort()) {
+      const copy = join(dirname(main), f);
+      this.log.warn(
+        { store: main, savedAs: copy },
+        `${copy} is a copy of an earlier store kept beside ${main}; it may hold events not delivered yet: to deliver them, stop the daemon and move it to ${main} (or delete it if not needed)`,
+      );
+    }
+  }
+
+  /** Why the store cannot be used while it has no connection (undefined: it is closed). */
+  refusal(what: string): StoreUnavailableError | undefined {
+    if (this.closed) return undefined;
+    if (this.stranded)
+      return new StoreUnavailableError(
+        `sqlite store: ${what}: the removed store file could not be rebuilt; what the daemon held is in ${this.stranded}`,
+        { explained: true },
+      );
+    return reopeningError(what);
   }
 
   /** The WAL file's size in bytes; undefined when there is none. */
@@ -110,8 +160,11 @@ export class SqliteKeeper {
     await this.reopening;
     const conn = this.conn;
     if (!conn) return;
+    this.closing = conn;
     this.o.flush();
-    const found = conn.files && conn.opened && !conn.walSync?.failed ? fileProblem(conn.files, conn.opened) : undefined;
+    // Only the daemon rebuilds or switches files; the CLI just closes what it opened.
+    const keeps = this.o.mode === "create" && conn.files && conn.opened && !conn.walSync?.failed;
+    const found = keeps && conn.files && conn.opened ? fileProblem(conn.files, conn.opened) : undefined;
     const how = found?.kind === "removed" ? "rebuild" : found?.kind === "replaced" ? "switch" : "plain";
     try {
       const { savedAs } = await this.retire(conn, how);
@@ -124,40 +177,58 @@ export class SqliteKeeper {
 
   /**
    * Copies, checkpoints or saves what must survive the connection (see Retire), closes it, and
-   * clears what it leaves behind. Synchronous up to the close, so nothing writes in between.
+   * clears what it leaves behind. The connection is detached first: from the copy on, the store's
+   * calls are refused (StoreUnavailableError) instead of writing into a connection whose copy is
+   * already taken, while the close waits for the fsyncs in flight.
    */
   private async retire(old: SqliteConnection, how: Retire): Promise<Retired> {
     let temp: string | undefined;
     let savedAs: string | undefined;
-    // Whatever throws here has put nothing aside: the connection, still open, holds everything.
-    if (old.files && how === "rebuild") temp = copyBeside(old.db, old.files.main);
-    if (old.files && how === "switch") {
-      savedAs = `${old.files.main}.saved-${fileStamp()}`;
-      copyDatabase(old.db, savedAs);
-    }
-    if (how === "checkpoint") {
-      const [r] = old.db.pragma("wal_checkpoint(TRUNCATE)") as { busy: number; log: number; checkpointed: number }[];
-      if (r?.busy !== 0 || r.log !== r.checkpointed)
-        throw new Error("another process is reading the store; the WAL could not be written back yet");
+    if (this.conn === old) this.conn = undefined;
+    try {
+      if (old.files && how === "rebuild") temp = copyBeside(old.db, old.files.main);
+      if (old.files && how === "switch") {
+        savedAs = copyName(old.files.main, "saved");
+        copyDatabase(old.db, savedAs);
+      }
+      if (how === "checkpoint") {
+        const [r] = old.db.pragma("wal_checkpoint(TRUNCATE)") as { busy: number; log: number; checkpointed: number }[];
+        if (r?.busy !== 0 || r.log !== r.checkpointed)
+          throw new Error("another process is reading the store; the WAL could not be written back yet");
+      }
+    } catch (err) {
+      // Nothing is put aside: the connection, still open, holds everything, and serves again.
+      if (this.conn === undefined && !this.closed) this.conn = old;
+      throw err;
     }
     await closeConnection(old);
-    if (this.conn === old) this.conn = undefined;
     if (old.files && old.opened) removeStaleSidecars(old.files, old.opened);
     if (temp && old.files) {
-      let placed: ReturnType<typeof placeCopy>;
-      try {
-        placed = placeCopy(temp, old.files.main);
-      } catch (err) {
-        // The copy is the only one now: say where it is, before anything opens an empty file.
-        this.log.error(
-          { store: old.files.main, savedAs: temp, err: (err as Error).message },
-          `could not put the copy of the removed store file back at ${old.files.main}; what the daemon held is in ${temp}: stop the daemon and move it to ${old.files.main}`,
-        );
-        throw err;
-      }
+      const placed = this.place(temp, old.files.main);
       if (!placed.placed) savedAs = placed.savedAs;
     }
     return savedAs === undefined ? {} : { savedAs };
+  }
+
+  /** Puts a rebuilt copy back at `main` (see placeCopy); a copy that cannot be placed strands the store. */
+  private place(temp: string, main: string): ReturnType<typeof placeCopy> {
+    try {
+      return placeCopy(temp, main, this.o.placeFs ?? REAL_PLACE_FS);
+    } catch (err) {
+      if (err instanceof CopyPlacedUnsyncedError) {
+        // In place and usable; only a crash of the machine before the next sync could lose the entry.
+        this.log.error({ store: main, err: err.message }, `store file ${main}: ${err.message}; a crash of the machine now could lose it`);
+        return { placed: true };
+      }
+      // The copy is the only one now: the path stays empty, and nothing is opened there, until
+      // someone who knows puts it back (a restart then opens it).
+      this.stranded = temp;
+      this.log.error(
+        { store: main, savedAs: temp, err: (err as Error).message },
+        `could not put the copy of the removed store file back at ${main} (${(err as Error).message}); what the daemon held is in ${temp}: refusing webhooks (503) until the daemon is stopped, ${temp} moved to ${main}, and the daemon started again`,
+      );
+      throw err;
+    }
   }
 
   /** The log's words for what a retire did. */
@@ -180,7 +251,8 @@ export class SqliteKeeper {
     const found = fileProblem(c.files, c.opened);
     if (found || !c.openedUnwritable) this.noteProblem(found);
     if (found) return problemError(found);
-    if (c.openedUnwritable) return new StoreUnavailableError(`sqlite store: ${c.files.main} is being reopened for writing`);
+    if (c.openedUnwritable)
+      return new StoreUnavailableError(`sqlite store: ${c.files.main} is being reopened for writing`, { explained: true });
     return undefined;
   }
 
@@ -194,12 +266,13 @@ export class SqliteKeeper {
     }
     if (before?.kind === found.kind && before.file === found.file) return;
     this.log.error({ store: found.file }, describeProblem(found));
-    if (found.kind !== "readonly") setImmediate(() => this.maintain());
+    // Only the daemon repairs files: a CLI verb never rebuilds or switches a store it did not make.
+    if (found.kind !== "readonly" && this.o.mode === "create") setImmediate(() => this.maintain());
   }
 
   /** Once a second, and at once after a removal: check the files and the WAL, and repair what can be. */
   private maintain(): void {
-    if (this.closed || this.reopening) return;
+    if (this.closed || this.reopening || this.stranded || this.o.mode !== "create") return;
     const c = this.conn;
     if (!c) {
       this.reopen("open");
@@ -219,29 +292,46 @@ export class SqliteKeeper {
   private watchWal(c: SqliteConnection): void {
     const bytes = c.walSync?.size() ?? 0;
     if (bytes <= this.o.walCheckBytes || !c.files) return;
+    const mb = (bytes / 1024 / 1024).toFixed(1);
+    let r: { busy: number; log: number; checkpointed: number } | undefined;
     try {
-      c.db.pragma("wal_checkpoint(PASSIVE)");
+      [r] = c.db.pragma("wal_checkpoint(PASSIVE)") as { busy: number; log: number; checkpointed: number }[];
     } catch (err) {
-      const mb = (bytes / 1024 / 1024).toFixed(1);
       this.logRepeated(
+        "checkpoint-failed",
         "warn",
         { store: c.files.main, walBytes: bytes, err: (err as Error).message },
         `checkpoint of store file ${c.files.main} failed: its WAL holds ${mb} MB and grows until the file can be written`,
       );
+      return;
+    }
+    // A reader (a long `switchyard events`, a backup tool, sqlite3 left open) does not make the
+    // checkpoint fail: it stops short of the reader's snapshot, and says so only in its result.
+    if (r && (r.busy !== 0 || r.log !== r.checkpointed)) {
+      this.logRepeated(
+        "checkpoint-blocked",
+        "warn",
+        { store: c.files.main, walBytes: bytes, walFrames: r.log, checkpointed: r.checkpointed },
+        `checkpoint of store file ${c.files.main} is held back by another process reading the store: its WAL holds ${mb} MB and grows until that reader finishes`,
+      );
     }
   }
 
-  private logRepeated(level: "warn" | "error", fields: object, msg: string): void {
+  /** Logs a repeated fault at most once per REPEAT_LOG_MS, per kind of fault. */
+  private logRepeated(key: string, level: "warn" | "error", fields: object, msg: string): void {
     const now = Date.now();
-    if (now - this.lastRepeatLogAt < REPEAT_LOG_MS) return;
-    this.lastRepeatLogAt = now;
+    if (now - (this.lastLoggedAt.get(key) ?? Number.NEGATIVE_INFINITY) < REPEAT_LOG_MS) return;
+    this.lastLoggedAt.set(key, now);
     this.log[level](fields, msg);
   }
 
   private reopen(how: Retire | "open"): void {
     this.reopening = this.doReopen(how)
       .catch((err) => {
+        // A stranded copy was explained once, with what to do; there is nothing to try again.
+        if (this.stranded) return;
         this.logRepeated(
+          "reopen-failed",
           "error",
           { store: this.path, err: (err as Error).message },
           `could not reopen store file ${this.path}; trying again`,
@@ -258,7 +348,10 @@ export class SqliteKeeper {
     this.o.flush();
     const old = this.conn;
     const { savedAs } = old && how !== "open" ? await this.retire(old, how) : {};
-    const conn = this.connect();
+    // Never creates a file: one that is missing now (removed again, or never put back) would come
+    // back empty, and the daemon would accept webhooks into it as if nothing happened. A file that
+    // replaced the store may be a backup from an older version, to be brought up to date.
+    const conn = this.connect(how === "switch" ? this.o.mode : "write");
     this.conn = conn;
     this.o.reopened();
     const found = conn.files && conn.opened ? fileProblem(conn.files, conn.opened) : undefined;

@@ -20,6 +20,7 @@ import {
   toQueued,
 } from "../store.js";
 import type { SqliteConnection } from "./sqlite-connection.js";
+import type { PlaceFs } from "./sqlite-copy.js";
 import { isUnavailable, toStoreError } from "./sqlite-errors.js";
 import { cannotRead, refuseMissingOrEmpty } from "./sqlite-existing.js";
 import { problemError, SqliteKeeper, type StoreLog } from "./sqlite-keeper.js";
@@ -50,6 +51,8 @@ export interface SqliteStoreOptions {
   checkIntervalMs?: number;
   /** A WAL larger than this is checkpointed by the store itself, and a failure logged (default 32 MiB). */
   walCheckBytes?: number;
+  /** Test hook: the file-system calls that put a rebuilt copy of a removed file in place. */
+  placeFs?: PlaceFs;
 }
 
 const DEFAULT_BUSY_TIMEOUT_MS = 5_000;
@@ -121,6 +124,7 @@ export class SqliteStore implements Store {
       reopened: () => {
         this.fault = undefined;
       },
+      placeFs: opts.placeFs,
     });
   }
 
@@ -159,10 +163,11 @@ export class SqliteStore implements Store {
   async enqueue(req: EnqueueRequest): Promise<EnqueueResult> {
     if (this.closed) throw new StoreUnavailableError("sqlite store: enqueue: the store is closed");
     const { conn, problem, reopening } = this.keeper;
-    const failed = conn?.walSync?.failed;
+    if (!conn) throw this.keeper.refusal("enqueue") ?? this.closedError("enqueue");
+    const failed = conn.walSync?.failed;
     if (failed) throw syncFailure(failed);
     if (problem) throw problemError(problem);
-    if (reopening || !conn) throw new StoreUnavailableError("sqlite store: enqueue: the store is being reopened");
+    if (reopening) throw this.keeper.refusal("enqueue") ?? this.closedError("enqueue");
     // Serialized before it joins a batch: a request's own fault (a cycle, a BigInt) fails it alone.
     const { result, seq, walSync } = await this.batcher.submit(toQueued(req));
     // Also for a duplicate: the first event's commit may still be on its way to the disk.
@@ -267,7 +272,7 @@ export class SqliteStore implements Store {
     this.guard("ping", (c) => {
       c.stmt.ping.get();
       if (this.readonly) throw new StoreUnavailableError("sqlite store: ping: opened read-only");
-      if (this.keeper.reopening) throw new StoreUnavailableError("sqlite store: ping: the store is being reopened");
+      if (this.keeper.reopening) throw this.keeper.refusal("ping") ?? this.closedError("ping");
       const problem = this.keeper.checkFiles(c);
       if (problem) throw problem;
     });
@@ -299,7 +304,7 @@ export class SqliteStore implements Store {
 
   private writeBatch(items: readonly Queued[]): ItemResult<Committed>[] {
     const c = this.keeper.conn;
-    if (!c?.db.open) throw new StoreUnavailableError("sqlite store: enqueue: the store is closed");
+    if (!c?.db.open) throw (this.closed ? undefined : this.keeper.refusal("enqueue")) ?? this.closedError("enqueue");
     try {
       const now = Date.now();
       // Committed without waiting for the disk: enqueue waits for walSync before it answers.
@@ -336,6 +341,10 @@ export class SqliteStore implements Store {
     }
   }
 
+  private closedError(what: string): StoreUnavailableError {
+    return new StoreUnavailableError(`sqlite store: ${what}: the store is closed`);
+  }
+
   /** Remembers a fault of the store for ping(), so /readyz fails as soon as a write did. */
   private noteFault(err: unknown): unknown {
     if (err instanceof StoreUnavailableError && !this.closed) this.fault = err;
@@ -345,7 +354,9 @@ export class SqliteStore implements Store {
   /** Runs a synchronous database call, turning faults of the store into StoreUnavailableError. */
   private guard<T>(what: string, fn: (c: SqliteConnection) => T): T {
     const c = this.keeper.conn;
-    if (this.closed || !c?.db.open) throw new StoreUnavailableError(`sqlite store: ${what}: the store is closed`);
+    if (this.closed) throw this.closedError(what);
+    // No connection: the keeper is putting it aside (a worker's write now would miss the copy).
+    if (!c?.db.open) throw this.keeper.refusal(what) ?? this.closedError(what);
     try {
       return fn(c);
     } catch (err) {
