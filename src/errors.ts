@@ -38,9 +38,15 @@ export class ConfigError extends Error {
 /** The store cannot take or give events right now (disk full, Redis down, closed). */
 export class StoreUnavailableError extends Error {
   readonly code = "STORE_UNAVAILABLE" as const;
-  constructor(message: string, options?: { cause?: unknown }) {
+  /**
+   * What is wrong when the store is reachable but refuses on purpose, in a few words for the
+   * outage line ("would lose queued events (appendonly is no)"); undefined for a plain fault.
+   */
+  readonly condition: string | undefined;
+  constructor(message: string, options?: { cause?: unknown; condition?: string }) {
     super(message, options);
     this.name = "StoreUnavailableError";
+    this.condition = options?.condition;
   }
 }
 

@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
 import type { StoreSettings } from "../config/compile.js";
+import { StoreUnavailableError } from "../errors.js";
 
 /** The store as a user knows it from the config: `redis at HOST:PORT` or `the SQLite store at PATH`. */
 export function describeStore(settings: StoreSettings): string {
@@ -42,9 +43,13 @@ export class StoreOutage {
     this.since = Date.now();
     const code = replyCode(err);
     // A connection fault is Redis's; the SQLite store's faults (a removed or read-only file) are
-    // explained in a line of their own, with the path and what to do.
-    const state = code !== undefined ? `refuses writes (${code})` : this.what.startsWith("redis") ? "unreachable" : "unavailable";
-    this.log.error({ store: this.what, detail: err.message }, `${this.what} ${state}; answering 503 to webhooks until it is back`);
+    // explained in a line of their own, with the path and what to do. A store that refuses on
+    // purpose (Redis without persistence) says why, not "unreachable".
+    const condition = err instanceof StoreUnavailableError ? err.condition : undefined;
+    const state =
+      condition ?? (code !== undefined ? `refuses writes (${code})` : this.what.startsWith("redis") ? "unreachable" : "unavailable");
+    const until = condition !== undefined ? "that is fixed" : "it is back";
+    this.log.error({ store: this.what, detail: err.message }, `${this.what} ${state}; answering 503 to webhooks until ${until}`);
   }
 
   succeeded(): void {
