@@ -99,7 +99,7 @@ export const StoreSchema = Type.Object(
     allow_volatile: Type.Optional(
       Type.Boolean({
         description:
-          "For type redis: start even if Redis runs without appendonly yes or with an eviction policy (default false: refuse), accepting that a Redis restart loses queued events.",
+          "For type redis: start and keep accepting webhooks even if Redis runs without appendonly yes or with an eviction policy (default false: refuse to start, and answer 503 while such settings are found at run time), accepting that a Redis restart loses queued events.",
       }),
     ),
     retention: Type.Optional(
