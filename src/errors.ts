@@ -43,10 +43,16 @@ export class StoreUnavailableError extends Error {
    * read-only): whoever reports outages stays silent about it, so one outage is one line.
    */
   readonly explained: boolean;
-  constructor(message: string, options?: { cause?: unknown; explained?: boolean }) {
+  /**
+   * What is wrong when the store is reachable but refuses on purpose, in a few words for the
+   * outage line ("would lose queued events (appendonly is no)"); undefined for a plain fault.
+   */
+  readonly condition: string | undefined;
+  constructor(message: string, options?: { cause?: unknown; explained?: boolean; condition?: string }) {
     super(message, options);
     this.name = "StoreUnavailableError";
     this.explained = options?.explained ?? false;
+    this.condition = options?.condition;
   }
 }
 

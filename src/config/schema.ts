@@ -158,7 +158,7 @@ export const StoreSchema = Type.Object(
       Type.Boolean({
         default: STORE_DEFAULTS.allow_volatile,
         description:
-          "for `type: redis`: start even on a Redis that would lose the queue (no `appendonly yes`, or an eviction policy), with a warning instead of refusing; see [What Redis must be set up for](#what-redis-must-be-set-up-for)",
+          "For type redis: start and keep accepting webhooks even if Redis runs without appendonly yes or with an eviction policy (default false: refuse to start, and answer 503 while such settings are found at run time), accepting that a Redis restart loses queued events.",
       }),
     ),
     retention: Type.Optional(

@@ -46,8 +46,12 @@ export class StoreOutage {
     this.since = Date.now();
     const code = replyCode(err);
     // A connection fault is Redis's; anything else (a full disk, a failed fsync) is "unavailable".
-    const state = code !== undefined ? `refuses writes (${code})` : this.what.startsWith("redis") ? "unreachable" : "unavailable";
-    this.log.error({ store: this.what, detail: err.message }, `${this.what} ${state}; answering 503 to webhooks until it is back`);
+    // A store that refuses on purpose (Redis without persistence) says why, not "unreachable".
+    const condition = err instanceof StoreUnavailableError ? err.condition : undefined;
+    const state =
+      condition ?? (code !== undefined ? `refuses writes (${code})` : this.what.startsWith("redis") ? "unreachable" : "unavailable");
+    const until = condition !== undefined ? "that is fixed" : "it is back";
+    this.log.error({ store: this.what, detail: err.message }, `${this.what} ${state}; answering 503 to webhooks until ${until}`);
   }
 
   succeeded(): void {

@@ -57,26 +57,27 @@ export class RedisStore implements Store {
     private readonly writer: Redis,
     private readonly keys: RedisKeys,
     private readonly queues: RedisQueues,
+    /** The daemon's watch over Redis's settings and data; the CLI's verbs open without one. */
+    private readonly guard: RedisGuard | undefined,
   ) {
     this.enqueuer = new RedisEnqueuer(writer, keys, (route, target) => queues.queue(route, target));
   }
 
   /**
    * Connects to `settings.url`; StoreUnavailableError when Redis cannot be reached, or, with a
-   * `watch`, when its settings would lose the queue on a restart (unless allowVolatile).
+   * `watch`, when its settings would lose the queue on a restart (unless allowVolatile). With a
+   * watch, settings that turn unsafe later make enqueue and ping fail until they are safe again.
    */
   static async open(settings: RedisStoreSettings, watch?: RedisWatch): Promise<RedisStore> {
     const main = await connectClient(settings.url, "switchyard");
     let writer: Redis | undefined;
+    const guard = watch && new RedisGuard(main, new RedisKeys(settings.prefix), { ...watch, url: settings.url });
     try {
-      if (watch) {
-        const guard = new RedisGuard(main, new RedisKeys(settings.prefix), { ...watch, url: settings.url });
-        await guard.atStart();
-        guard.watch();
-      }
+      await guard?.atStart();
       writer = await connectClient(settings.url, "switchyard-writer");
       const queues = await RedisQueues.open(writer, settings.prefix);
-      return new RedisStore(main, writer, new RedisKeys(settings.prefix), queues);
+      guard?.watch();
+      return new RedisStore(main, writer, new RedisKeys(settings.prefix), queues, guard);
     } catch (err) {
       await closeClient(main);
       if (writer) await closeClient(writer);
@@ -86,6 +87,9 @@ export class RedisStore implements Store {
 
   enqueue(req: EnqueueRequest): Promise<EnqueueResult> {
     if (this.closed) return Promise.reject(new StoreUnavailableError("redis store: enqueue: the store is closed"));
+    // Redis's settings turned unsafe: a 202 now would be taken back by its next restart.
+    const refusal = this.guard?.refusal("enqueue");
+    if (refusal) return Promise.reject(refusal);
     let item: Queued;
     try {
       item = toQueued(req);
@@ -207,6 +211,8 @@ export class RedisStore implements Store {
   /** A write, not just PING: a Redis that refuses writes (MISCONF, OOM, a replica) is not ready either. */
   async ping(): Promise<void> {
     if (this.closed) throw new StoreUnavailableError("redis store: ping: the store is closed");
+    const refusal = this.guard?.refusal("ping");
+    if (refusal) throw refusal;
     try {
       await this.main.ping();
       await this.writer.set(this.keys.ping, String(Date.now()), "PX", 60_000);
@@ -219,6 +225,7 @@ export class RedisStore implements Store {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.guard?.stop();
     await this.enqueuer.drain();
     await this.queues.close();
     await Promise.all([closeClient(this.main), closeClient(this.writer)]);
