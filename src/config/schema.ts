@@ -158,7 +158,7 @@ export const StoreSchema = Type.Object(
       Type.Boolean({
         default: STORE_DEFAULTS.allow_volatile,
         description:
-          "For type redis: start and keep accepting webhooks even if Redis runs without appendonly yes or with an eviction policy (default false: refuse to start, and answer 503 while such settings are found at run time), accepting that a Redis restart loses queued events.",
+          "for `type: redis`: start, and keep accepting webhooks, on a Redis that would lose the queue (no `appendonly yes`, or an eviction policy), with a warning; without it `serve` refuses to start on such a Redis and answers 503 while such settings are found at run time. See [What Redis must be set up for](#what-redis-must-be-set-up-for)",
       }),
     ),
     retention: Type.Optional(
