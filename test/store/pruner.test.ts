@@ -4,7 +4,7 @@ import { join } from "node:path";
 import pino from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import { Pruner } from "../../src/store/pruner.js";
-import { SqliteStore } from "../../src/store/sqlite-store.js";
+import { SqliteStore } from "../../src/store/sqlite/sqlite-store.js";
 
 async function until(what: () => boolean, label: string, timeoutMs = 10_000): Promise<void> {
   for (const deadline = Date.now() + timeoutMs; !what(); ) {

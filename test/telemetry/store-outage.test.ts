@@ -4,7 +4,7 @@ import { join } from "node:path";
 import pino from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import { StoreUnavailableError } from "../../src/errors.js";
-import { SqliteStore } from "../../src/store/sqlite-store.js";
+import { SqliteStore } from "../../src/store/sqlite/sqlite-store.js";
 import { StoreOutage } from "../../src/telemetry/store-outage.js";
 
 /** One outage, one line each way: a fault the store explained itself is not told twice. */
