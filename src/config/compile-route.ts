@@ -222,7 +222,7 @@ function compileTarget(block: PluginBlock, at: Path, route: string, h: CompileHe
     transform,
     retry: resolveRetryPolicy(block.retry as Parameters<typeof resolveRetryPolicy>[0]),
     concurrency: typeof block.concurrency === "number" ? block.concurrency : plugin.defaultConcurrency,
-    coalesce: block.coalesce === true,
+    coalesce: target.coalesce === true,
     timeoutMs,
   };
 }

@@ -25,6 +25,11 @@ export interface DeliveryInput {
 
 export interface Target {
   /**
+   * Only the newest due delivery matters (a deploy of the latest commit): the worker claims it
+   * and finishes the older waiting ones as `coalesced` in the same step.
+   */
+  readonly coalesce?: boolean;
+  /**
    * What a delivery would send, without sending it: `switchyard test` prints this.
    * http: { method, url, headers, body }; exec: { argv, env, stdin }.
    */

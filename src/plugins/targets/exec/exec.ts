@@ -114,6 +114,7 @@ export const exec = defineTarget({
     };
 
     return {
+      coalesce: o.coalesce === true,
       render: prepare,
 
       async deliver(input, signal): Promise<DeliveryOutcome> {
