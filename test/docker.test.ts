@@ -3,7 +3,7 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSy
 import { createServer } from "node:net";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
-import { CLI, runCli, startDaemon, tempDir, writeConfig } from "./e2e/harness.js";
+import { CLI, finished, runCli, startDaemon, tempDir, writeConfig } from "./e2e/harness.js";
 
 /**
  * The container image, checked without Docker (these machines have none): the Dockerfile's
@@ -25,18 +25,7 @@ const instructions = dockerfile
   .filter((l) => l !== "" && !l.startsWith("#"));
 
 function run(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; uid?: number; gid?: number; cwd?: string } = {}) {
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((done) => {
-    const proc = spawn(cmd, args, { env: opts.env, uid: opts.uid, gid: opts.gid, cwd: opts.cwd, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    proc.stdout.setEncoding("utf8").on("data", (c: string) => {
-      stdout += c;
-    });
-    proc.stderr.setEncoding("utf8").on("data", (c: string) => {
-      stderr += c;
-    });
-    proc.once("close", (code) => done({ code, stdout, stderr }));
-  });
+  return finished(spawn(cmd, args, { env: opts.env, uid: opts.uid, gid: opts.gid, cwd: opts.cwd, stdio: ["ignore", "pipe", "pipe"] }));
 }
 
 function freePort(): Promise<number> {

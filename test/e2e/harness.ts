@@ -96,27 +96,34 @@ export async function startDaemon(configFile: string, env: NodeJS.ProcessEnv = {
   };
 }
 
-export async function runCli(
-  args: string[],
-  env: NodeJS.ProcessEnv = {},
-  input?: string,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export interface Finished {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** A child's whole output and exit code, once it has closed. */
+export function finished(proc: ChildProcess): Promise<Finished> {
+  let stdout = "";
+  let stderr = "";
+  proc.stdout?.setEncoding("utf8").on("data", (c: string) => {
+    stdout += c;
+  });
+  proc.stderr?.setEncoding("utf8").on("data", (c: string) => {
+    stderr += c;
+  });
+  return new Promise((done) => proc.once("close", (code) => done({ code, stdout, stderr })));
+}
+
+export async function runCli(args: string[], env: NodeJS.ProcessEnv = {}, input?: string): Promise<Finished> {
   requireBuild();
   const proc = spawn(process.execPath, [CLI, ...args], {
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
     stdio: ["pipe", "pipe", "pipe"],
   });
-  let stdout = "";
-  let stderr = "";
-  proc.stdout.setEncoding("utf8").on("data", (c: string) => {
-    stdout += c;
-  });
-  proc.stderr.setEncoding("utf8").on("data", (c: string) => {
-    stderr += c;
-  });
+  const result = finished(proc);
   proc.stdin.end(input ?? "");
-  const code = await new Promise<number | null>((r) => proc.once("close", (c) => r(c)));
-  return { code, stdout, stderr };
+  return result;
 }
 
 export interface SinkRequest {

@@ -2,7 +2,18 @@ import { spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type RunningDaemon, runCli, type Sink, startDaemon, startSink, tempDir, waitFor, writeConfig } from "./harness.js";
+import {
+  type Finished,
+  finished,
+  type RunningDaemon,
+  runCli,
+  type Sink,
+  startDaemon,
+  startSink,
+  tempDir,
+  waitFor,
+  writeConfig,
+} from "./harness.js";
 
 /**
  * `switchyard sign` prints a curl line; a user pastes it into a shell. Here the line is run by
@@ -81,19 +92,8 @@ function bodyFile(dir: string, c: Case): string {
 }
 
 /** Runs a line with `sh -c`, as a user pasting it would. */
-function shell(line: string, cwd: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    const proc = spawn("sh", ["-c", line], { cwd, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    proc.stdout.setEncoding("utf8").on("data", (c: string) => {
-      stdout += c;
-    });
-    proc.stderr.setEncoding("utf8").on("data", (c: string) => {
-      stderr += c;
-    });
-    proc.once("close", (code) => done({ code, stdout, stderr }));
-  });
+function shell(line: string, cwd: string): Promise<Finished> {
+  return finished(spawn("sh", ["-c", line], { cwd, stdio: ["ignore", "pipe", "pipe"] }));
 }
 
 describe("e2e: sign's curl line", () => {
