@@ -46,11 +46,17 @@ export function interpolate(
   const walk = (v: unknown, path: Path): unknown => {
     if (typeof v === "string") {
       if (verbatim.has(placeOf(path))) return v;
+      if (!required(path)) {
+        // Not needed by the caller: a variable that is unset, or set but empty, leaves the place
+        // unresolved rather than a value whose emptiness the schema would complain about.
+        let empty = false;
+        const text = interpolateString(v, env, () => {
+          empty = true;
+        });
+        if (empty || (text === "" && v !== "")) unresolved.push(placeOf(path));
+        return text;
+      }
       return interpolateString(v, env, (name) => {
-        if (!required(path)) {
-          unresolved.push(placeOf(path));
-          return;
-        }
         issues.push({
           place: placeOf(path),
           message: `environment variable ${name} is not set (write \${${name}:-default} for a default)`,

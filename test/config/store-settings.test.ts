@@ -51,6 +51,12 @@ describe("loadStoreSettings: the config as the store verbs need it", () => {
     });
   });
 
+  it("takes the routes' variables set but empty (an unset secret in a systemd EnvironmentFile) as not needed", () => {
+    const path = file(`store: { path: ./data/s.db }\n${routes}`);
+    const empty = { GITHUB_WEBHOOK_SECRET: "", NTFY_URL: "", NTFY_TOKEN: "" };
+    expect(errorsOf(path, empty)).toEqual([]);
+  });
+
   it("requires the store's own variables, by name", () => {
     const path = file(`store: { type: redis, url: "redis://:\${REDIS_PASSWORD}@127.0.0.1:6379", prefix: "\${PREFIX:-sy}" }\n${routes}`);
     expect(errorsOf(path, {})).toEqual([
