@@ -40,6 +40,13 @@ routes:
       - name: log
         type: exec
         command: [cat]
+  - name: meraki
+    path: /hooks/meraki
+    verify: { type: shared-secret, secret: meraki-shared-1234 }
+    targets:
+      - name: log
+        type: exec
+        command: [cat]
 `,
     );
     out = join(dir, "captured.jsonl");
@@ -118,6 +125,34 @@ routes:
     await waitFor(() => stdout.includes("x-evil:"), "the hostile request");
     expect(stdout).toContain("x-evil: a\\u009b31mred");
     expect(stdout.includes("\u001b") || stdout.includes("\u009b")).toBe(false);
+  });
+
+  it("masks the config's secrets wherever they appear, and says so of a request Node refuses", async () => {
+    const meraki = await fetch(`${base}/hooks/meraki`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ sharedSecret: "meraki-shared-1234", alertId: "a-77" }),
+    });
+    expect(meraki.status).toBe(200);
+    await waitFor(() => stdout.includes("route: meraki"), "the Meraki request");
+    const block = stdout.split(/^--- /m).find((b) => b.includes("route: meraki")) ?? "";
+    expect(block).toContain('"sharedSecret": "[redacted]"');
+    expect(block).toContain("verification: verified (delivery id a-77)");
+    expect(stdout).not.toContain("meraki-shared-1234");
+
+    // An ESC byte in a header is not HTTP: Node's parser refuses it before any handler runs.
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = connect(Number(new URL(base).port), "127.0.0.1");
+      let text = "";
+      socket.setEncoding("latin1").on("data", (c: string) => {
+        text += c;
+      });
+      socket.on("end", () => resolve(text));
+      socket.on("error", reject);
+      socket.write("POST /hooks/github HTTP/1.1\r\nHost: x\r\nX-Evil: a\u001b[31m\r\nContent-Length: 0\r\n\r\n");
+    });
+    expect(answer).toMatch(/^HTTP\/1\.1 400/);
+    await waitFor(() => stdout.includes("answered 400: the request is not valid HTTP"), "the line about the refused request");
   });
 
   it("answers 413 to a body over body_limit", async () => {
