@@ -181,6 +181,12 @@ routes:
     expect(missing.stderr).toContain("there is no request 99");
   }, 30_000);
 
+  it("exits 3 when its address is taken, naming it", async () => {
+    const second = await runCli(["capture", "--listen", new URL(base).host]);
+    expect(second.code).toBe(3);
+    expect(second.stderr).toContain(`cannot listen on ${new URL(base).host}: address in use (--listen)`);
+  }, 20_000);
+
   it("stops cleanly on SIGTERM", async () => {
     const exited = new Promise<number | null>((r) => proc.once("exit", (c) => r(c)));
     proc.kill("SIGTERM");
