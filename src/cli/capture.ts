@@ -84,9 +84,10 @@ function firstValues(params: URLSearchParams): Record<string, string> {
 
 function reply(res: ServerResponse, status: number, body: unknown, close = false): void {
   if (res.headersSent || res.destroyed) return;
-  const text = JSON.stringify(body);
+  // As Koa answers in the daemon: a string as text, anything else as JSON.
+  const text = typeof body === "string" ? body : JSON.stringify(body);
   res.writeHead(status, {
-    "Content-Type": "application/json",
+    "Content-Type": typeof body === "string" ? "text/plain; charset=utf-8" : "application/json",
     "Content-Length": Buffer.byteLength(text),
     ...(close ? { Connection: "close" } : {}),
   });
