@@ -1,6 +1,8 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import { ADDRESS_PATTERN, parseAddress } from "../config/addresses.js";
 import { ConfigError, ListenError, StoreUnavailableError, UserError } from "../errors.js";
 import { VERSION } from "../version.js";
+import { capture } from "./capture.js";
 import { check } from "./check.js";
 import { dlqList, dlqReplay } from "./dlq.js";
 import { events } from "./events.js";
@@ -25,6 +27,13 @@ function positiveInt(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError("must be a whole number from 1 up");
   return n;
+}
+
+function address(value: string): string {
+  if (!new RegExp(ADDRESS_PATTERN).test(value) || parseAddress(value).port > 65535) {
+    throw new InvalidArgumentError("write host:port, e.g. 127.0.0.1:8081, 0.0.0.0:0 or [::1]:8081");
+  }
+  return value;
 }
 
 function collect(value: string, previous: string[] = []): string[] {
@@ -61,7 +70,8 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .command("test")
     .description("dry run: verification, route filter, each target's filter and rendered request; delivers nothing")
     .argument("<route>", "route name")
-    .requiredOption("--body <file>", "the request body ('-' for stdin)")
+    .option("--body <file>", "the request body ('-' for stdin)")
+    .option("--request <file.jsonl[:n]>", "instead of --body: a request switchyard capture --out wrote (the last, or the nth line)")
     .option("-H, --header <line>", "a request header, 'Name: value' (repeatable)", collect)
     .option("-q, --query <pair>", "a query parameter, name=value (repeatable)", collect)
     .option("--sign", "sign the body with the route's secret first")
@@ -116,6 +126,18 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .option("--url <url>", "probe this URL instead (default $SWITCHYARD_HEALTH_URL, else from the config)")
     .addOption(configOption())
     .action(async (o) => setExit(await health(o)));
+  program
+    .command("capture")
+    .description("answer 200 to every request and print it (headers, body); with -c, what the daemon would do with it")
+    .addOption(
+      new Option("--listen <host:port>", "where to listen (default 127.0.0.1:8081, or the config's server.listen with -c)").argParser(
+        address,
+      ),
+    )
+    .addOption(configOption())
+    .option("--out <file.jsonl>", "also append each request as a JSON line, for switchyard test --request")
+    .option("--show-secrets", "show credential headers (Authorization, tokens) instead of [redacted]")
+    .action(async (o) => setExit(await capture(o)));
   return program;
 }
 

@@ -1,9 +1,10 @@
 import { formatSize } from "../config/units.js";
-import { ExpressionError } from "../errors.js";
+import { ExpressionError, UserError } from "../errors.js";
 import { admit } from "../pipeline/admit.js";
 import { prepare } from "../pipeline/prepare.js";
 import type { InboundRequest } from "../plugins/verifiers/verifier.js";
 import { jsonTooDeep, MAX_JSON_DEPTH } from "../server/json-depth.js";
+import { capturedBody, readCapturedRequest } from "./captured-request.js";
 import { findRoute, loadForCli, print } from "./common.js";
 import { HeaderLines } from "./header-lines.js";
 import { readBodyFile } from "./sign.js";
@@ -15,7 +16,10 @@ import { readBodyFile } from "./sign.js";
 
 export interface TestOptions {
   config?: string;
-  body: string;
+  /** The body file; or */
+  body?: string;
+  /** a request `switchyard capture --out` wrote, `FILE.jsonl[:N]`: its body, headers and query. */
+  request?: string;
   header?: string[];
   query?: string[];
   sign?: boolean;
@@ -52,9 +56,20 @@ export interface DryRunReport {
 export async function dryRun(routeName: string, options: TestOptions): Promise<DryRunReport> {
   const config = loadForCli(options.config);
   const route = findRoute(config, routeName);
-  let rawBody = readBodyFile(options.body);
-  let headers = new HeaderLines().set(HeaderLines.parse(options.header ?? [])).lowerCased();
-  let query: Record<string, string> = Object.fromEntries(new URLSearchParams((options.query ?? []).join("&")));
+  if ((options.body === undefined) === (options.request === undefined)) {
+    throw new UserError("give the request as --body FILE or as --request FILE.jsonl[:N] (from switchyard capture --out), one of the two");
+  }
+  const captured = options.request !== undefined ? readCapturedRequest(options.request) : undefined;
+  let rawBody = captured ? capturedBody(captured) : readBodyFile(options.body ?? "-");
+  // A captured request's own headers and query come along (a signature is a header); -H and -q add to them or replace.
+  let headers = new HeaderLines()
+    .set(captured?.headers ?? {})
+    .set(HeaderLines.parse(options.header ?? []))
+    .lowerCased();
+  let query: Record<string, string> = {
+    ...captured?.query,
+    ...Object.fromEntries(new URLSearchParams((options.query ?? []).join("&"))),
+  };
   if (options.sign) {
     // Signed over the headers given with -H, as `sign` does: an hmac template's {header:Name} signs them.
     const signed = route.verifier.sign(rawBody, Date.now(), headers);
