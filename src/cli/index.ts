@@ -1,4 +1,4 @@
-import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import { Argument, Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { ConfigError, ListenError, StoreUnavailableError, UserError } from "../errors.js";
 import { VERSION } from "../version.js";
 import { check } from "./check.js";
@@ -6,6 +6,7 @@ import { dlqList, dlqReplay } from "./dlq.js";
 import { events } from "./events.js";
 import { eventsShow } from "./events-show.js";
 import { health } from "./health.js";
+import { INIT_PROVIDER_NAMES, init } from "./init.js";
 import { serve } from "./serve.js";
 import { sign } from "./sign.js";
 import { test } from "./test.js";
@@ -116,6 +117,14 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .option("--url <url>", "probe this URL instead (default $SWITCHYARD_HEALTH_URL, else from the config)")
     .addOption(configOption())
     .action(async (o) => setExit(await health(o)));
+  program
+    .command("init")
+    .description("write a starter config: a route, a generated secret file and the hook's registration steps per provider")
+    .addArgument(new Argument("[providers...]", "providers (default generic)").choices(INIT_PROVIDER_NAMES))
+    .option("-o, --output <dir>", "the folder to write switchyard.yaml, secrets/ and data/ in (default .)")
+    .option("--public-url <url>", "the base URL providers reach the daemon at, filled into the printed steps")
+    .option("--force", "replace switchyard.yaml and the secret files if they exist")
+    .action((providers: string[], o) => setExit(init(providers, o)));
   return program;
 }
 
