@@ -179,8 +179,19 @@ describe("e2e: serving what init wrote", () => {
     expect(JSON.parse(sent.stdout)).toMatchObject({ status: "accepted" });
     // The starter target appends the event to data/PROVIDER-events.jsonl.
     const events = join(dir, "data", `${provider}-events.jsonl`);
-    const line = await waitFor(() => existsSync(events) && readFileSync(events, "utf8").trim(), `${provider}'s event in ${events}`, 30_000);
-    expect(JSON.parse(line.split("\n")[0] ?? "")).toMatchObject({ route: provider });
+    // tee may write the event in more than one piece: wait for a whole JSON line, not just a file.
+    const event = await waitFor(
+      () => {
+        try {
+          return existsSync(events) && (JSON.parse(readFileSync(events, "utf8").split("\n")[0] ?? "") as unknown);
+        } catch {
+          return false;
+        }
+      },
+      `${provider}'s event in ${events}`,
+      30_000,
+    );
+    expect(event).toMatchObject({ route: provider });
   });
 
   it("refuses an unsigned request", async () => {
