@@ -156,7 +156,8 @@ export function init(names: readonly string[], o: InitOptions): number {
   } catch (err) {
     if (err instanceof UserError) throw err;
     const e = err as NodeJS.ErrnoException;
-    if (e.code === "EEXIST" && e.syscall !== "mkdir") throw new UserError(`${e.path ?? "a file"} appeared while init ran: use --force to replace it`);
+    if (e.code === "EEXIST" && e.syscall !== "mkdir")
+      throw new UserError(`${e.path ?? "a file"} appeared while init ran: use --force to replace it`);
     throw new UserError(`cannot write the starter config in ${dir}: ${e.code ?? e.message}${e.path ? ` (${e.path})` : ""}`);
   }
 
