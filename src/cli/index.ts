@@ -1,4 +1,4 @@
-import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import { Argument, Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { ADDRESS_PATTERN, parseAddress } from "../config/addresses.js";
 import { ConfigError, ListenError, StoreUnavailableError, UserError } from "../errors.js";
 import { VERSION } from "../version.js";
@@ -8,6 +8,7 @@ import { dlqList, dlqReplay } from "./dlq.js";
 import { events } from "./events.js";
 import { eventsShow } from "./events-show.js";
 import { health } from "./health.js";
+import { INIT_PROVIDER_NAMES, init } from "./init.js";
 import { serve } from "./serve.js";
 import { sign } from "./sign.js";
 import { test } from "./test.js";
@@ -138,6 +139,14 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .option("--out <file.jsonl>", "also append each request as a JSON line, for switchyard test --request")
     .option("--show-secrets", "show credential headers (Authorization, tokens) instead of [redacted]")
     .action(async (o) => setExit(await capture(o)));
+  program
+    .command("init")
+    .description("write a starter config: a route, a generated secret file and the hook's registration steps per provider")
+    .addArgument(new Argument("[providers...]", "providers (default generic)").choices(INIT_PROVIDER_NAMES))
+    .option("-o, --output <dir>", "the folder to write switchyard.yaml, secrets/ and data/ in (default .)")
+    .option("--public-url <url>", "the base URL providers reach the daemon at, filled into the printed steps")
+    .option("--force", "replace switchyard.yaml and the secret files if they exist")
+    .action((providers: string[], o) => setExit(init(providers, o)));
   return program;
 }
 

@@ -2,11 +2,7 @@ import { readFileSync } from "node:fs";
 import { UserError } from "../errors.js";
 import { findRoute, loadForCli, print } from "./common.js";
 import { HeaderLines } from "./header-lines.js";
-
-/** Single-quotes a word for a POSIX shell. */
-function shellQuote(word: string): string {
-  return `'${word.replace(/'/g, `'\\''`)}'`;
-}
+import { shellQuote } from "./shell-quote.js";
 
 export function readBodyFile(file: string): Buffer {
   try {
