@@ -1,5 +1,5 @@
 import { closeSync, openSync, writeSync } from "node:fs";
-import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import pino from "pino";
 import { formatAddress, parseAddress } from "../config/addresses.js";
@@ -12,6 +12,7 @@ import { BodyBudget } from "../server/body-budget.js";
 import { listenOn } from "../server/listen-on.js";
 import { createListener, type ListenerLimits } from "../server/listener.js";
 import { readBody } from "../server/read-body.js";
+import { firstValues, flattenHeaders } from "../server/request-parts.js";
 import { printable } from "../telemetry/printable.js";
 import { captureVerdict } from "./capture-verdict.js";
 import { capturedLine } from "./captured-request.js";
@@ -65,21 +66,6 @@ function settings(options: CaptureOptions): Settings {
     bodyLimit,
     inflightBodyLimit: DEFAULT_INFLIGHT_BODIES * bodyLimit,
   };
-}
-
-// Null-prototype records, as the daemon's ingress builds them: a header named `__proto__` is data.
-function flattenHeaders(raw: IncomingHttpHeaders): Record<string, string> {
-  const out: Record<string, string> = Object.create(null);
-  for (const [name, value] of Object.entries(raw)) {
-    if (value !== undefined) out[name] = Array.isArray(value) ? value.join(", ") : value;
-  }
-  return out;
-}
-
-function firstValues(params: URLSearchParams): Record<string, string> {
-  const out: Record<string, string> = Object.create(null);
-  for (const [k, v] of params) if (!Object.hasOwn(out, k)) out[k] = v;
-  return out;
 }
 
 function reply(res: ServerResponse, status: number, body: unknown, close = false): void {

@@ -1,4 +1,4 @@
-import type { IncomingHttpHeaders, IncomingMessage } from "node:http";
+import type { IncomingMessage } from "node:http";
 import Koa from "koa";
 import type { CompiledConfig } from "../config/compile.js";
 import { type ReceiveDeps, receive } from "../pipeline/receive.js";
@@ -6,6 +6,7 @@ import { RefusalLog } from "../telemetry/refusal-log.js";
 import { BodyBudget } from "./body-budget.js";
 import { jsonTooDeep, MAX_JSON_DEPTH } from "./json-depth.js";
 import { readBody } from "./read-body.js";
+import { firstValues, flattenHeaders } from "./request-parts.js";
 
 /**
  * The webhook listener. Route lookup is one Map hit on the exact path (O(1) in the number of
@@ -27,22 +28,6 @@ export interface IngressOptions extends ReceiveDeps {
 const RETRY_AFTER_SECONDS = "5";
 /** How much of an unknown path a log line shows: enough to spot a typo, not a scanner's essay. */
 const LOGGED_PATH_CHARS = 200;
-
-// Null-prototype records: a header or query parameter named `constructor` or `__proto__` is
-// data like any other, never an inherited property a verifier could trip over.
-function flattenHeaders(raw: IncomingHttpHeaders): Record<string, string> {
-  const out: Record<string, string> = Object.create(null);
-  for (const [name, value] of Object.entries(raw)) {
-    if (value !== undefined) out[name] = Array.isArray(value) ? value.join(", ") : value;
-  }
-  return out;
-}
-
-function firstValues(params: URLSearchParams): Record<string, string> {
-  const out: Record<string, string> = Object.create(null);
-  for (const [k, v] of params) if (!Object.hasOwn(out, k)) out[k] = v;
-  return out;
-}
 
 /** A webhook turned away before it reaches the pipeline. */
 interface Refusal {
