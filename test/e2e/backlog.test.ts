@@ -1,6 +1,6 @@
 import { writeFileSync } from "node:fs";
-import { afterEach, describe, expect, it } from "vitest";
-import { post, type RunningDaemon, runCli, type Sink, startDaemon, startSink, tempDir, waitFor, writeConfig } from "./harness.js";
+import { describe, expect, it } from "vitest";
+import { cleanupAfterEach, post, runCli, startDaemon, startSink, tempDir, waitFor, writeConfig } from "./harness.js";
 
 /**
  * A long backlog: retries must not flood the log, and finished events must be pruned often
@@ -29,14 +29,7 @@ async function storedEvents(file: string): Promise<number> {
 }
 
 describe("e2e: a long backlog", () => {
-  const cleanups: (() => Promise<unknown>)[] = [];
-  afterEach(async () => {
-    for (const c of cleanups.splice(0).reverse()) await c();
-  });
-  const track = <T extends RunningDaemon | Sink>(x: T): T => {
-    cleanups.push(() => ("proc" in x ? x.stop("SIGKILL") : x.close()));
-    return x;
-  };
+  const { track } = cleanupAfterEach();
 
   it("warns once per failing delivery, not once per retry", async () => {
     const dir = tempDir();

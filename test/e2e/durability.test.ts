@@ -1,7 +1,7 @@
 import { chmodSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
-import { metric, post, type RunningDaemon, runCli, type Sink, startDaemon, startSink, tempDir, waitFor, writeConfig } from "./harness.js";
+import { describe, expect, it } from "vitest";
+import { cleanupAfterEach, metric, post, runCli, startDaemon, startSink, tempDir, waitFor, writeConfig } from "./harness.js";
 
 /**
  * A 202 means delivered at least once to every target, whatever happens to the daemon:
@@ -29,14 +29,7 @@ ${targets}
 }
 
 describe("e2e: durable delivery", () => {
-  const cleanups: (() => Promise<unknown>)[] = [];
-  afterEach(async () => {
-    for (const c of cleanups.splice(0).reverse()) await c();
-  });
-  const track = <T extends RunningDaemon | Sink>(x: T): T => {
-    cleanups.push(() => ("proc" in x ? x.stop("SIGKILL") : x.close()));
-    return x;
-  };
+  const { track } = cleanupAfterEach();
 
   it("delivers every acked event after kill -9 while the target was down", async () => {
     const dir = tempDir();

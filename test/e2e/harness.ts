@@ -4,6 +4,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { afterEach } from "vitest";
 
 /** Spawns the built CLI (`dist/src/main.js`), as a user would run it. `npm test` builds first. */
 export const CLI = resolve(import.meta.dirname, "../../dist/src/main.js");
@@ -214,4 +215,27 @@ export function metric(text: string, name: string, labels: Record<string, string
     if (Object.entries(labels).every(([k, v]) => got[k] === v)) return Number(m[4]);
   }
   return undefined;
+}
+
+/**
+ * What a test started, stopped after each test of the describe block that calls it, newest
+ * first: `track` a daemon (killed with SIGKILL) or a sink (closed), `later` anything else.
+ */
+export function cleanupAfterEach(): {
+  track: <T extends RunningDaemon | Sink>(x: T) => T;
+  later: (fn: () => Promise<unknown> | unknown) => void;
+} {
+  const cleanups: (() => Promise<unknown> | unknown)[] = [];
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c();
+  });
+  return {
+    track: (x) => {
+      cleanups.push(() => ("proc" in x ? x.stop("SIGKILL") : x.close()));
+      return x;
+    },
+    later: (fn) => {
+      cleanups.push(fn);
+    },
+  };
 }

@@ -6,7 +6,18 @@ import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
 import { SqliteStore } from "../../src/store/sqlite/sqlite-store.js";
 import { immutableStopsOpenFiles, setImmutable } from "../server/tmpfs.js";
-import { metric, post, type RunningDaemon, type Sink, startDaemon, startSink, tempDir, waitFor, writeConfig } from "./harness.js";
+import {
+  cleanupAfterEach,
+  metric,
+  post,
+  type RunningDaemon,
+  type Sink,
+  startDaemon,
+  startSink,
+  tempDir,
+  waitFor,
+  writeConfig,
+} from "./harness.js";
 
 /**
  * The store's file taken from under a running daemon: removed, replaced, made read-only. A 202
@@ -51,22 +62,20 @@ const deliveredIds = (sink: Sink) => new Set(sink.requests.map((r) => String(r.h
 const linesWith = (d: RunningDaemon, text: string) => d.logs.filter((l) => l.msg.includes(text));
 
 describe("e2e: the store file removed or replaced under a running daemon", () => {
-  const cleanups: (() => Promise<unknown> | unknown)[] = [];
-  afterEach(async () => {
-    for (const c of cleanups.splice(0).reverse()) await c();
-  });
-  const track = <T extends RunningDaemon | Sink>(x: T): T => {
-    cleanups.push(() => ("proc" in x ? x.stop("SIGKILL") : x.close()));
-    return x;
-  };
-
-  it("rm of the store file: no acked event is lost across an ordinary restart, and the log says so once", async () => {
-    const dir = tempDir();
+  const { track, later } = cleanupAfterEach();
+  /** A target that answers 503 until `open()`: what was acked stays queued until then. */
+  const closedSink = async () => {
     const sink = track(await startSink());
     let up = false;
     sink.respond = (_req, res) => {
       res.writeHead(up ? 200 : 503).end();
     };
+    return { sink, open: () => (up = true) };
+  };
+
+  it("rm of the store file: no acked event is lost across an ordinary restart, and the log says so once", async () => {
+    const dir = tempDir();
+    const { sink, open } = await closedSink();
     const file = config(dir, sink.url);
     const storeFile = join(dir, "data", "switchyard.db");
     const first = track(await startDaemon(file, { SWITCHYARD_LOG_LEVEL: "info" }));
@@ -88,7 +97,7 @@ describe("e2e: the store file removed or replaced under a running daemon", () =>
     expect((await fetch(`${first.adminUrl}/readyz`)).status).toBe(200);
 
     expect(await first.stop()).toBe(0);
-    up = true;
+    open();
     const second = track(await startDaemon(file));
     const acked = [...before.acked, ...during.acked, ...after.acked];
     await waitFor(() => acked.every((id) => deliveredIds(sink).has(id)), `all ${acked.length} acked events delivered`, 60_000);
@@ -97,18 +106,14 @@ describe("e2e: the store file removed or replaced under a running daemon", () =>
 
   it("rm of the store file right before a stop: the stopping daemon writes it back", async () => {
     const dir = tempDir();
-    const sink = track(await startSink());
-    let up = false;
-    sink.respond = (_req, res) => {
-      res.writeHead(up ? 200 : 503).end();
-    };
+    const { sink, open } = await closedSink();
     const file = config(dir, sink.url);
     const first = track(await startDaemon(file, { SWITCHYARD_LOG_LEVEL: "info" }));
     const before = await burst(first.url, 100, 0);
     expect(before.acked).toHaveLength(100);
     rmSync(join(dir, "data", "switchyard.db"));
     expect(await first.stop()).toBe(0);
-    up = true;
+    open();
     const second = track(await startDaemon(file));
     await waitFor(() => before.acked.every((id) => deliveredIds(sink).has(id)), "all 100 acked events delivered", 60_000);
     expect(second.logs.filter((l) => l.level === "error")).toEqual([]);
@@ -116,11 +121,7 @@ describe("e2e: the store file removed or replaced under a running daemon", () =>
 
   it("rm -rf of the data folder: the folder and file come back with every acked event", async () => {
     const dir = tempDir();
-    const sink = track(await startSink());
-    let up = false;
-    sink.respond = (_req, res) => {
-      res.writeHead(up ? 200 : 503).end();
-    };
+    const { sink, open } = await closedSink();
     const file = config(dir, sink.url);
     const first = track(await startDaemon(file, { SWITCHYARD_LOG_LEVEL: "info" }));
     const before = await burst(first.url, 100, 0);
@@ -129,7 +130,7 @@ describe("e2e: the store file removed or replaced under a running daemon", () =>
     await waitFor(() => linesWith(first, "rebuilt").length > 0, "the store file to be rebuilt");
     expect(linesWith(first, "was removed")).toHaveLength(1);
     expect(await first.stop()).toBe(0);
-    up = true;
+    open();
     const second = track(await startDaemon(file));
     await waitFor(() => before.acked.every((id) => deliveredIds(sink).has(id)), "all 100 acked events delivered", 60_000);
     expect(second.logs.filter((l) => l.level === "error")).toEqual([]);
@@ -137,11 +138,7 @@ describe("e2e: the store file removed or replaced under a running daemon", () =>
 
   it("a store file replaced by another (a restored backup): the daemon switches to it and saves what it held beside it", async () => {
     const dir = tempDir();
-    const sink = track(await startSink());
-    let up = false;
-    sink.respond = (_req, res) => {
-      res.writeHead(up ? 200 : 503).end();
-    };
+    const { sink, open } = await closedSink();
     const file = config(dir, sink.url);
     const storeFile = join(dir, "data", "switchyard.db");
     const first = track(await startDaemon(file, { SWITCHYARD_LOG_LEVEL: "info" }));
@@ -150,7 +147,7 @@ describe("e2e: the store file removed or replaced under a running daemon", () =>
 
     // The backup holds an event of its own, still to be delivered.
     const otherDir = mkdtempSync(join(tmpdir(), "switchyard-other-"));
-    cleanups.push(() => rmSync(otherDir, { recursive: true, force: true }));
+    later(() => rmSync(otherDir, { recursive: true, force: true }));
     const other = SqliteStore.open(join(otherDir, "other.db"));
     const fromBackup = randomUUID();
     const event = {
@@ -183,7 +180,7 @@ describe("e2e: the store file removed or replaced under a running daemon", () =>
       return r.status === 202 ? (r.json() as { id: string }).id : undefined;
     }, "webhooks to be accepted on the new file");
     expect((await fetch(`${first.adminUrl}/readyz`)).status).toBe(200);
-    up = true;
+    open();
     await waitFor(() => deliveredIds(sink).has(fromBackup) && deliveredIds(sink).has(late), "the new file's events delivered");
 
     // As the log says: stop, move the saved copy into place, start: what was waiting is delivered.
