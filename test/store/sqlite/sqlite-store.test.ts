@@ -452,15 +452,26 @@ describe("SqliteStore", () => {
       const claimer = `
         import { existsSync } from "node:fs";
         import { SqliteStore } from ${JSON.stringify(storeUrl)};
-        const [file, owner, go] = process.argv.slice(2);
+        import { writeFileSync } from "node:fs";
+        const [file, owner, other, go] = process.argv.slice(2);
         const store = SqliteStore.open(file, { busyTimeoutMs: 10000 });
+        const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
         process.stdout.write("ready\\n");
-        while (!existsSync(go)) await new Promise((r) => setTimeout(r, 2));
+        while (!existsSync(go)) await sleep(2);
+        // Each waits, after its first claim, for the other's first claim: a process that starts
+        // late on a loaded machine would otherwise find the queue already empty.
+        let first = true;
         for (let idle = 0; idle < 20; ) {
           const got = await store.claim({ route: "github", target: "t", limit: 5, leaseMs: 60000, now: Date.now(), owner, coalesce: false });
-          if (got.length === 0) { idle++; await new Promise((r) => setTimeout(r, 5)); continue; }
+          if (got.length === 0) { idle++; await sleep(5); continue; }
           idle = 0;
           for (const d of got) process.stdout.write(d.id + "\\n");
+          if (first) {
+            first = false;
+            writeFileSync(go + "-" + owner, "");
+            while (!existsSync(go + "-" + other)) await sleep(2);
+          }
+          await sleep(1);
         }
         await store.close();
       `;
@@ -468,7 +479,7 @@ describe("SqliteStore", () => {
       let ready = 0;
       const exits = await Promise.all(
         ["p1", "p2"].map((owner) =>
-          run(`claimer-${owner}.mjs`, claimer, [file, owner, go], (line) => {
+          run(`claimer-${owner}.mjs`, claimer, [file, owner, owner === "p1" ? "p2" : "p1", go], (line) => {
             if (line !== "ready") byOwner[owner]?.push(line);
             else if (++ready === 2) void writeFile(go, "");
           }),
