@@ -41,7 +41,13 @@ export async function captureVerdict(config: CompiledConfig, req: InboundRequest
     case "rejected":
       return { lines: [...lines, `verification: failed: ${admission.reason}`, "the daemon would answer 401"] };
     case "invalid":
-      return { lines: [...lines, "verification: verified", "the daemon would answer 400: body is not valid JSON"] };
+      return {
+        lines: [
+          ...lines,
+          "verification: verified",
+          `the daemon would answer 400: ${admission.reason === "body_not_multipart" ? "body is not valid multipart/form-data" : "body is not valid JSON"}`,
+        ],
+      };
     case "handshake":
       return {
         lines: [

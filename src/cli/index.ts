@@ -9,6 +9,7 @@ import { events } from "./events.js";
 import { eventsShow } from "./events-show.js";
 import { health } from "./health.js";
 import { INIT_PROVIDER_NAMES, init } from "./init.js";
+import { schemes } from "./schemes.js";
 import { serve } from "./serve.js";
 import { sign } from "./sign.js";
 import { test } from "./test.js";
@@ -88,6 +89,11 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .option("-H, --header <line>", "add or replace a request header, 'Name: value' (repeatable)", collect)
     .addOption(configOption())
     .action((route, o) => setExit(sign(route, o)));
+  program
+    .command("schemes")
+    .description("list every verify.type with its options, what it checks and its dedupe id")
+    .option("--json", "machine-readable output")
+    .action((o) => setExit(schemes(o)));
   const dlq = program.command("dlq").description("the dead-letter queue: deliveries that ran out of attempts");
   dlq
     .command("list")

@@ -109,7 +109,12 @@ export async function dryRun(routeName: string, options: TestOptions): Promise<D
         answer: 401,
       };
     case "invalid":
-      return { ...report, verification: "ok", answer: 400, error: "body is not valid JSON" };
+      return {
+        ...report,
+        verification: "ok",
+        answer: 400,
+        error: admission.reason === "body_not_multipart" ? "body is not valid multipart/form-data" : "body is not valid JSON",
+      };
     case "handshake":
       return { ...report, verification: "ok", handshake: admission.answer.body, answer: admission.answer.status };
     case "ignored":

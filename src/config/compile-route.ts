@@ -10,6 +10,7 @@ import { findTarget } from "../plugins/targets/index.js";
 import { OptionProblems, type Target } from "../plugins/targets/target.js";
 import { findVerifier } from "../plugins/verifiers/index.js";
 import { SECRET_KEYS, type Verifier } from "../plugins/verifiers/verifier.js";
+import { type AllowList, compileAllowFrom } from "./allow-from.js";
 import { type Path, placeOf } from "./interpolate.js";
 import { markedValues } from "./marks.js";
 import { DEDUPE_DEFAULTS, type PluginBlock, type RouteConfig } from "./schema.js";
@@ -36,6 +37,8 @@ export interface CompiledRoute {
   where: string;
   verifyType: string;
   verifier: Verifier;
+  /** `allow_from`: when present, requests from other addresses are refused before anything else. */
+  allowFrom?: AllowList;
   filter?: Expression;
   /** Present when the route deduplicates; without `id` the scheme's delivery id is used. */
   dedupe?: { id?: Expression; ttlMs: number };
@@ -72,7 +75,9 @@ export function compileRoute(r: RouteConfig, at: Path, h: CompileHelpers): Compi
   }
   // The route's own fields: skipped when loading found them broken (a JSONata field there was
   // already checked by the loader).
-  const ownSound = !["name", "path", "filter", "dedupe"].some((k) => h.unsound(`${where}.${k}`));
+  const ownSound = !["name", "path", "filter", "dedupe", "allow_from"].some((k) => h.unsound(`${where}.${k}`));
+  const allowFrom =
+    ownSound && r.allow_from ? compileAllowFrom(r.allow_from, (i, message) => h.issue([...at, "allow_from", i], message)) : undefined;
   const filter = ownSound ? h.expr(r.filter, [...at, "filter"]) : undefined;
   let dedupe: CompiledRoute["dedupe"];
   if (ownSound && (r.dedupe === true || typeof r.dedupe === "object")) {
@@ -97,13 +102,14 @@ export function compileRoute(r: RouteConfig, at: Path, h: CompileHelpers): Compi
       if (rest) compileTarget(rest, tAt, r.name, h);
     }
   });
-  if (!sound || !verifier || targets.length !== r.targets.length) return undefined;
+  if (!sound || !verifier || targets.length !== r.targets.length || (r.allow_from && !allowFrom)) return undefined;
   return {
     name: r.name,
     path: r.path,
     where,
     verifyType: r.verify.type,
     verifier,
+    ...(allowFrom ? { allowFrom } : {}),
     filter,
     dedupe,
     targets,

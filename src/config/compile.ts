@@ -43,6 +43,8 @@ export interface ServerSettings {
   /** Bytes of request bodies held at once across all requests; beyond it 503. */
   inflightBodyLimit: number;
   adminToken?: string;
+  /** `trust_proxy`: how many X-Forwarded-For hops back the client address is read. */
+  trustProxy: number;
 }
 
 export interface CompiledConfig {
@@ -178,6 +180,7 @@ function compileServer(
     requestTimeoutMs,
     inflightBodyLimit,
     adminToken: server.admin_token,
+    trustProxy: server.trust_proxy ?? SERVER_DEFAULTS.trust_proxy,
   };
 }
 

@@ -41,6 +41,7 @@ export const SERVER_DEFAULTS = {
   log_level: "info",
   shutdown_timeout: "30s",
   max_connections: 1024,
+  trust_proxy: 0,
   header_timeout: "10s",
   request_timeout: "30s",
 } as const;
@@ -116,6 +117,15 @@ export const ServerSchema = Type.Object(
         [DEFAULT_TEXT_MARK]: `${DEFAULT_INFLIGHT_BODIES} × \`body_limit\``,
         description:
           "total size of the request bodies being received and processed at once; beyond it a webhook gets `503` with `Retry-After` before its body is read. Bounds the memory a flood of large requests can take",
+      }),
+    ),
+    trust_proxy: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: 16,
+        default: SERVER_DEFAULTS.trust_proxy,
+        description:
+          "how many reverse proxies of yours stand in front of `listen`: a route's `allow_from` then judges the address that many hops back in `X-Forwarded-For` rather than the proxy's. `0` uses the peer address and ignores the header. Set it only when `listen` cannot be reached except through those proxies, or anyone can write the header",
       }),
     ),
     admin_token: Type.Optional(
@@ -200,6 +210,13 @@ export const RouteSchema = Type.Object(
     verify: byType(
       verifiers.map((v) => v.schema),
       "how requests are authenticated: see [Verification schemes](#verification-schemes)",
+    ),
+    allow_from: Type.Optional(
+      Type.Array(Type.String({ minLength: 1 }), {
+        minItems: 1,
+        description:
+          "IPv4 and IPv6 addresses or CIDR ranges (`192.168.1.0/24`, `10.0.0.5`, `fd00::/8`): a request from any other address gets 403 (counted as `rejected`, the address logged), whatever the scheme. See `server.trust_proxy` behind a reverse proxy",
+      }),
     ),
     dedupe: Type.Optional(DedupeSchema),
     filter: Type.Optional(

@@ -12,7 +12,7 @@ import { isTruthy } from "./expression.js";
  */
 export type Admission =
   | { kind: "rejected"; reason: VerifyFailure }
-  | { kind: "invalid"; reason: "body_not_json" }
+  | { kind: "invalid"; reason: "body_not_json" | "body_not_multipart" }
   | { kind: "handshake"; answer: HandshakeAnswer; deliveryId?: string }
   | { kind: "ignored"; event: WebhookEvent; deliveryId?: string }
   | { kind: "accept"; event: WebhookEvent; deliveryId?: string; dedupeKey?: string };
@@ -29,7 +29,7 @@ export async function admit(route: CompiledRoute, req: InboundRequest): Promise<
   const { deliveryId } = verdict;
 
   const parsed = parseBody(req.rawBody, req.headers["content-type"]);
-  if (!parsed.ok) return { kind: "invalid", reason: "body_not_json" };
+  if (!parsed.ok) return { kind: "invalid", reason: parsed.reason };
 
   const answer = route.verifier.handshake?.(req.headers, parsed.value);
   if (answer) return { kind: "handshake", answer, deliveryId };

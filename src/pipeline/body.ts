@@ -1,8 +1,11 @@
+import { parseMultipart } from "./multipart.js";
+
 /**
- * The request body as JSONata sees it: parsed JSON, form fields as an object, or the raw text.
+ * The request body as JSONata sees it: parsed JSON, form fields as an object (multipart files
+ * as name/type/size), or the raw text.
  * Runs only after verification passed.
  */
-export type ParsedBody = { ok: true; value: unknown; json: boolean } | { ok: false };
+export type ParsedBody = { ok: true; value: unknown; json: boolean } | { ok: false; reason: "body_not_json" | "body_not_multipart" };
 
 function isJsonType(contentType: string): boolean {
   return contentType === "application/json" || contentType.endsWith("+json") || contentType === "text/json";
@@ -36,6 +39,10 @@ export function formBodyIsJson(raw: Buffer, contentTypeHeader: string | undefine
 
 export function parseBody(raw: Buffer, contentTypeHeader: string | undefined): ParsedBody {
   const contentType = (contentTypeHeader ?? "").split(";")[0]?.trim().toLowerCase() ?? "";
+  if (contentType === "multipart/form-data") {
+    const fields = parseMultipart(raw, contentTypeHeader ?? "");
+    return fields ? { ok: true, value: fields, json: false } : { ok: false, reason: "body_not_multipart" };
+  }
   const text = raw.toString("utf8");
   if (contentType === "application/x-www-form-urlencoded") return { ok: true, value: formFields(text), json: false };
   const looksJson = /^\s*[[{"]/.test(text);
@@ -43,7 +50,7 @@ export function parseBody(raw: Buffer, contentTypeHeader: string | undefined): P
     try {
       return { ok: true, value: JSON.parse(text), json: true };
     } catch {
-      return isJsonType(contentType) ? { ok: false } : { ok: true, value: text, json: false };
+      return isJsonType(contentType) ? { ok: false, reason: "body_not_json" } : { ok: true, value: text, json: false };
     }
   }
   return { ok: true, value: text, json: false };

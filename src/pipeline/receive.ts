@@ -72,6 +72,14 @@ export async function receive(route: CompiledRoute, req: InboundRequest, deps: R
       return { status: 401, body: { error: "verification failed" } };
     case "invalid":
       count("invalid");
+      if (admission.reason === "body_not_multipart") {
+        refuse(
+          admission.reason,
+          400,
+          "request refused: the body is not well-formed multipart/form-data (no boundary, cut short, or too many parts)",
+        );
+        return { status: 400, body: { error: "body is not valid multipart/form-data" } };
+      }
       refuse(admission.reason, 400, "request refused: the body is not valid JSON, and this route's verify scheme reads it");
       return { status: 400, body: { error: "body is not valid JSON" } };
     case "handshake":

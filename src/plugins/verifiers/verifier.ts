@@ -41,8 +41,19 @@ export interface HandshakeAnswer {
   body: unknown;
 }
 
+/**
+ * What a scheme makes of a GET: its handshake answered, or the handshake refused (a wrong
+ * verify token: 403, counted as rejected, the reason logged).
+ */
+export type GetHandshake = { kind: "answer"; answer: HandshakeAnswer } | { kind: "refused"; reason: VerifyFailure };
+
 export interface Verifier {
   verify(req: InboundRequest): Verdict;
+  /**
+   * A scheme whose provider checks a new URL with a GET (Meta's `hub.challenge`) answers it
+   * here. Undefined for a GET that is not the handshake: it stays 405. Never stored.
+   */
+  answerGet?(req: InboundRequest): GetHandshake | undefined;
   /**
    * Makes a request that `verify` accepts (signing with the first key), for `sign` and `test --sign`.
    * `headers` (lower-cased names) are the other headers the request will carry, for schemes
