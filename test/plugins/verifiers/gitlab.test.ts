@@ -1,6 +1,22 @@
+import { createHmac } from "node:crypto";
+import { Webhook as StandardWebhook } from "standardwebhooks";
 import { describe, expect, it } from "vitest";
 import { gitlab } from "../../../src/plugins/verifiers/gitlab.js";
-import { build, eventOf, mismatch, missing, request, rotation, roundTrip, SECRET } from "./helpers.js";
+import {
+  build,
+  eventOf,
+  malformed,
+  mismatch,
+  missing,
+  NOW,
+  NOW_S,
+  outOfTolerance,
+  request,
+  rotation,
+  roundTrip,
+  SECRET,
+  tamper,
+} from "./helpers.js";
 
 // A trimmed GitLab push event (https://docs.gitlab.com/user/project/integrations/webhook_events/#push-events).
 const body = JSON.stringify({
@@ -47,5 +63,49 @@ describe("gitlab", () => {
     const event = eventOf(req, JSON.parse(body));
     verifier.scrub?.(event);
     expect(event.headers).toEqual({ "x-gitlab-event": "Push Hook" });
+  });
+});
+
+describe("gitlab with a signing token (Standard Webhooks)", () => {
+  // GitLab signs `{webhook-id}.{webhook-timestamp}.{body}` like the Standard Webhooks reference library.
+  const TOKEN = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+  const ID = "b5fd3c4e-3a68-4e2b-94d2-2b4f8e3d7c11";
+  const payload = JSON.stringify({
+    object_kind: "push",
+    ref: "refs/heads/main",
+    project: { id: 15, path_with_namespace: "group/project" },
+  });
+  const signed = (secret = TOKEN, at = NOW, body = payload) => ({
+    "webhook-id": ID,
+    "webhook-timestamp": String(Math.floor(at / 1000)),
+    "webhook-signature": new StandardWebhook(secret).sign(ID, new Date(at), body),
+    "X-Gitlab-Event": "Push Hook",
+  });
+  const verifier = build(gitlab, { secret: TOKEN });
+
+  it("accepts GitLab's signature, with the hook's id for dedupe", () => {
+    expect(verifier.verify(request({ body: payload, headers: signed() }))).toEqual({ ok: true, deliveryId: ID });
+  });
+  it("prefers X-Gitlab-Event-UUID as the dedupe id when GitLab sends it", () => {
+    const headers = { ...signed(), "X-Gitlab-Event-UUID": "13792a34-cac6-4fda-95a8-c58e00a3954e" };
+    expect(verifier.verify(request({ body: payload, headers }))).toEqual({ ok: true, deliveryId: "13792a34-cac6-4fda-95a8-c58e00a3954e" });
+  });
+  it("refuses a changed body, a wrong key, a stale timestamp and a malformed signature", () => {
+    expect(verifier.verify(request({ body: tamper(payload), headers: signed() }))).toEqual(mismatch);
+    expect(verifier.verify(request({ body: payload, headers: signed("whsec_dGhpcmQgc2VjcmV0IGZvciB0ZXN0cw==") }))).toEqual(mismatch);
+    expect(verifier.verify(request({ body: payload, headers: signed(TOKEN, NOW - 600_000) }))).toEqual(outOfTolerance);
+    expect(verifier.verify(request({ body: payload, headers: { ...signed(), "webhook-signature": "v1,!!" } }))).toEqual(malformed);
+    expect(verifier.verify(request({ body: payload, headers: { ...signed(), "webhook-id": undefined } }))).toEqual(missing);
+  });
+  it("judges a signed request by its signature alone: a right token beside a wrong signature is refused", () => {
+    const headers = { ...signed("whsec_dGhpcmQgc2VjcmV0IGZvciB0ZXN0cw=="), "X-Gitlab-Token": TOKEN };
+    expect(verifier.verify(request({ body: payload, headers }))).toEqual(mismatch);
+  });
+  it("takes a signing token without whsec_ as its own bytes", () => {
+    const plain = "a-plain-signing-token";
+    const ts = String(NOW_S);
+    const signature = `v1,${createHmac("sha256", plain).update(`${ID}.${ts}.${payload}`).digest("base64")}`;
+    const headers = { "webhook-id": ID, "webhook-timestamp": ts, "webhook-signature": signature };
+    expect(build(gitlab, { secret: plain }).verify(request({ body: payload, headers }))).toEqual({ ok: true, deliveryId: ID });
   });
 });

@@ -7,11 +7,15 @@ import { build, roundTrip } from "./helpers.js";
 /** Options that make each scheme loadable, for the checks every scheme must pass. */
 const OPTIONS: Record<string, Record<string, unknown>> = {
   "standard-webhooks": { secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw" },
+  svix: { secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw" },
+  resend: { secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw" },
+  clerk: { secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw" },
+  basic: { username: "alertmanager" },
   hmac: { header: "X-Signature", timestamp_header: "X-Timestamp" },
 };
 
 describe("the verifier registry", () => {
-  it("lists the contract's schemes, in its order", () => {
+  it("lists the contract's schemes and issue 17's presets and aliases, in order", () => {
     expect(verifiers.map((v) => v.type)).toEqual([
       "github",
       "gitea",
@@ -22,6 +26,19 @@ describe("the verifier registry", () => {
       "shopify",
       "standard-webhooks",
       "linear",
+      "meta",
+      "typeform",
+      "intercom",
+      "vercel",
+      "sentry",
+      "jira",
+      "circleci",
+      "pagerduty",
+      "svix",
+      "resend",
+      "clerk",
+      "meraki",
+      "basic",
       "shared-secret",
       "token",
       "hmac",
