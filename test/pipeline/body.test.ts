@@ -6,7 +6,7 @@ describe("parseBody", () => {
     ["JSON by content type", '{"a":1}', "application/json; charset=utf-8", { ok: true, value: { a: 1 }, json: true }],
     ["vendor +json", "[1,2]", "application/vnd.github+json", { ok: true, value: [1, 2], json: true }],
     ["JSON without a content type", ' {"a":1}', undefined, { ok: true, value: { a: 1 }, json: true }],
-    ["broken JSON declared as JSON", '{"a":', "application/json", { ok: false }],
+    ["broken JSON declared as JSON", '{"a":', "application/json", { ok: false, reason: "body_not_json" }],
     ["broken JSON-looking text without a content type stays text", '{"a":', undefined, { ok: true, value: '{"a":', json: false }],
     [
       "form fields, repeated ones as a list",
