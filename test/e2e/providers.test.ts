@@ -44,6 +44,92 @@ function plexBody(event: string, thumbBytes: number): Buffer {
   ]);
 }
 
+/** Every new scheme, with a header value it must refuse as malformed and one it must refuse as wrong. */
+const SVIX = { "svix-id": "msg_1", "svix-timestamp": String(Math.floor(Date.now() / 1000)) };
+const REFUSING: { type: string; verify: string; malformed: Record<string, string>; wrong: Record<string, string> }[] = [
+  {
+    type: "meta",
+    verify: "{ type: meta, secret: s }",
+    malformed: { "x-hub-signature-256": "sha256=zz" },
+    wrong: { "x-hub-signature-256": `sha256=${"ab".repeat(32)}` },
+  },
+  {
+    type: "typeform",
+    verify: "{ type: typeform, secret: s }",
+    malformed: { "typeform-signature": "sha256=!!" },
+    wrong: { "typeform-signature": `sha256=${Buffer.alloc(32).toString("base64")}` },
+  },
+  {
+    type: "intercom",
+    verify: "{ type: intercom, secret: s }",
+    malformed: { "x-hub-signature": "sha1=zz" },
+    wrong: { "x-hub-signature": `sha1=${"ab".repeat(20)}` },
+  },
+  {
+    type: "vercel",
+    verify: "{ type: vercel, secret: s }",
+    malformed: { "x-vercel-signature": "zz" },
+    wrong: { "x-vercel-signature": "ab".repeat(20) },
+  },
+  {
+    type: "sentry",
+    verify: "{ type: sentry, secret: s }",
+    malformed: { "sentry-hook-signature": "zz" },
+    wrong: { "sentry-hook-signature": "ab".repeat(32) },
+  },
+  {
+    type: "jira",
+    verify: "{ type: jira, secret: s }",
+    malformed: { "x-hub-signature": "sha256=zz" },
+    wrong: { "x-hub-signature": `sha256=${"ab".repeat(32)}` },
+  },
+  {
+    type: "circleci",
+    verify: "{ type: circleci, secret: s }",
+    malformed: { "circleci-signature": "v1=zz" },
+    wrong: { "circleci-signature": `v1=${"ab".repeat(32)}` },
+  },
+  {
+    type: "pagerduty",
+    verify: "{ type: pagerduty, secret: s }",
+    malformed: { "x-pagerduty-signature": "v1=zz" },
+    wrong: { "x-pagerduty-signature": `v1=${"ab".repeat(32)}` },
+  },
+  {
+    type: "svix",
+    verify: `{ type: svix, secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw" }`,
+    malformed: { ...SVIX, "svix-signature": "v1,!!" },
+    wrong: { ...SVIX, "svix-signature": `v1,${Buffer.alloc(32).toString("base64")}` },
+  },
+  {
+    type: "resend",
+    verify: `{ type: resend, secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw" }`,
+    malformed: { ...SVIX, "svix-signature": "v1,!!" },
+    wrong: { ...SVIX, "svix-signature": `v1,${Buffer.alloc(32).toString("base64")}` },
+  },
+  {
+    type: "clerk",
+    verify: `{ type: clerk, secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw" }`,
+    malformed: { ...SVIX, "svix-signature": "v1,!!" },
+    wrong: { ...SVIX, "svix-signature": `v1,${Buffer.alloc(32).toString("base64")}` },
+  },
+  {
+    type: "basic",
+    verify: "{ type: basic, username: u, secret: s }",
+    malformed: { authorization: "Basic !!" },
+    wrong: { authorization: `Basic ${Buffer.from("u:guess").toString("base64")}` },
+  },
+  {
+    type: "gitlab",
+    verify: "{ type: gitlab, secret: s }",
+    malformed: {
+      ...Object.fromEntries(Object.entries(SVIX).map(([k, v]) => [k.replace("svix", "webhook"), v])),
+      "webhook-signature": "v1,!!",
+    },
+    wrong: { "x-gitlab-token": "guess" },
+  },
+];
+
 describe("e2e: provider handshakes, allow_from, Basic auth and multipart bodies", () => {
   let sink: Sink;
   let daemon: RunningDaemon;
@@ -90,7 +176,7 @@ routes:
     path: /hooks/svix
     verify: { type: svix, secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw" }
     ${target("svix")}
-`,
+${REFUSING.map((r) => `  - name: r-${r.type}\n    path: /hooks/r-${r.type}\n    verify: ${r.verify}\n    ${target(`r-${r.type}`)}\n`).join("")}`,
     );
     daemon = await startDaemon(config, { SWITCHYARD_LOG_LEVEL: "info" });
   });
@@ -239,6 +325,29 @@ routes:
         ),
       "each refusal's reason",
     );
+    expect(daemon.logs.filter((l) => typeof l.status === "number" && (l.status as number) >= 500)).toEqual([]);
+  });
+
+  it("answers 401 to every new scheme's missing, malformed and wrong signatures, each reason logged, never a 5xx", async () => {
+    const body = JSON.stringify({ id: "evt_1", event: { id: "evt_1" }, alertId: "a1" });
+    for (const r of REFUSING) {
+      const url = `${daemon.url}/hooks/r-${r.type}`;
+      expect((await post(url, body)).status, `${r.type} without a signature`).toBe(401);
+      expect((await post(url, body, r.malformed)).status, `${r.type} malformed`).toBe(401);
+      expect((await post(url, body, r.wrong)).status, `${r.type} wrong`).toBe(401);
+    }
+    await waitFor(
+      () =>
+        REFUSING.every((r) =>
+          ["missing_signature", "malformed_signature", "signature_mismatch"].every(
+            (reason) => lines(/verification failed/, { route: `r-${r.type}`, reason }).length === 1,
+          ),
+        ),
+      "three refusal reasons per scheme",
+    );
+    const text = await metrics();
+    for (const r of REFUSING)
+      expect(metric(text, "switchyard_events_received_total", { route: `r-${r.type}`, outcome: "rejected" })).toBe(3);
     expect(daemon.logs.filter((l) => typeof l.status === "number" && (l.status as number) >= 500)).toEqual([]);
   });
 

@@ -1,7 +1,9 @@
 import { createHmac } from "node:crypto";
-import { describe } from "vitest";
+import { sign as octokitSign, verify as octokitVerify } from "@octokit/webhooks-methods";
+import { describe, expect, it } from "vitest";
 import { jira } from "../../../src/plugins/verifiers/jira.js";
 import { bodyHmacCases } from "./body-hmac-cases.js";
+import { build, request, SECRET } from "./helpers.js";
 
 // A trimmed jira:issue_created (https://developer.atlassian.com/cloud/jira/platform/webhooks/#example-callback-for-an-issue-related-event).
 const body = JSON.stringify({
@@ -25,5 +27,13 @@ describe("jira", () => {
       `sha1=${createHmac("sha1", "x").update(body).digest("hex")}`,
       "sha256=",
     ],
+  });
+
+  // The same `sha256=<hex>` header GitHub sends: GitHub's own signing library is an independent signer.
+  it("accepts what @octokit/webhooks-methods signs, and signs what it verifies", async () => {
+    const verifier = build(jira);
+    const signature = await octokitSign(SECRET, body);
+    expect(verifier.verify(request({ body, headers: { "X-Hub-Signature": signature } })).ok).toBe(true);
+    expect(await octokitVerify(SECRET, body, verifier.sign(Buffer.from(body), 0).headers["X-Hub-Signature"] ?? "")).toBe(true);
   });
 });

@@ -1,8 +1,9 @@
 import { createHmac } from "node:crypto";
+import { sign as octokitSign, verify as octokitVerify } from "@octokit/webhooks-methods";
 import { describe, expect, it } from "vitest";
 import { meta } from "../../../src/plugins/verifiers/meta.js";
 import { bodyHmacCases } from "./body-hmac-cases.js";
-import { build, NOW, schemaAccepts } from "./helpers.js";
+import { build, NOW, request, SECRET, schemaAccepts } from "./helpers.js";
 
 // A WhatsApp Business message notification, trimmed (https://developers.facebook.com/docs/whatsapp/cloud-api/webhooks/payload-examples).
 const body = JSON.stringify({
@@ -67,5 +68,13 @@ describe("meta", () => {
       expect(schemaAccepts(meta, { secret: "s", verify_token: "" })).toBe(false);
       expect(schemaAccepts(meta, { secret: "s", verify_token: TOKEN })).toBe(true);
     });
+  });
+
+  // The same `sha256=<hex>` header GitHub sends: GitHub's own signing library is an independent signer.
+  it("accepts what @octokit/webhooks-methods signs, and signs what it verifies", async () => {
+    const verifier = build(meta);
+    const signature = await octokitSign(SECRET, body);
+    expect(verifier.verify(request({ body, headers: { "X-Hub-Signature-256": signature } })).ok).toBe(true);
+    expect(await octokitVerify(SECRET, body, verifier.sign(Buffer.from(body), 0).headers["X-Hub-Signature-256"] ?? "")).toBe(true);
   });
 });
