@@ -25,6 +25,16 @@ export async function captureVerdict(config: CompiledConfig, req: InboundRequest
     return { lines: [`route: no route (the daemon would answer 404; route paths: ${paths})`] };
   }
   const lines = [`route: ${route.name} (POST ${route.path}, verify ${route.verifyType})`];
+  // A provider checking the URL with a GET (Meta) gets its answer here too, so a hook can be registered against capture.
+  const getHandshake = req.method === "GET" ? route.verifier.answerGet?.(req) : undefined;
+  if (getHandshake?.kind === "answer") {
+    return {
+      lines: [...lines, `GET handshake: answered ${getHandshake.answer.status} as the daemon would`],
+      handshake: getHandshake.answer,
+    };
+  }
+  if (getHandshake?.kind === "refused")
+    return { lines: [...lines, `the daemon would answer 403: GET handshake refused: ${getHandshake.reason}`] };
   if (req.method !== "POST") return { lines: [...lines, `the daemon would answer 405: routes answer POST only, this is ${req.method}`] };
   if (jsonTooDeep(req.rawBody)) {
     return { lines: [...lines, `the daemon would answer 400: body nested too deeply (over ${MAX_JSON_DEPTH} levels)`] };

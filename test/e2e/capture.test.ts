@@ -40,6 +40,13 @@ routes:
       - name: log
         type: exec
         command: [cat]
+  - name: meta
+    path: /hooks/meta
+    verify: { type: meta, secret: meta-app-secret, verify_token: meta-verify-5678 }
+    targets:
+      - name: log
+        type: exec
+        command: [cat]
   - name: meraki
     path: /hooks/meraki
     verify: { type: shared-secret, secret: meraki-shared-1234 }
@@ -102,6 +109,18 @@ routes:
     expect(forgedBlock).toContain("route: github");
     expect(forgedBlock).toContain("verification: failed: signature_mismatch");
     expect(forgedBlock).toContain("the daemon would answer 401");
+  });
+
+  it("answers Meta's GET verification request as the daemon would, so a hook can be registered against it", async () => {
+    const res = await fetch(`${base}/hooks/meta?hub.mode=subscribe&hub.challenge=1158201444&hub.verify_token=meta-verify-5678`);
+    expect(res.status).toBe(200);
+    expect(await res.text()).toBe("1158201444");
+    const wrong = await fetch(`${base}/hooks/meta?hub.mode=subscribe&hub.challenge=99&hub.verify_token=guess`);
+    expect(wrong.status).toBe(200);
+    await waitFor(() => stdout.includes("GET handshake refused"), "the refused handshake's verdict");
+    expect(stdout).toContain("GET handshake: answered 200 as the daemon would");
+    expect(stdout).toContain("the daemon would answer 403: GET handshake refused: signature_mismatch");
+    expect(stdout).not.toContain("meta-verify-5678");
   });
 
   it("shows hostile bytes in a header escaped, never raw", async () => {
