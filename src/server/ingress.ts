@@ -4,10 +4,10 @@ import type { CompiledConfig } from "../config/compile.js";
 import { type ReceiveDeps, receive } from "../pipeline/receive.js";
 import { RefusalLog } from "../telemetry/refusal-log.js";
 import { BodyBudget } from "./body-budget.js";
-import { clientAddress } from "./client-address.js";
 import { jsonTooDeep, MAX_JSON_DEPTH } from "./json-depth.js";
 import { readBody } from "./read-body.js";
 import { firstValues, flattenHeaders } from "./request-parts.js";
+import { gateRequest } from "./route-gate.js";
 
 /**
  * The webhook listener. Route lookup is one Map hit on the exact path (O(1) in the number of
@@ -96,44 +96,19 @@ export function createIngressApp(opts: IngressOptions): Koa {
       }
       return refuse(ctx, { status: 404, error: "no route for this path", note: notFound });
     }
-    if (route.allowFrom) {
-      const { trustProxy } = config.server;
-      const address = clientAddress(ctx.req.socket.remoteAddress, trustProxy > 0 ? ctx.get("X-Forwarded-For") : undefined, trustProxy);
-      if (!route.allowFrom.allows(address)) {
-        opts.metrics.eventsReceived.inc({ route: route.name, outcome: "rejected" });
-        const note = {
-          route: route.name,
-          reason: "address_not_allowed",
-          message: "request refused: its address is not in the route's allow_from",
-          fields: { address: address.slice(0, 64) },
-        };
-        return refuse(ctx, { status: 403, error: "forbidden", note });
-      }
+    // allow_from, and a scheme's GET handshake (Meta): decided before any body is read, never stored.
+    const gate = gateRequest(route, ctx, config.server);
+    if (gate) opts.metrics.eventsReceived.inc({ route: route.name, outcome: gate.outcome });
+    if (gate?.kind === "refuse") {
+      const { reason, message, fields } = gate;
+      return refuse(ctx, { status: gate.status, error: gate.error, note: { route: route.name, reason, message, fields } });
     }
-    // A provider checking a new URL with a GET (Meta): answered, never stored; any other GET is 405.
-    const handshake =
-      ctx.method === "GET"
-        ? route.verifier.answerGet?.({
-            method: ctx.method,
-            path: ctx.path,
-            headers: flattenHeaders(ctx.req.headers),
-            query: firstValues(new URLSearchParams(ctx.querystring)),
-            rawBody: Buffer.alloc(0),
-            receivedAt: Date.now(),
-          })
-        : undefined;
-    if (handshake?.kind === "refused") {
-      opts.metrics.eventsReceived.inc({ route: route.name, outcome: "rejected" });
-      const note = { route: route.name, reason: handshake.reason, message: "GET handshake refused: wrong or missing verify token" };
-      return refuse(ctx, { status: 403, error: "verification failed", note });
-    }
-    if (handshake?.kind === "answer") {
-      opts.metrics.eventsReceived.inc({ route: route.name, outcome: "ignored" });
+    if (gate?.kind === "answer") {
       opts.log.info({ route: route.name }, "provider GET handshake answered");
-      ctx.status = handshake.answer.status;
+      ctx.status = gate.status;
       // A challenge goes back as plain text, byte for byte (koa would call a string starting with `<` HTML).
-      if (typeof handshake.answer.body === "string") ctx.type = "text/plain";
-      ctx.body = handshake.answer.body;
+      if (typeof gate.body === "string") ctx.type = "text/plain";
+      ctx.body = gate.body;
       return;
     }
     if (ctx.method !== "POST") {

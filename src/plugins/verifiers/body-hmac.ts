@@ -1,11 +1,8 @@
 import type { HmacAlgorithm, Verifier, VerifierContext, VerifierPlugin } from "./verifier.js";
 import { accepted, anyPairMatches, decodeDigest, defineVerifier, firstKey, hmac } from "./verifier.js";
 
-/** What varies between senders that put an HMAC of the raw body in a header. */
-export interface BodyHmacSpec {
-  type: string;
-  description: string;
-  deliveryId: string;
+/** How a sender puts an HMAC of the raw body in a header. */
+export interface BodyHmacRule {
   /** Headers that may carry the signature, as `sign` writes them; the first present is read. */
   headers: readonly [string, ...string[]];
   prefix?: string;
@@ -24,8 +21,15 @@ export interface BodyHmacSpec {
   handshake?: Verifier["handshake"];
 }
 
+/** A body-HMAC scheme: its rule, and its name and docs. */
+export interface BodyHmacSpec extends BodyHmacRule {
+  type: string;
+  description: string;
+  deliveryId: string;
+}
+
 /** The signatures a header carries, decoded; undefined when none is well-formed. */
-function signaturesIn(header: string, spec: BodyHmacSpec, prefix: string, algorithm: HmacAlgorithm): Buffer[] | undefined {
+function signaturesIn(header: string, spec: BodyHmacRule, prefix: string, algorithm: HmacAlgorithm): Buffer[] | undefined {
   const entries = spec.separator === undefined ? [header] : header.split(spec.separator).map((e) => e.trim());
   const out: Buffer[] = [];
   for (const entry of entries) {
@@ -37,7 +41,7 @@ function signaturesIn(header: string, spec: BodyHmacSpec, prefix: string, algori
 }
 
 /** The verifier of a body-HMAC scheme with its keys: for presets that add a handshake or options of their own. */
-export function bodyHmacVerifier(spec: BodyHmacSpec, ctx: VerifierContext): Verifier {
+export function bodyHmacVerifier(spec: BodyHmacRule, ctx: VerifierContext): Verifier {
   const prefix = spec.prefix ?? "";
   const algorithm = spec.algorithm ?? "sha256";
   const names = spec.headers.map((h) => h.toLowerCase());

@@ -1,7 +1,15 @@
 import { Type } from "@sinclair/typebox";
 import { SecretField } from "../../config/marks.js";
-import { bodyHmacVerifier } from "./body-hmac.js";
+import { type BodyHmacRule, bodyHmacVerifier } from "./body-hmac.js";
 import { defineVerifier, safeEqual } from "./verifier.js";
+
+/** The app secret's HMAC of the body, GitHub style; Meta sends no delivery id. */
+const SIGNATURE: BodyHmacRule = {
+  headers: ["X-Hub-Signature-256"],
+  prefix: "sha256=",
+  encoding: "hex",
+  deliveryIdOf: () => undefined,
+};
 
 /**
  * Meta (Facebook, Instagram, WhatsApp, Messenger): `X-Hub-Signature-256: sha256=<hex
@@ -31,18 +39,7 @@ export const meta = defineVerifier({
   create: (options, ctx) => {
     const token = options.verify_token;
     return {
-      ...bodyHmacVerifier(
-        {
-          type: "meta",
-          description: "",
-          deliveryId: "",
-          headers: ["X-Hub-Signature-256"],
-          prefix: "sha256=",
-          encoding: "hex",
-          deliveryIdOf: () => undefined,
-        },
-        ctx,
-      ),
+      ...bodyHmacVerifier(SIGNATURE, ctx),
       answerGet(req) {
         if (req.query["hub.mode"] !== "subscribe") return undefined;
         const given = req.query["hub.verify_token"];
