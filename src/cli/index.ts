@@ -86,6 +86,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .requiredOption("--body <file>", "the request body ('-' for stdin)")
     .option("--url <base>", "base URL for the curl line (default: the listen address)")
     .option("-H, --header <line>", "add or replace a request header, 'Name: value' (repeatable)", collect)
+    .option("--private-key <file>", "a PEM private key to sign with, for public-key schemes (discord, telnyx, sendgrid, aws-sns)")
     .addOption(configOption())
     .action((route, o) => setExit(sign(route, o)));
   const dlq = program.command("dlq").description("the dead-letter queue: deliveries that ran out of attempts");

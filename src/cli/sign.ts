@@ -1,3 +1,4 @@
+import { createPrivateKey, type KeyObject } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { UserError } from "../errors.js";
 import { findRoute, loadForCli, print } from "./common.js";
@@ -26,6 +27,22 @@ export interface SignOptions {
   body: string;
   url?: string;
   header?: string[];
+  privateKey?: string;
+}
+
+/** `--private-key FILE`: a PEM private key, for schemes that verify with the provider's public key. */
+function readPrivateKey(file: string): KeyObject {
+  let text: Buffer;
+  try {
+    text = readFileSync(file);
+  } catch (err) {
+    throw new UserError(`cannot read the private key file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  try {
+    return createPrivateKey(text);
+  } catch (err) {
+    throw new UserError(`${file} is not a PEM private key: ${(err as Error).message}`);
+  }
 }
 
 /**
@@ -44,7 +61,14 @@ export function sign(routeName: string, options: SignOptions): number {
   if (isJson(body)) headers.set({ "Content-Type": "application/json" });
   headers.set(route.verifier.providerHeaders?.(body, now) ?? {});
   headers.set(HeaderLines.parse(options.header ?? []));
-  const signed = route.verifier.sign(body, now, headers.lowerCased());
+  const keys = options.privateKey === undefined ? {} : { privateKey: readPrivateKey(options.privateKey) };
+  let signed: ReturnType<typeof route.verifier.sign>;
+  try {
+    signed = route.verifier.sign(body, now, headers.lowerCased(), keys);
+  } catch (err) {
+    // What the scheme needs to sign (a private key, a JSON body) is the user's to give.
+    throw new UserError(`cannot sign for route ${route.name}: ${(err as Error).message}`);
+  }
   headers.set(signed.headers);
   for (const [name, value] of headers.entries()) print(`${name}: ${value}`);
 

@@ -46,6 +46,8 @@ export interface DryRunReport {
   deliveryId?: string;
   dedupeKey?: string;
   handshake?: unknown;
+  /** What the daemon would do to complete the handshake (a dry run does not). */
+  handshakeFollowUp?: string;
   routeFilter?: "pass" | "none" | "no" | { error: string };
   error?: string;
   /** The HTTP status the webhook would get. */
@@ -111,7 +113,13 @@ export async function dryRun(routeName: string, options: TestOptions): Promise<D
     case "invalid":
       return { ...report, verification: "ok", answer: 400, error: "body is not valid JSON" };
     case "handshake":
-      return { ...report, verification: "ok", handshake: admission.answer.body, answer: admission.answer.status };
+      return {
+        ...report,
+        verification: "ok",
+        handshake: admission.answer.body,
+        ...(admission.answer.followUp ? { handshakeFollowUp: admission.answer.followUp.what } : {}),
+        answer: admission.answer.status,
+      };
     case "ignored":
       return { ...report, verification: "ok", deliveryId: admission.deliveryId, routeFilter: "no", answer: 200 };
     case "accept":
@@ -159,6 +167,7 @@ export async function test(routeName: string, options: TestOptions): Promise<num
   print(`verification: ${report.verification}`);
   if (report.deliveryId) print(`delivery id: ${report.deliveryId}`);
   if (report.handshake !== undefined) print(`provider handshake, answered with: ${show(report.handshake)}`);
+  if (report.handshakeFollowUp) print(`the daemon would first ${report.handshakeFollowUp} (a dry run does not)`);
   if (report.routeFilter !== undefined) print(`route filter: ${show(report.routeFilter)}`);
   if (report.dedupeKey) print(`dedupe id: ${report.dedupeKey}`);
   if (report.error) print(`error: ${report.error}`);

@@ -1,4 +1,4 @@
-import { createHash, createHmac, timingSafeEqual } from "node:crypto";
+import { createHash, createHmac, type KeyObject, timingSafeEqual } from "node:crypto";
 import { type Static, type TLiteral, type TObject, type TProperties, Type } from "@sinclair/typebox";
 import { SecretField } from "../../config/marks.js";
 import { DURATION_PATTERN, parseDuration } from "../../config/units.js";
@@ -38,17 +38,31 @@ export interface SignedRequest {
 /** A provider's handshake answer (GitHub `ping`, Slack `url_verification`): answered, not stored. */
 export interface HandshakeAnswer {
   status: number;
+  /** A string goes out as text/plain (Twitch wants its challenge bare), anything else as JSON. */
   body: unknown;
+  /**
+   * A call back to the provider that completes the handshake (AWS SNS: GET the SubscribeURL).
+   * The daemon makes it before answering and answers 502 if it fails, so the provider retries;
+   * a dry run (`switchyard test`, `capture`) only names it. Rejects with a reason for the log.
+   */
+  followUp?: { what: string; run(): Promise<void> };
+}
+
+/** What `sign` may sign with besides the route's secrets. */
+export interface SigningKeys {
+  /** `sign --private-key FILE`: for public-key schemes, whose real key only the provider holds. */
+  privateKey?: KeyObject;
 }
 
 export interface Verifier {
-  verify(req: InboundRequest): Verdict;
+  /** Synchronous for every scheme but those that must fetch a key first (AWS SNS's certificate). */
+  verify(req: InboundRequest): Verdict | Promise<Verdict>;
   /**
    * Makes a request that `verify` accepts (signing with the first key), for `sign` and `test --sign`.
    * `headers` (lower-cased names) are the other headers the request will carry, for schemes
    * whose signature covers some of them.
    */
-  sign(body: Buffer, now: number, headers?: Readonly<Record<string, string>>): SignedRequest;
+  sign(body: Buffer, now: number, headers?: Readonly<Record<string, string>>, keys?: SigningKeys): SignedRequest;
   /**
    * The headers the provider sends with every delivery besides its signature (event name,
    * delivery id), so that `sign`'s curl line looks like the real thing to route filters and
@@ -63,6 +77,8 @@ export interface Verifier {
    * Signatures are not credentials and stay.
    */
   scrub?(event: { headers: Record<string, string>; query: Record<string, string>; body: unknown }): void;
+  /** The body is JSON whatever its Content-Type says (AWS SNS sends text/plain). */
+  jsonBody?: boolean;
 }
 
 export interface VerifierContext {
@@ -119,6 +135,11 @@ export interface VerifierPlugin<P extends TProperties = TProperties> {
   readonly deliveryId: string;
   /** Whether the scheme needs `secret`/`secrets`/`secret_file`. */
   readonly needsSecret: boolean;
+  /**
+   * True when the scheme authenticates nothing (`none`): `check` warns of it on a public
+   * listener. Public-key schemes need no secret yet are not open. Default: `!needsSecret`.
+   */
+  readonly open?: boolean;
   /** The options schema, `type` included; additionalProperties false. */
   readonly schema: TObject;
   /**
@@ -149,6 +170,8 @@ export function defineVerifier<T extends string, P extends TProperties = Record<
   deliveryId: string;
   /** Default true. */
   needsSecret?: boolean;
+  /** Default `!needsSecret`; false for public-key schemes. */
+  open?: boolean;
   /** Takes `tolerance` (how old a signed timestamp may be); its value reaches `create` parsed. */
   timestamped?: boolean;
   credentialHeaders?: readonly string[];
@@ -171,6 +194,7 @@ export function defineVerifier<T extends string, P extends TProperties = Record<
     description: spec.description,
     deliveryId: spec.deliveryId,
     needsSecret,
+    open: spec.open ?? !needsSecret,
     schema,
     credentialHeaders: spec.credentialHeaders ?? [],
     create: (options, ctx) =>

@@ -82,6 +82,6 @@ export async function rotation(
 ): Promise<boolean[]> {
   const verifier = build(plugin, { ...options, secrets: [newer, older] });
   const out: boolean[] = [];
-  for (const secret of [newer, older, third]) out.push(verifier.verify(await signedWith(secret)).ok);
+  for (const secret of [newer, older, third]) out.push((await verifier.verify(await signedWith(secret))).ok);
   return out;
 }
