@@ -1,15 +1,18 @@
 import { bitbucket } from "./bitbucket.js";
+import { calendly } from "./calendly.js";
 import { gitea } from "./gitea.js";
 import { github } from "./github.js";
 import { gitlab } from "./gitlab.js";
 import { hmac } from "./hmac.js";
 import { linear } from "./linear.js";
 import { none } from "./none.js";
+import { paddle } from "./paddle.js";
 import { sharedSecret } from "./shared-secret.js";
 import { shopify } from "./shopify.js";
 import { slack } from "./slack.js";
 import { standardWebhooks } from "./standard-webhooks.js";
 import { stripe } from "./stripe.js";
+import { tailscale } from "./tailscale.js";
 import { token } from "./token.js";
 import type { VerifierPlugin } from "./verifier.js";
 
@@ -26,6 +29,9 @@ export const verifiers: readonly VerifierPlugin[] = [
   linear,
   sharedSecret,
   token,
+  paddle,
+  tailscale,
+  calendly,
   hmac,
   none,
 ];
