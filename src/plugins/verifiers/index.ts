@@ -4,17 +4,23 @@ import { gitea } from "./gitea.js";
 import { github } from "./github.js";
 import { gitlab } from "./gitlab.js";
 import { hmac } from "./hmac.js";
+import { hubspot } from "./hubspot.js";
 import { linear } from "./linear.js";
+import { mailgun } from "./mailgun.js";
 import { none } from "./none.js";
 import { paddle } from "./paddle.js";
 import { sharedSecret } from "./shared-secret.js";
 import { shopify } from "./shopify.js";
 import { slack } from "./slack.js";
+import { square } from "./square.js";
 import { standardWebhooks } from "./standard-webhooks.js";
 import { stripe } from "./stripe.js";
 import { tailscale } from "./tailscale.js";
 import { token } from "./token.js";
+import { twilio } from "./twilio.js";
+import { twitch } from "./twitch.js";
 import type { VerifierPlugin } from "./verifier.js";
+import { zoom } from "./zoom.js";
 
 /** Every verification scheme, by `verify.type`. An explicit list: adding one is one line here. */
 export const verifiers: readonly VerifierPlugin[] = [
@@ -29,9 +35,15 @@ export const verifiers: readonly VerifierPlugin[] = [
   linear,
   sharedSecret,
   token,
+  twilio,
+  square,
+  zoom,
+  twitch,
   paddle,
   tailscale,
   calendly,
+  hubspot,
+  mailgun,
   hmac,
   none,
 ];
