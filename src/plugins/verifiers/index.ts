@@ -1,5 +1,6 @@
 import { bitbucket } from "./bitbucket.js";
 import { calendly } from "./calendly.js";
+import { discord } from "./discord.js";
 import { gitea } from "./gitea.js";
 import { github } from "./github.js";
 import { gitlab } from "./gitlab.js";
@@ -9,6 +10,7 @@ import { linear } from "./linear.js";
 import { mailgun } from "./mailgun.js";
 import { none } from "./none.js";
 import { paddle } from "./paddle.js";
+import { sendgrid } from "./sendgrid.js";
 import { sharedSecret } from "./shared-secret.js";
 import { shopify } from "./shopify.js";
 import { slack } from "./slack.js";
@@ -16,6 +18,7 @@ import { square } from "./square.js";
 import { standardWebhooks } from "./standard-webhooks.js";
 import { stripe } from "./stripe.js";
 import { tailscale } from "./tailscale.js";
+import { telnyx } from "./telnyx.js";
 import { token } from "./token.js";
 import { twilio } from "./twilio.js";
 import { twitch } from "./twitch.js";
@@ -35,6 +38,9 @@ export const verifiers: readonly VerifierPlugin[] = [
   linear,
   sharedSecret,
   token,
+  discord,
+  telnyx,
+  sendgrid,
   twilio,
   square,
   zoom,
