@@ -1,3 +1,4 @@
+import { awsSns } from "./aws-sns.js";
 import { bitbucket } from "./bitbucket.js";
 import { calendly } from "./calendly.js";
 import { discord } from "./discord.js";
@@ -41,6 +42,7 @@ export const verifiers: readonly VerifierPlugin[] = [
   discord,
   telnyx,
   sendgrid,
+  awsSns,
   twilio,
   square,
   zoom,

@@ -22,7 +22,7 @@ export function p256PublicKey(der: Buffer | undefined, scheme: string): KeyObjec
 }
 
 /** Checks a signature without ever throwing: a malformed one is simply not valid. */
-export function signatureValid(algorithm: "sha256" | null, data: Buffer, key: KeyObject, signature: Buffer): boolean {
+export function signatureValid(algorithm: "sha1" | "sha256" | null, data: Buffer, key: KeyObject, signature: Buffer): boolean {
   try {
     return verify(algorithm, data, key, signature);
   } catch {

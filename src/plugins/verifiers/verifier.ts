@@ -24,7 +24,13 @@ export type VerifyFailure =
   | "malformed_signature"
   | "signature_mismatch"
   | "timestamp_out_of_tolerance"
-  | "body_not_json";
+  | "body_not_json"
+  /** A key or callback URL on a host the scheme does not trust (AWS SNS's SigningCertURL, SubscribeURL). */
+  | "untrusted_url"
+  /** The signing certificate could not be fetched, or is not a valid certificate now. */
+  | "certificate_unavailable"
+  /** Genuinely signed, but by a sender this route does not take messages from (an SNS topic not listed). */
+  | "topic_not_allowed";
 
 export type Verdict = { ok: true; deliveryId?: string } | { ok: false; reason: VerifyFailure };
 
