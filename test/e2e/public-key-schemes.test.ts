@@ -172,6 +172,17 @@ routes:
       expect(sns.confirmations).toHaveLength(1);
     });
 
+    it("switchyard test only names the confirmation call, and makes none", async () => {
+      const file = join(dir, "confirmation.json");
+      writeFileSync(file, signedBody(confirmation({ MessageId: "m-dry" })));
+      const before = sns.confirmations.length;
+      const r = await runCli(["test", "sns", "-c", config, "--body", file], { NODE_EXTRA_CA_CERTS: sns.tlsCertFile });
+      expect(r.stderr).toBe("");
+      expect(r.stdout).toContain("verification: ok");
+      expect(r.stdout).toContain(`the daemon would first confirm the subscription to ${TOPIC} (GET its SubscribeURL) (a dry run does not)`);
+      expect(sns.confirmations.length).toBe(before);
+    });
+
     it("answers 502 when the confirmation call fails, so SNS sends it again", async () => {
       const res = await sendSns(signedBody(confirmation({ SubscribeURL: `https://${sns.host}/fail`, MessageId: "m-fail" })));
       expect(res.status).toBe(502);
