@@ -31,7 +31,7 @@ export interface SignOptions {
 }
 
 /** `--private-key FILE`: a PEM private key, for schemes that verify with the provider's public key. */
-function readPrivateKey(file: string): KeyObject {
+export function readPrivateKey(file: string): KeyObject {
   let text: Buffer;
   try {
     text = readFileSync(file);

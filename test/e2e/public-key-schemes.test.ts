@@ -122,6 +122,19 @@ routes:
       await refusedWith("timestamp_out_of_tolerance");
     });
 
+    it("switchyard test --sign --private-key signs a dry run; without the key it says what it needs", async () => {
+      const file = join(dir, "ping.json");
+      writeFileSync(file, JSON.stringify({ id: "1", application_id: "42", type: 1, token: "t", version: 1 }));
+      const r = await runCli(["test", "discord", "-c", config, "--body", file, "--sign", "--private-key", appKeyFile()]);
+      expect(r.stderr).toBe("");
+      expect(r.stdout).toContain("verification: ok");
+      expect(r.stdout).toMatch(/provider handshake, answered with: \{\s*"type": 1\s*\}/);
+      expect(r.stdout).toContain("answer: 200");
+      const bare = await runCli(["test", "discord", "-c", config, "--body", file, "--sign"]);
+      expect(bare.code).toBe(1);
+      expect(bare.stderr).toContain("--private-key");
+    });
+
     it("sign refuses without --private-key, or with a key that is not the route's pair", async () => {
       const file = join(dir, "interaction.json");
       writeFileSync(file, interaction);
