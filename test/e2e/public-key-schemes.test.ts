@@ -243,7 +243,7 @@ routes:
         });
       expect((await sendSns(note({ SigningCertURL: "https://evil.example.com/cert.pem" }))).status).toBe(401);
       await refusedWith("untrusted_url");
-      expect((await sendSns(note({ SigningCertURL: `https://${sns.host}/missing.pem` }))).status).toBe(401);
+      expect((await sendSns(note({ SigningCertURL: `https://${sns.host}/SimpleNotificationService-gone.pem` }))).status).toBe(401);
       await refusedWith("certificate_unavailable");
       expect((await sendSns(note({ TopicArn: "arn:aws:sns:eu-west-1:999999999999:other" }))).status).toBe(401);
       await refusedWith("topic_not_allowed");

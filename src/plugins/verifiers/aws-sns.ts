@@ -10,6 +10,7 @@ const AWS_HOSTS = ["sns.*.amazonaws.com", "sns.*.amazonaws.com.cn"];
 /** A few certificates are in use at a time (one per region and rotation); the bound keeps a flood of forged URLs harmless. */
 const CACHE_ENTRIES = 16;
 const FETCH = { timeoutMs: 10_000, maxBytes: 64 * 1024 };
+const CERT_PATH = /^\/SimpleNotificationService-[A-Za-z0-9]+\.pem$/;
 
 /** A bounded map of certificate URL → public key; a failed fetch is forgotten, so it is tried again. */
 function certificateCache(now: () => number) {
@@ -76,7 +77,12 @@ export const awsSns = defineVerifier({
         const sig = m === "malformed" ? undefined : decodeBase64(m.Signature);
         if (m === "malformed" || !sig) return { ok: false, reason: "malformed_signature" };
         const certUrl = trusted(m.SigningCertURL);
-        if (!certUrl || (m.SubscribeURL !== undefined && m.Type !== "Notification" && !trusted(m.SubscribeURL))) {
+        // SNS names its certificates so; anything else on its hosts is not one, and is not fetched.
+        if (
+          !certUrl ||
+          !CERT_PATH.test(certUrl.pathname) ||
+          (m.SubscribeURL !== undefined && m.Type !== "Notification" && !trusted(m.SubscribeURL))
+        ) {
           return { ok: false, reason: "untrusted_url" };
         }
         let key: KeyObject;

@@ -97,6 +97,8 @@ describe("aws-sns", () => {
       `http://${sns.host}/SimpleNotificationService-local.pem`,
       "https://sns.eu-west-1.amazonaws.com.evil.example.com/cert.pem",
       `https://user@${sns.host}/SimpleNotificationService-local.pem`,
+      `https://${sns.host}/?Action=ConfirmSubscription`,
+      `https://${sns.host}/other/SimpleNotificationService-local.pem`,
       "not a url",
     ]) {
       expect(await verifier.verify(req(signed(notification({ SigningCertURL: url }))))).toEqual({ ok: false, reason: "untrusted_url" });
@@ -107,7 +109,7 @@ describe("aws-sns", () => {
   });
 
   it("refuses a certificate it cannot fetch", async () => {
-    const missing = notification({ SigningCertURL: `https://${sns.host}/no-such.pem` });
+    const missing = notification({ SigningCertURL: `https://${sns.host}/SimpleNotificationService-gone.pem` });
     expect(await verifier.verify(req(signed(missing)))).toEqual({ ok: false, reason: "certificate_unavailable" });
   });
 
