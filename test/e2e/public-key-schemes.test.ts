@@ -3,7 +3,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type SnsFixture, startSnsFixture, TOPIC } from "../plugins/verifiers/sns-fixture.js";
-import { post, type RunningDaemon, runCli, type Sink, startDaemon, startSink, tempDir, waitFor, writeConfig } from "./harness.js";
+import { metric, post, type RunningDaemon, runCli, type Sink, startDaemon, startSink, tempDir, waitFor, writeConfig } from "./harness.js";
 
 /**
  * Public-key schemes through the real ingress of the built daemon: Discord (Ed25519, its PING)
@@ -203,6 +203,9 @@ routes:
         () => daemon.logs.find((l) => typeof l.msg === "string" && l.msg.startsWith("provider handshake failed")),
         "the warning",
       );
+      const metrics = await (await fetch(`${daemon.adminUrl}/metrics`)).text();
+      expect(metric(metrics, "switchyard_events_received_total", { route: "sns", outcome: "invalid" })).toBe(1);
+      expect(metric(metrics, "switchyard_events_received_total", { route: "sns", outcome: "ignored" })).toBeGreaterThanOrEqual(1);
     });
 
     it("accepts and delivers a notification signed by sign --private-key, its JSON parsed whatever the Content-Type", async () => {
