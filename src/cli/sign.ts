@@ -1,6 +1,8 @@
 import { createPrivateKey, type KeyObject } from "node:crypto";
 import { readFileSync } from "node:fs";
+import type { CompiledRoute } from "../config/compile.js";
 import { UserError } from "../errors.js";
+import type { SignedRequest } from "../plugins/verifiers/verifier.js";
 import { findRoute, loadForCli, print } from "./common.js";
 import { HeaderLines } from "./header-lines.js";
 import { shellQuote } from "./shell-quote.js";
@@ -46,6 +48,25 @@ export function readPrivateKey(file: string): KeyObject {
 }
 
 /**
+ * Signs as the route's scheme does, with `--private-key` for public-key schemes; what a scheme
+ * needs to sign (that key, a JSON body) is the user's to give, so its absence is a UserError.
+ */
+export function signForRoute(
+  route: CompiledRoute,
+  body: Buffer,
+  now: number,
+  headers: Readonly<Record<string, string>>,
+  privateKeyFile: string | undefined,
+): SignedRequest {
+  const keys = privateKeyFile === undefined ? {} : { privateKey: readPrivateKey(privateKeyFile) };
+  try {
+    return route.verifier.sign(body, now, headers, keys);
+  } catch (err) {
+    throw new UserError(`cannot sign for route ${route.name}: ${(err as Error).message}`);
+  }
+}
+
+/**
  * `switchyard sign`: the headers of a request the route accepts, and a curl line that sends it.
  * The request carries what the provider always sends (its event and delivery id headers, a JSON
  * Content-Type), because a route filter on the event header would otherwise ignore it; `-H`
@@ -61,14 +82,7 @@ export function sign(routeName: string, options: SignOptions): number {
   if (isJson(body)) headers.set({ "Content-Type": "application/json" });
   headers.set(route.verifier.providerHeaders?.(body, now) ?? {});
   headers.set(HeaderLines.parse(options.header ?? []));
-  const keys = options.privateKey === undefined ? {} : { privateKey: readPrivateKey(options.privateKey) };
-  let signed: ReturnType<typeof route.verifier.sign>;
-  try {
-    signed = route.verifier.sign(body, now, headers.lowerCased(), keys);
-  } catch (err) {
-    // What the scheme needs to sign (a private key, a JSON body) is the user's to give.
-    throw new UserError(`cannot sign for route ${route.name}: ${(err as Error).message}`);
-  }
+  const signed = signForRoute(route, body, now, headers.lowerCased(), options.privateKey);
   headers.set(signed.headers);
   for (const [name, value] of headers.entries()) print(`${name}: ${value}`);
 

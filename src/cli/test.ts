@@ -7,7 +7,7 @@ import { jsonTooDeep, MAX_JSON_DEPTH } from "../server/json-depth.js";
 import { capturedBody, readCapturedRequest } from "./captured-request.js";
 import { findRoute, loadForCli, print } from "./common.js";
 import { HeaderLines } from "./header-lines.js";
-import { readBodyFile, readPrivateKey } from "./sign.js";
+import { readBodyFile, signForRoute } from "./sign.js";
 
 /**
  * `switchyard test`: one payload through the exact compiled route, offline. Prints what
@@ -76,14 +76,7 @@ export async function dryRun(routeName: string, options: TestOptions): Promise<D
   };
   if (options.sign) {
     // Signed over the headers given with -H, as `sign` does: an hmac template's {header:Name} signs them.
-    const keys = options.privateKey === undefined ? {} : { privateKey: readPrivateKey(options.privateKey) };
-    let signed: ReturnType<typeof route.verifier.sign>;
-    try {
-      signed = route.verifier.sign(rawBody, Date.now(), headers, keys);
-    } catch (err) {
-      // What the scheme needs to sign (a private key, a JSON body) is the user's to give.
-      throw new UserError(`cannot sign for route ${route.name}: ${(err as Error).message}`);
-    }
+    const signed = signForRoute(route, rawBody, Date.now(), headers, options.privateKey);
     rawBody = signed.body;
     headers = { ...new HeaderLines().set(signed.headers).lowerCased(), ...headers };
     query = { ...query, ...signed.query };
