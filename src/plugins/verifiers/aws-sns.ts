@@ -12,26 +12,37 @@ const CACHE_ENTRIES = 16;
 const FETCH = { timeoutMs: 10_000, maxBytes: 64 * 1024 };
 const CERT_PATH = /^\/SimpleNotificationService-[A-Za-z0-9]+\.pem$/;
 
-/** A bounded map of certificate URL → public key; a failed fetch is forgotten, so it is tried again. */
+interface Certificate {
+  key: KeyObject;
+  validFrom: number;
+  validTo: number;
+}
+
+/**
+ * A bounded map of certificate URL → certificate; a failed fetch is forgotten, so it is tried
+ * again, and a certificate is checked to be valid on every use, not only when fetched.
+ */
 function certificateCache(now: () => number) {
-  const entries = new Map<string, Promise<KeyObject>>();
-  const load = async (url: URL): Promise<KeyObject> => {
+  const entries = new Map<string, Promise<Certificate>>();
+  const load = async (url: URL): Promise<Certificate> => {
     const res = await httpsGet(url, FETCH);
     if (res.status !== 200) throw new Error(`${url.href} answered ${res.status}`);
     const cert = new X509Certificate(res.body);
-    const t = now();
-    if (t < Date.parse(cert.validFrom) || t > Date.parse(cert.validTo)) throw new Error(`the certificate at ${url.href} is not valid now`);
-    return cert.publicKey;
+    return { key: cert.publicKey, validFrom: Date.parse(cert.validFrom), validTo: Date.parse(cert.validTo) };
   };
-  return (url: URL): Promise<KeyObject> => {
-    const known = entries.get(url.href);
-    if (known) return known;
-    const loading = load(url);
-    loading.catch(() => entries.delete(url.href));
-    entries.set(url.href, loading);
-    // Oldest first out: a Map iterates in insertion order.
-    if (entries.size > CACHE_ENTRIES) entries.delete(entries.keys().next().value ?? "");
-    return loading;
+  return async (url: URL): Promise<KeyObject> => {
+    let loading = entries.get(url.href);
+    if (!loading) {
+      loading = load(url);
+      loading.catch(() => entries.delete(url.href));
+      entries.set(url.href, loading);
+      // Oldest first out: a Map iterates in insertion order.
+      if (entries.size > CACHE_ENTRIES) entries.delete(entries.keys().next().value ?? "");
+    }
+    const cert = await loading;
+    const t = now();
+    if (t < cert.validFrom || t > cert.validTo) throw new Error(`the certificate at ${url.href} is not valid now`);
+    return cert.key;
   };
 }
 
