@@ -77,6 +77,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .option("-H, --header <line>", "a request header, 'Name: value' (repeatable)", collect)
     .option("-q, --query <pair>", "a query parameter, name=value (repeatable)", collect)
     .option("--sign", "sign the body with the route's secret first")
+    .option("--private-key <file>", "with --sign: a PEM private key, for public-key schemes (discord, telnyx, sendgrid, aws-sns)")
     .option("--json", "machine-readable output")
     .addOption(configOption())
     .action(async (route, o) => setExit(await test(route, o)));
@@ -87,6 +88,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .requiredOption("--body <file>", "the request body ('-' for stdin)")
     .option("--url <base>", "base URL for the curl line (default: the listen address)")
     .option("-H, --header <line>", "add or replace a request header, 'Name: value' (repeatable)", collect)
+    .option("--private-key <file>", "a PEM private key to sign with, for public-key schemes (discord, telnyx, sendgrid, aws-sns)")
     .addOption(configOption())
     .action((route, o) => setExit(sign(route, o)));
   program

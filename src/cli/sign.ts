@@ -1,5 +1,8 @@
+import { createPrivateKey, type KeyObject } from "node:crypto";
 import { readFileSync } from "node:fs";
+import type { CompiledRoute } from "../config/compile.js";
 import { UserError } from "../errors.js";
+import type { SignedRequest } from "../plugins/verifiers/verifier.js";
 import { findRoute, loadForCli, print } from "./common.js";
 import { HeaderLines } from "./header-lines.js";
 import { shellQuote } from "./shell-quote.js";
@@ -26,6 +29,41 @@ export interface SignOptions {
   body: string;
   url?: string;
   header?: string[];
+  privateKey?: string;
+}
+
+/** `--private-key FILE`: a PEM private key, for schemes that verify with the provider's public key. */
+export function readPrivateKey(file: string): KeyObject {
+  let text: Buffer;
+  try {
+    text = readFileSync(file);
+  } catch (err) {
+    throw new UserError(`cannot read the private key file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  try {
+    return createPrivateKey(text);
+  } catch (err) {
+    throw new UserError(`${file} is not a PEM private key: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * Signs as the route's scheme does, with `--private-key` for public-key schemes; what a scheme
+ * needs to sign (that key, a JSON body) is the user's to give, so its absence is a UserError.
+ */
+export function signForRoute(
+  route: CompiledRoute,
+  body: Buffer,
+  now: number,
+  headers: Readonly<Record<string, string>>,
+  privateKeyFile: string | undefined,
+): SignedRequest {
+  const keys = privateKeyFile === undefined ? {} : { privateKey: readPrivateKey(privateKeyFile) };
+  try {
+    return route.verifier.sign(body, now, headers, keys);
+  } catch (err) {
+    throw new UserError(`cannot sign for route ${route.name}: ${(err as Error).message}`);
+  }
 }
 
 /**
@@ -44,7 +82,7 @@ export function sign(routeName: string, options: SignOptions): number {
   if (isJson(body)) headers.set({ "Content-Type": "application/json" });
   headers.set(route.verifier.providerHeaders?.(body, now) ?? {});
   headers.set(HeaderLines.parse(options.header ?? []));
-  const signed = route.verifier.sign(body, now, headers.lowerCased());
+  const signed = signForRoute(route, body, now, headers.lowerCased(), options.privateKey);
   headers.set(signed.headers);
   for (const [name, value] of headers.entries()) print(`${name}: ${value}`);
 

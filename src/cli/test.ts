@@ -7,7 +7,7 @@ import { jsonTooDeep, MAX_JSON_DEPTH } from "../server/json-depth.js";
 import { capturedBody, readCapturedRequest } from "./captured-request.js";
 import { findRoute, loadForCli, print } from "./common.js";
 import { HeaderLines } from "./header-lines.js";
-import { readBodyFile } from "./sign.js";
+import { readBodyFile, signForRoute } from "./sign.js";
 
 /**
  * `switchyard test`: one payload through the exact compiled route, offline. Prints what
@@ -23,6 +23,8 @@ export interface TestOptions {
   header?: string[];
   query?: string[];
   sign?: boolean;
+  /** With --sign: a PEM private key, for public-key schemes. */
+  privateKey?: string;
   json?: boolean;
 }
 
@@ -46,6 +48,8 @@ export interface DryRunReport {
   deliveryId?: string;
   dedupeKey?: string;
   handshake?: unknown;
+  /** What the daemon would do to complete the handshake (a dry run does not). */
+  handshakeFollowUp?: string;
   routeFilter?: "pass" | "none" | "no" | { error: string };
   error?: string;
   /** The HTTP status the webhook would get. */
@@ -72,7 +76,7 @@ export async function dryRun(routeName: string, options: TestOptions): Promise<D
   };
   if (options.sign) {
     // Signed over the headers given with -H, as `sign` does: an hmac template's {header:Name} signs them.
-    const signed = route.verifier.sign(rawBody, Date.now(), headers);
+    const signed = signForRoute(route, rawBody, Date.now(), headers, options.privateKey);
     rawBody = signed.body;
     headers = { ...new HeaderLines().set(signed.headers).lowerCased(), ...headers };
     query = { ...query, ...signed.query };
@@ -116,7 +120,13 @@ export async function dryRun(routeName: string, options: TestOptions): Promise<D
         error: admission.reason === "body_not_multipart" ? "body is not valid multipart/form-data" : "body is not valid JSON",
       };
     case "handshake":
-      return { ...report, verification: "ok", handshake: admission.answer.body, answer: admission.answer.status };
+      return {
+        ...report,
+        verification: "ok",
+        handshake: admission.answer.body,
+        ...(admission.answer.followUp ? { handshakeFollowUp: admission.answer.followUp.what } : {}),
+        answer: admission.answer.status,
+      };
     case "ignored":
       return { ...report, verification: "ok", deliveryId: admission.deliveryId, routeFilter: "no", answer: 200 };
     case "accept":
@@ -164,6 +174,7 @@ export async function test(routeName: string, options: TestOptions): Promise<num
   print(`verification: ${report.verification}`);
   if (report.deliveryId) print(`delivery id: ${report.deliveryId}`);
   if (report.handshake !== undefined) print(`provider handshake, answered with: ${show(report.handshake)}`);
+  if (report.handshakeFollowUp) print(`the daemon would first ${report.handshakeFollowUp} (a dry run does not)`);
   if (report.routeFilter !== undefined) print(`route filter: ${show(report.routeFilter)}`);
   if (report.dedupeKey) print(`dedupe id: ${report.dedupeKey}`);
   if (report.error) print(`error: ${report.error}`);

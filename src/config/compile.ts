@@ -215,8 +215,8 @@ function* compileRoutes(
 /** What is allowed but probably a mistake: an open route on a public listener, inline secrets anyone can read. */
 function warn(loaded: LoadedConfig, listen: ListenAddress, issue: Issue): void {
   loaded.config.routes.forEach((r, i) => {
-    // A scheme without a secret authenticates nothing (`none`).
-    const open = typeof r?.verify?.type === "string" && findVerifier(r.verify.type)?.needsSecret === false;
+    // A scheme that authenticates nothing (`none`); public-key schemes need no secret yet are not open.
+    const open = typeof r?.verify?.type === "string" && findVerifier(r.verify.type)?.open === true;
     if (open && !isLoopback(listen.host)) {
       issue(
         ["routes", i, "verify", "type"],

@@ -23,12 +23,12 @@ function stringifyId(value: unknown): string | undefined {
 }
 
 export async function admit(route: CompiledRoute, req: InboundRequest): Promise<Admission> {
-  const verdict = route.verifier.verify(req);
+  const verdict = await route.verifier.verify(req);
   if (!verdict.ok)
     return verdict.reason === "body_not_json" ? { kind: "invalid", reason: verdict.reason } : { kind: "rejected", reason: verdict.reason };
   const { deliveryId } = verdict;
 
-  const parsed = parseBody(req.rawBody, req.headers["content-type"]);
+  const parsed = parseBody(req.rawBody, route.verifier.jsonBody ? "application/json" : req.headers["content-type"]);
   if (!parsed.ok) return { kind: "invalid", reason: parsed.reason };
 
   const answer = route.verifier.handshake?.(req.headers, parsed.value);

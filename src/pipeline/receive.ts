@@ -82,10 +82,22 @@ export async function receive(route: CompiledRoute, req: InboundRequest, deps: R
       }
       refuse(admission.reason, 400, "request refused: the body is not valid JSON, and this route's verify scheme reads it");
       return { status: 400, body: { error: "body is not valid JSON" } };
-    case "handshake":
+    case "handshake": {
+      const { followUp, ...answer } = admission.answer;
+      if (followUp) {
+        try {
+          await followUp.run();
+        } catch (err) {
+          count("invalid");
+          // A 5xx makes the provider send the handshake again; the reason is ours to log, not to tell.
+          log.warn({ route: r, err: (err as Error).message }, `provider handshake failed: could not ${followUp.what}`);
+          return { status: 502, body: { error: "handshake failed" } };
+        }
+      }
       count("ignored");
-      log.info({ route: r }, "provider handshake answered");
-      return admission.answer;
+      log.info({ route: r }, followUp ? `provider handshake answered: ${followUp.what}` : "provider handshake answered");
+      return answer;
+    }
     case "ignored":
       count("ignored");
       log.debug({ route: r, eventId: admission.event.id }, "route filter said no");

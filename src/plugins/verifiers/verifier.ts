@@ -1,4 +1,4 @@
-import { createHash, createHmac, timingSafeEqual } from "node:crypto";
+import { createHash, createHmac, type KeyObject, timingSafeEqual } from "node:crypto";
 import { type Static, type TLiteral, type TObject, type TProperties, Type } from "@sinclair/typebox";
 import { SecretField } from "../../config/marks.js";
 import { DURATION_PATTERN, parseDuration } from "../../config/units.js";
@@ -24,7 +24,13 @@ export type VerifyFailure =
   | "malformed_signature"
   | "signature_mismatch"
   | "timestamp_out_of_tolerance"
-  | "body_not_json";
+  | "body_not_json"
+  /** A key or callback URL on a host the scheme does not trust (AWS SNS's SigningCertURL, SubscribeURL). */
+  | "untrusted_url"
+  /** The signing certificate could not be fetched, or is not a valid certificate now. */
+  | "certificate_unavailable"
+  /** Genuinely signed, but by a sender this route does not take messages from (an SNS topic not listed). */
+  | "topic_not_allowed";
 
 export type Verdict = { ok: true; deliveryId?: string } | { ok: false; reason: VerifyFailure };
 
@@ -38,7 +44,20 @@ export interface SignedRequest {
 /** A provider's handshake answer (GitHub `ping`, Slack `url_verification`): answered, not stored. */
 export interface HandshakeAnswer {
   status: number;
+  /** A string goes out as text/plain (Twitch wants its challenge bare), anything else as JSON. */
   body: unknown;
+  /**
+   * A call back to the provider that completes the handshake (AWS SNS: GET the SubscribeURL).
+   * The daemon makes it before answering and answers 502 if it fails, so the provider retries;
+   * a dry run (`switchyard test`, `capture`) only names it. Rejects with a reason for the log.
+   */
+  followUp?: { what: string; run(): Promise<void> };
+}
+
+/** What `sign` may sign with besides the route's secrets. */
+export interface SigningKeys {
+  /** `sign --private-key FILE`: for public-key schemes, whose real key only the provider holds. */
+  privateKey?: KeyObject;
 }
 
 /**
@@ -48,7 +67,8 @@ export interface HandshakeAnswer {
 export type GetHandshake = { kind: "answer"; answer: HandshakeAnswer } | { kind: "refused"; reason: VerifyFailure };
 
 export interface Verifier {
-  verify(req: InboundRequest): Verdict;
+  /** Synchronous for every scheme but those that must fetch a key first (AWS SNS's certificate). */
+  verify(req: InboundRequest): Verdict | Promise<Verdict>;
   /**
    * A scheme whose provider checks a new URL with a GET (Meta's `hub.challenge`) answers it
    * here. Undefined for a GET that is not the handshake: it stays 405. Never stored.
@@ -59,7 +79,7 @@ export interface Verifier {
    * `headers` (lower-cased names) are the other headers the request will carry, for schemes
    * whose signature covers some of them.
    */
-  sign(body: Buffer, now: number, headers?: Readonly<Record<string, string>>): SignedRequest;
+  sign(body: Buffer, now: number, headers?: Readonly<Record<string, string>>, keys?: SigningKeys): SignedRequest;
   /**
    * The headers the provider sends with every delivery besides its signature (event name,
    * delivery id), so that `sign`'s curl line looks like the real thing to route filters and
@@ -74,6 +94,8 @@ export interface Verifier {
    * Signatures are not credentials and stay.
    */
   scrub?(event: { headers: Record<string, string>; query: Record<string, string>; body: unknown }): void;
+  /** The body is JSON whatever its Content-Type says (AWS SNS sends text/plain). */
+  jsonBody?: boolean;
 }
 
 export interface VerifierContext {
@@ -130,6 +152,11 @@ export interface VerifierPlugin<P extends TProperties = TProperties> {
   readonly deliveryId: string;
   /** Whether the scheme needs `secret`/`secrets`/`secret_file`. */
   readonly needsSecret: boolean;
+  /**
+   * True when the scheme authenticates nothing (`none`): `check` warns of it on a public
+   * listener. Public-key schemes need no secret yet are not open. Default: `!needsSecret`.
+   */
+  readonly open?: boolean;
   /** The options schema, `type` included; additionalProperties false. */
   readonly schema: TObject;
   /**
@@ -160,6 +187,8 @@ export function defineVerifier<T extends string, P extends TProperties = Record<
   deliveryId: string;
   /** Default true. */
   needsSecret?: boolean;
+  /** Default `!needsSecret`; false for public-key schemes. */
+  open?: boolean;
   /** Takes `tolerance` (how old a signed timestamp may be); its value reaches `create` parsed. */
   timestamped?: boolean;
   credentialHeaders?: readonly string[];
@@ -182,6 +211,7 @@ export function defineVerifier<T extends string, P extends TProperties = Record<
     description: spec.description,
     deliveryId: spec.deliveryId,
     needsSecret,
+    open: spec.open ?? !needsSecret,
     schema,
     credentialHeaders: spec.credentialHeaders ?? [],
     create: (options, ctx) =>

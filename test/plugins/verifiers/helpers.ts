@@ -82,6 +82,31 @@ export async function rotation(
 ): Promise<boolean[]> {
   const verifier = build(plugin, { ...options, secrets: [newer, older] });
   const out: boolean[] = [];
-  for (const secret of [newer, older, third]) out.push(verifier.verify(await signedWith(secret)).ok);
+  for (const secret of [newer, older, third]) out.push((await verifier.verify(await signedWith(secret))).ok);
   return out;
 }
+
+/**
+ * The refusals every scheme owes (issue 17): the good request with its body changed, a request
+ * signed with another key, the good request without its signature header or with garbage in it,
+ * and (for timestamped schemes) a genuine but stale request. Compare with `REFUSALS`.
+ */
+export async function refusals(
+  verifier: Verifier,
+  good: InboundRequest,
+  o: { header: string; wrongKey: InboundRequest; stale?: InboundRequest; garbage?: string },
+): Promise<Record<string, unknown>> {
+  const { [o.header.toLowerCase()]: _dropped, ...without } = good.headers;
+  const out: Record<string, unknown> = {
+    good: await verifier.verify(good),
+    changedBody: await verifier.verify({ ...good, rawBody: Buffer.from(tamper(good.rawBody.toString("utf8"))) }),
+    wrongKey: await verifier.verify(o.wrongKey),
+    missingHeader: await verifier.verify({ ...good, headers: without }),
+    malformed: await verifier.verify({ ...good, headers: { ...good.headers, [o.header.toLowerCase()]: o.garbage ?? "garbage" } }),
+  };
+  if (o.stale) out.stale = await verifier.verify(o.stale);
+  return out;
+}
+
+export const REFUSALS = { changedBody: mismatch, wrongKey: mismatch, missingHeader: missing, malformed } as const;
+export const TIMED_REFUSALS = { ...REFUSALS, stale: outOfTolerance } as const;
