@@ -3,15 +3,25 @@ import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { StoreUnavailableError } from "../../../src/errors.js";
-import type { WebhookEvent } from "../../../src/pipeline/event.js";
+import { type ReceivedEvent, receivedEvent } from "../../../src/pipeline/event.js";
 import { RedisStore, type RedisStoreSettings } from "../../../src/store/redis/redis-store.js";
 import type { ClaimOptions } from "../../../src/store/store.js";
 import { hasRedis, type RedisServer, startRedis } from "../redis-harness.js";
 import { storeContract } from "../store-contract.js";
 
-function makeEvent(route = "github"): WebhookEvent {
+function makeEvent(route = "github"): ReceivedEvent {
   const id = randomUUID();
-  return { id, route, receivedAt: new Date().toISOString(), method: "POST", path: "/hooks", query: {}, headers: {}, body: { id } };
+  const rawBody = Buffer.from(JSON.stringify({ id }));
+  return receivedEvent({
+    id,
+    route,
+    receivedAt: new Date().toISOString(),
+    method: "POST",
+    path: "/hooks",
+    query: {},
+    headers: {},
+    rawBody,
+  });
 }
 
 function claimOpts(owner: string, extra: Partial<ClaimOptions> = {}): ClaimOptions {
