@@ -150,7 +150,9 @@ routes:
     "stores binary bodies byte for byte: forward raw and events show --raw give back every byte, and the bytes replay",
     async () => {
       const { file, daemon, github } = await setUp();
-      github.respond = (_req, res) => res.writeHead(200).end();
+      github.respond = (_req, res) => {
+        res.writeHead(200).end();
+      };
       const headers = {
         "content-type": "application/octet-stream",
         "x-github-event": "push",
