@@ -54,6 +54,11 @@ routes:
       expect(before.stderr).toContain("has schema version 1, not 2: start the daemon of this version once to upgrade it");
 
       const daemon = track(await startDaemon(file));
+      expect(daemon.logs.find((l) => l.msg === "store file upgraded to the current schema version")).toMatchObject({
+        path: db,
+        from: 1,
+        to: 2,
+      });
       // The pending delivery goes out with the body it was stored with.
       const first = await waitFor(() => sink.requests[0], "the pending delivery of the old event");
       expect(JSON.parse(first.body)).toEqual(pending.body);

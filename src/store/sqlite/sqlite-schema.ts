@@ -54,7 +54,12 @@ function requireCurrentSchema(db: Database.Database, file: string): void {
  * only repeat a delivery, which "at least once" allows.
  * busy_timeout makes a second process wait for the write lock instead of failing at once.
  */
-export function prepareDatabase(db: Database.Database, busyTimeoutMs: number, mode: OpenMode, file = db.name): void {
+/** What preparing found: the schema version the file had when it was opened (before any upgrade). */
+export interface Prepared {
+  foundVersion: number;
+}
+
+export function prepareDatabase(db: Database.Database, busyTimeoutMs: number, mode: OpenMode, file = db.name): Prepared {
   db.pragma(`busy_timeout = ${Math.max(0, Math.trunc(busyTimeoutMs))}`);
   db.pragma("foreign_keys = ON");
   // The CLI reads the version first, so it never sets WAL mode on (or writes to) a file that is not a store.
@@ -68,7 +73,7 @@ export function prepareDatabase(db: Database.Database, busyTimeoutMs: number, mo
   // A WAL that grew while checkpoints failed (a read-only file, a long reader) is trimmed back
   // once they succeed, instead of keeping its largest size until the daemon stops.
   if (mode !== "read") db.pragma(`journal_size_limit = ${16 * 1024 * 1024}`);
-  if (mode !== "create") return;
+  if (mode !== "create") return { foundVersion: SCHEMA_VERSION };
 
   const version = Number(db.pragma("user_version", { simple: true }));
   if (version > SCHEMA_VERSION) {
@@ -87,4 +92,5 @@ export function prepareDatabase(db: Database.Database, busyTimeoutMs: number, mo
       db.pragma(`user_version = ${from + 1}`);
     }).immediate();
   }
+  return { foundVersion: version };
 }

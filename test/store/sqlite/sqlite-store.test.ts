@@ -392,7 +392,7 @@ describe("SqliteStore", () => {
         const [file, total] = process.argv.slice(2);
         const store = SqliteStore.open(file);
         const event = (id) => ({ id, route: "github", receivedAt: new Date().toISOString(), method: "POST",
-          path: "/hooks/github", query: {}, headers: {}, body: { id } });
+          path: "/hooks/github", query: {}, headers: {}, rawBody: Buffer.from(JSON.stringify({ id })) });
         for (let i = 0; i < Number(total); i += 5) {
           await Promise.all([0, 1, 2, 3, 4].map((j) => store.enqueue({ event: event("evt-" + (i + j)), targets: ["a", "b"] })
             .then((r) => process.stdout.write(r.id + "\\n"))));
