@@ -4,7 +4,7 @@ import { FINISHED_STATES } from "../store.js";
 import { MIGRATIONS } from "./sqlite-migrations.js";
 
 /**
- * The SQLite store's schema version (PRAGMA user_version): one more than the steps in
+ * The SQLite store's schema version (PRAGMA user_version): the number of steps in
  * sqlite-migrations.ts, which hold the tables. An older daemon refuses a newer file instead of
  * misreading it.
  */
@@ -15,6 +15,8 @@ export const SCHEMA_VERSION = MIGRATIONS.length;
  * partial index and every query that relies on it use the very same terms: SQLite only uses
  * a partial index when the query's WHERE contains the index's WHERE terms.
  * https://www.sqlite.org/partialindex.html#queries_using_partial_indexes
+ * The version 1 migration step writes this text out in the index it creates: changing it needs a
+ * new step that recreates deliveries_claimable.
  */
 export function claimable(alias = ""): string {
   const c = alias ? `${alias}.` : "";
