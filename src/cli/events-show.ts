@@ -1,3 +1,4 @@
+import { isUtf8 } from "node:buffer";
 import { UserError } from "../errors.js";
 import type { EventDetail } from "../store/store.js";
 import { printable } from "../telemetry/printable.js";
@@ -10,6 +11,14 @@ function bodyText(body: unknown): string {
   return typeof body === "string" ? body : JSON.stringify(body, null, 2);
 }
 
+/** A body that is not text is not printed: its bytes would reach the terminal as replacement characters. */
+function storedBodyText(event: EventDetail["event"]): string {
+  if (!isUtf8(event.rawBody)) {
+    return `(${event.rawBody.length} bytes that are not UTF-8 text: switchyard events show ${event.id} --raw writes them as received)`;
+  }
+  return bodyText(event.body);
+}
+
 function human({ event, deliveries }: EventDetail): string {
   const query = new URLSearchParams(event.query).toString();
   const lines = [
@@ -19,7 +28,7 @@ function human({ event, deliveries }: EventDetail): string {
     `${event.method} ${event.path}${query ? `?${query}` : ""}`,
     ...Object.entries(event.headers).map(([name, value]) => `${name}: ${value}`),
     "",
-    bodyText(event.body),
+    storedBodyText(event),
     "",
     deliveries.length === 0 ? "no deliveries" : "deliveries:",
   ];
@@ -28,8 +37,21 @@ function human({ event, deliveries }: EventDetail): string {
   return lines.join("\n");
 }
 
-/** `switchyard events show ID`: the stored request (method, path, query, headers, body) and each delivery. */
-export async function eventsShow(id: string, options: { config?: string; json?: boolean }): Promise<number> {
+/** Writes bytes to stdout exactly, and resolves once they are handed to the stream. */
+function writeBytes(bytes: Buffer): Promise<void> {
+  return new Promise((done) => {
+    if (bytes.length === 0) done();
+    else process.stdout.write(bytes, () => done());
+  });
+}
+
+/**
+ * `switchyard events show ID`: the stored request (method, path, query, headers, body) and each
+ * delivery. With `raw`, only the stored body bytes, exactly, with nothing added, so that
+ * `switchyard events show ID --raw | curl --data-binary @- …` sends the body as it arrived.
+ */
+export async function eventsShow(id: string, options: { config?: string; json?: boolean; raw?: boolean }): Promise<number> {
+  if (options.raw && options.json) throw new UserError("events show: give --raw (the body bytes) or --json (the whole event), not both");
   return withStore(options.config, "read", async (store) => {
     const detail = await store.event(id);
     if (!detail) {
@@ -37,7 +59,8 @@ export async function eventsShow(id: string, options: { config?: string; json?: 
         `no event ${JSON.stringify(id)} in the store (switchyard events lists their ids; finished events are pruned after store.retention)`,
       );
     }
-    print(options.json ? JSON.stringify(detail, null, 2) : printable(human(detail)));
+    if (options.raw) await writeBytes(detail.event.rawBody);
+    else print(options.json ? JSON.stringify(detail, null, 2) : printable(human(detail)));
     return 0;
   });
 }

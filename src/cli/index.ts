@@ -126,6 +126,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .description("one event: the stored request (method, path, query, headers, body) and each delivery's state")
     .argument("<id>", "event id (from the logs, events or dlq list)")
     .option("--json", "machine-readable output")
+    .option("--raw", "write only the body's bytes as received, nothing added (pipe it to curl --data-binary @-)")
     .addOption(configOption())
     // With the parent's options too: `events -c FILE show ID` reads as naturally as `events show ID -c FILE`.
     .action(async (id, _o, cmd: Command) => setExit(await eventsShow(id, cmd.optsWithGlobals())));

@@ -1,7 +1,7 @@
 import type { CompiledRoute } from "../config/compile.js";
-import type { HandshakeAnswer, InboundRequest, VerifyFailure } from "../plugins/verifiers/verifier.js";
+import type { HandshakeAnswer, InboundRequest, ScrubbableRequest, VerifyFailure } from "../plugins/verifiers/verifier.js";
 import { parseBody } from "./body.js";
-import type { WebhookEvent } from "./event.js";
+import { type ReceivedEvent, receivedEvent } from "./event.js";
 import { newEventId } from "./event-id.js";
 import { isTruthy } from "./expression.js";
 
@@ -14,8 +14,8 @@ export type Admission =
   | { kind: "rejected"; reason: VerifyFailure }
   | { kind: "invalid"; reason: "body_not_json" | "body_not_multipart" }
   | { kind: "handshake"; answer: HandshakeAnswer; deliveryId?: string }
-  | { kind: "ignored"; event: WebhookEvent; deliveryId?: string }
-  | { kind: "accept"; event: WebhookEvent; deliveryId?: string; dedupeKey?: string };
+  | { kind: "ignored"; event: ReceivedEvent; deliveryId?: string }
+  | { kind: "accept"; event: ReceivedEvent; deliveryId?: string; dedupeKey?: string };
 
 function stringifyId(value: unknown): string | undefined {
   if (value === undefined || value === null || value === "") return undefined;
@@ -34,17 +34,23 @@ export async function admit(route: CompiledRoute, req: InboundRequest): Promise<
   const answer = route.verifier.handshake?.(req.headers, parsed.value);
   if (answer) return { kind: "handshake", answer, deliveryId };
 
-  const event: WebhookEvent = {
-    id: newEventId(req.receivedAt),
-    route: route.name,
-    receivedAt: new Date(req.receivedAt).toISOString(),
-    method: req.method,
-    path: req.path,
-    query: { ...req.query },
-    headers: { ...req.headers },
-    body: parsed.value,
-  };
-  route.verifier.scrub?.(event);
+  // The request as received is what is stored; only a credential comes out of it first.
+  const request: ScrubbableRequest = { headers: { ...req.headers }, query: { ...req.query }, body: parsed.value, rawBody: req.rawBody };
+  route.verifier.scrub?.(request);
+  const event = receivedEvent(
+    {
+      id: newEventId(req.receivedAt),
+      route: route.name,
+      receivedAt: new Date(req.receivedAt).toISOString(),
+      method: req.method,
+      path: req.path,
+      query: request.query,
+      headers: request.headers,
+      rawBody: request.rawBody,
+    },
+    // Parsed once here, for the verifier, the handshake and the filter: never again for this event.
+    { value: request.body },
+  );
 
   if (route.filter && !isTruthy(await route.filter.evaluate(event))) return { kind: "ignored", event, deliveryId };
   let dedupeKey: string | undefined;

@@ -1,6 +1,6 @@
 import type { CompiledTarget } from "../config/compile.js";
 import type { DeliveryInput } from "../plugins/targets/target.js";
-import type { WebhookEvent } from "./event.js";
+import type { ReceivedEvent } from "./event.js";
 import { isTruthy } from "./expression.js";
 
 /**
@@ -9,7 +9,7 @@ import { isTruthy } from "./expression.js";
  */
 export async function prepare(
   target: CompiledTarget,
-  event: WebhookEvent,
+  event: ReceivedEvent,
 ): Promise<{ skip: true } | { skip: false; input: DeliveryInput }> {
   if (target.filter && !isTruthy(await target.filter.evaluate(event))) return { skip: true };
   const transformed = target.transform ? { value: await target.transform.evaluate(event) } : undefined;

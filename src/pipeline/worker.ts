@@ -7,6 +7,7 @@ import type { DeliveryOutcome } from "../plugins/targets/target.js";
 import type { ClaimedDelivery, Store, TargetKey } from "../store/store.js";
 import type { Metrics } from "../telemetry/metrics.js";
 import type { StoreOutage } from "../telemetry/store-outage.js";
+import { readBodyAsJson } from "./event.js";
 import { FailingTargets } from "./failing-targets.js";
 import { prepare } from "./prepare.js";
 import { isProcessAlive } from "./proc-stat.js";
@@ -198,7 +199,11 @@ export class Worker {
         coalesce: target.coalesce,
         concurrency: target.concurrency,
       });
-      for (const d of claimed) this.dispatch(key, d, target);
+      const jsonBody = config.byName.get(b.route)?.verifier.jsonBody === true;
+      for (const d of claimed) {
+        if (jsonBody) readBodyAsJson(d.event);
+        this.dispatch(key, d, target);
+      }
     }
     return Math.max(0, nextAt - Date.now());
   }

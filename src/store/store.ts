@@ -1,4 +1,4 @@
-import type { WebhookEvent } from "../pipeline/event.js";
+import type { ReceivedEvent } from "../pipeline/event.js";
 
 /**
  * Where accepted events live until every target has them. A 202 is sent only after
@@ -29,24 +29,39 @@ export function isDeliveryState(value: string): value is DeliveryState {
 export const DEFAULT_EVENTS_LIMIT = 20;
 
 export interface EnqueueRequest {
-  event: WebhookEvent;
+  /** The request as received; its raw body bytes are what is stored, never a re-serialized body. */
+  event: ReceivedEvent;
   /** The route's target names: one delivery row each, all written with the event. */
   targets: readonly string[];
   /** When set, the event is a duplicate if this key was seen for the route and has not expired. */
   dedupe?: { key: string; expiresAt: number };
 }
 
-/** An enqueue request, serialized before it joins a batch so a bad document fails alone. */
+/**
+ * An enqueue request with what the store writes besides the raw body: the query and headers as
+ * JSON text. The body is stored as its bytes, so nothing the size of the body is serialized here.
+ */
 export interface Queued {
   req: EnqueueRequest;
-  doc: string;
+  query: string;
+  headers: string;
   receivedAtMs: number;
 }
 
-/** Throws for a request's own fault (a cycle, a BigInt in the event): it fails alone, never its batch. */
 export function toQueued(req: EnqueueRequest): Queued {
-  const parsed = Date.parse(req.event.receivedAt);
-  return { req, doc: JSON.stringify(req.event), receivedAtMs: Number.isFinite(parsed) ? parsed : Date.now() };
+  const { event } = req;
+  const parsed = Date.parse(event.receivedAt);
+  return {
+    req,
+    query: JSON.stringify(event.query),
+    headers: JSON.stringify(event.headers),
+    receivedAtMs: Number.isFinite(parsed) ? parsed : Date.now(),
+  };
+}
+
+/** What a queued request weighs in a batch: its body and headers. */
+export function queuedBytes(item: Queued): number {
+  return item.req.event.rawBody.length + item.headers.length + item.query.length;
 }
 
 export type EnqueueResult = { status: "accepted"; id: string } | { status: "duplicate"; id: string };
@@ -87,7 +102,7 @@ export interface ClaimedDelivery extends TargetKey {
   eventId: string;
   /** 1 for the first try. */
   attempt: number;
-  event: WebhookEvent;
+  event: ReceivedEvent;
   /** How many older deliveries this claim superseded (coalesce); 0 otherwise. */
   coalesced: number;
 }
@@ -127,7 +142,7 @@ export interface EventSummary {
 
 /** One stored event as `switchyard events show` prints it: the request as received, and each delivery. */
 export interface EventDetail {
-  event: WebhookEvent;
+  event: ReceivedEvent;
   deliveries: DeliverySummary[];
 }
 

@@ -116,6 +116,25 @@ export function finished(proc: ChildProcess): Promise<Finished> {
   return new Promise((done) => proc.once("close", (code) => done({ code, stdout, stderr })));
 }
 
+/** Runs the built CLI and keeps its stdout as bytes, for output that need not be text. */
+export async function runCliBytes(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ code: number | null; stdout: Buffer; stderr: string }> {
+  requireBuild();
+  const proc = spawn(process.execPath, [CLI, ...args], {
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const out: Buffer[] = [];
+  let stderr = "";
+  proc.stdout?.on("data", (c: Buffer) => out.push(c));
+  proc.stderr?.setEncoding("utf8").on("data", (c: string) => {
+    stderr += c;
+  });
+  return new Promise((done) => proc.once("close", (code) => done({ code, stdout: Buffer.concat(out), stderr })));
+}
+
 export async function runCli(args: string[], env: NodeJS.ProcessEnv = {}, input?: string): Promise<Finished> {
   requireBuild();
   const proc = spawn(process.execPath, [CLI, ...args], {
@@ -132,6 +151,8 @@ export interface SinkRequest {
   url: string;
   headers: IncomingMessage["headers"];
   body: string;
+  /** The body's bytes, exactly as they arrived. */
+  bytes: Buffer;
   at: number;
 }
 
@@ -167,6 +188,7 @@ export async function startSink(port = 0): Promise<Sink> {
         url: req.url ?? "",
         headers: req.headers,
         body: Buffer.concat(chunks).toString("utf8"),
+        bytes: Buffer.concat(chunks),
         at: Date.now(),
       };
       try {

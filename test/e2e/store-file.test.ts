@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
+import { receivedEvent } from "../../src/pipeline/event.js";
 import { SqliteStore } from "../../src/store/sqlite/sqlite-store.js";
 import { immutableStopsOpenFiles, setImmutable } from "../server/tmpfs.js";
 import {
@@ -150,7 +151,7 @@ describe("e2e: the store file removed or replaced under a running daemon", () =>
     later(() => rmSync(otherDir, { recursive: true, force: true }));
     const other = SqliteStore.open(join(otherDir, "other.db"));
     const fromBackup = randomUUID();
-    const event = {
+    const event = receivedEvent({
       id: fromBackup,
       route: "hooks",
       receivedAt: new Date().toISOString(),
@@ -158,8 +159,8 @@ describe("e2e: the store file removed or replaced under a running daemon", () =>
       path: "/hooks",
       query: {},
       headers: {},
-      body: {},
-    };
+      rawBody: Buffer.from("{}"),
+    });
     await other.enqueue({ event, targets: ["sink"] });
     await other.close();
     renameSync(join(otherDir, "other.db"), storeFile);

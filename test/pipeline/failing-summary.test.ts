@@ -8,6 +8,7 @@ import pino from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import { compileConfig } from "../../src/config/compile.js";
 import { parseConfig } from "../../src/config/load.js";
+import { receivedEvent } from "../../src/pipeline/event.js";
 import { FailingTargets } from "../../src/pipeline/failing-targets.js";
 import { Worker } from "../../src/pipeline/worker.js";
 import { SqliteStore } from "../../src/store/sqlite/sqlite-store.js";
@@ -62,7 +63,7 @@ routes:
     for (let i = 0; i < 5; i++) {
       const id = randomUUID();
       await store.enqueue({
-        event: {
+        event: receivedEvent({
           id,
           route: "hooks",
           receivedAt: new Date(received).toISOString(),
@@ -70,8 +71,8 @@ routes:
           path: "/hooks",
           query: {},
           headers: {},
-          body: {},
-        },
+          rawBody: Buffer.from("{}"),
+        }),
         targets: ["down"],
       });
     }

@@ -8,6 +8,7 @@ import { compileConfig } from "../../src/config/compile.js";
 import { parseConfig } from "../../src/config/load.js";
 import { readmeBlocks, referenceBlocks } from "../../src/docs/reference.js";
 import { ConfigError } from "../../src/errors.js";
+import { receivedEvent } from "../../src/pipeline/event.js";
 import { createLogger } from "../../src/telemetry/logger.js";
 
 /**
@@ -110,7 +111,7 @@ describe("a new verifier and target, known only by their own files", () => {
     const route = config.byName.get("pigeons");
     const target = route?.targets[0];
     expect(target?.type).toBe("semaphore");
-    const event = {
+    const event = receivedEvent({
       id: "e1",
       route: "pigeons",
       receivedAt: "2026-11-29T12:00:00.000Z",
@@ -118,8 +119,8 @@ describe("a new verifier and target, known only by their own files", () => {
       path: "/hooks/pigeons",
       query: {},
       headers: {},
-      body: { colour: "red" },
-    };
+      rawBody: Buffer.from('{"colour":"red"}'),
+    });
     expect(await target?.target.render({ event })).toEqual({ flags: "${RING}red" });
     // And the verifier got its secret field interpolated.
     const signed = route?.verifier.sign(Buffer.from("{}"), 0);

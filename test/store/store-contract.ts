@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { WebhookEvent } from "../../src/pipeline/event.js";
+import { type ReceivedEvent, receivedEvent } from "../../src/pipeline/event.js";
 import type { ClaimedDelivery, ClaimOptions, EnqueueRequest, Settlement, Store } from "../../src/store/store.js";
 
 /** What a store implementation hands the contract for each test. */
@@ -17,18 +17,27 @@ export interface StoreHarness {
 const MINUTE = 60_000;
 const DAY = 24 * 60 * MINUTE;
 
-function makeEvent(route: string, receivedAtMs = Date.now(), body: unknown = { n: 1 }): WebhookEvent {
-  return {
+/** A received request; the body is sent as JSON text unless `extra.rawBody` gives the bytes. */
+function makeEvent(
+  route: string,
+  receivedAtMs = Date.now(),
+  body: unknown = { n: 1 },
+  extra: { query?: Record<string, string>; headers?: Record<string, string>; rawBody?: Buffer } = {},
+): ReceivedEvent {
+  return receivedEvent({
     id: randomUUID(),
     route,
     receivedAt: new Date(receivedAtMs).toISOString(),
     method: "POST",
     path: `/hooks/${route}`,
-    query: {},
-    headers: { "content-type": "application/json" },
-    body,
-  };
+    query: extra.query ?? {},
+    headers: extra.headers ?? { "content-type": "application/json" },
+    rawBody: extra.rawBody ?? Buffer.from(JSON.stringify(body)),
+  });
 }
+
+/** Every byte value, the NUL and invalid UTF-8 among them. */
+const ALL_BYTES = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
 
 function claimOpts(route: string, target: string, now: number, extra: Partial<ClaimOptions> = {}): ClaimOptions {
   return { route, target, now, limit: 10, leaseMs: MINUTE, owner: "w1", coalesce: false, ...extra };
@@ -54,7 +63,7 @@ export function storeContract(name: string, open: () => Promise<StoreHarness>): 
       await h.cleanup();
     });
 
-    async function enqueue(event: WebhookEvent, targets: string[], dedupe?: EnqueueRequest["dedupe"]) {
+    async function enqueue(event: ReceivedEvent, targets: string[], dedupe?: EnqueueRequest["dedupe"]) {
       return store.enqueue(dedupe ? { event, targets, dedupe } : { event, targets });
     }
 
@@ -294,11 +303,12 @@ export function storeContract(name: string, open: () => Promise<StoreHarness>): 
     });
 
     it("shows one event: the request as stored and every delivery's state", async () => {
-      const e: WebhookEvent = {
-        ...makeEvent("github", Date.now() - MINUTE, { ref: "refs/heads/main", commits: [{ id: "abc" }] }),
-        query: { source: "ci" },
-        headers: { "content-type": "application/json", "x-github-event": "push" },
-      };
+      const e = makeEvent(
+        "github",
+        Date.now() - MINUTE,
+        { ref: "refs/heads/main", commits: [{ id: "abc" }] },
+        { query: { source: "ci" }, headers: { "content-type": "application/json", "x-github-event": "push" } },
+      );
       await enqueue(e, ["notify", "deploy", "audit"]);
       await enqueue(makeEvent("github"), ["notify"]);
       const now = Date.now();
@@ -308,6 +318,7 @@ export function storeContract(name: string, open: () => Promise<StoreHarness>): 
 
       const shown = await store.event(e.id);
       expect(shown?.event).toEqual(e);
+      expect(shown?.event.body).toEqual({ ref: "refs/heads/main", commits: [{ id: "abc" }] });
       const byTarget = Object.fromEntries((shown?.deliveries ?? []).map((d) => [d.target, d]));
       expect(Object.keys(byTarget).sort()).toEqual(["audit", "deploy", "notify"]);
       expect(byTarget.notify).toMatchObject({ state: "retrying", attempts: 1, lastError: "HTTP 503", dueAt: now + MINUTE });
@@ -322,6 +333,29 @@ export function storeContract(name: string, open: () => Promise<StoreHarness>): 
       const bare = makeEvent("stripe");
       await enqueue(bare, []);
       expect(await store.event(bare.id)).toEqual({ event: bare, deliveries: [] });
+    });
+
+    it("keeps the body bytes exactly as received: binary, and JSON in its own spelling", async () => {
+      const binary = makeEvent("github", Date.now(), undefined, {
+        headers: { "content-type": "application/octet-stream", "x-hub-signature-256": "sha256=00" },
+        rawBody: ALL_BYTES,
+      });
+      const spelled = '{ "b" : 2,\n  "a":"\\u00e9" }\n';
+      const json = makeEvent("github", Date.now() + 1, undefined, { rawBody: Buffer.from(spelled) });
+      await enqueue(binary, ["notify"]);
+      await enqueue(json, ["notify"]);
+      const claimed = await store.claim(claimOpts("github", "notify", Date.now() + 10));
+      const byId = new Map(claimed.map((d) => [d.eventId, d.event]));
+      expect(byId.get(binary.id)?.rawBody.equals(ALL_BYTES)).toBe(true);
+      expect(byId.get(binary.id)?.headers).toEqual(binary.headers);
+      expect(byId.get(json.id)?.rawBody.toString("utf8")).toBe(spelled);
+      // The body JSONata sees is parsed from the bytes, as the ingress parses it.
+      expect(byId.get(json.id)?.body).toEqual({ b: 2, a: "é" });
+      expect(byId.get(binary.id)?.body).toBe(ALL_BYTES.toString("utf8"));
+      const shown = await store.event(binary.id);
+      expect(shown?.event.rawBody.equals(ALL_BYTES)).toBe(true);
+      // The raw bytes are not part of the event document JSONata and exec targets see.
+      expect(Object.keys(shown?.event ?? {})).not.toContain("rawBody");
     });
 
     it("coalesce claims only the newest due event and supersedes the older ones", async () => {

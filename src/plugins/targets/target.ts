@@ -4,7 +4,7 @@ import type { Path } from "../../config/interpolate.js";
 import { ExpressionField } from "../../config/marks.js";
 import { DURATION_PATTERN, parseDuration } from "../../config/units.js";
 import { RETRY_DEFAULTS } from "../../pipeline/backoff.js";
-import type { WebhookEvent } from "../../pipeline/event.js";
+import type { ReceivedEvent } from "../../pipeline/event.js";
 import type { Expression } from "../../pipeline/expression.js";
 import type { CommandRunner } from "./exec/helper-client.js";
 
@@ -18,7 +18,8 @@ export type DeliveryOutcome =
   | { kind: "fail"; error: string };
 
 export interface DeliveryInput {
-  event: WebhookEvent;
+  /** The event; `rawBody` holds its body bytes as received (what `forward: raw` sends). */
+  event: ReceivedEvent;
   /** Present when the target has a `transform`: its result. */
   transformed?: { value: unknown };
 }

@@ -11,7 +11,7 @@ const DEFAULT_FIELD = "sharedSecret";
 export const sharedSecret = defineVerifier({
   type: "shared-secret",
   description:
-    "a top-level JSON body field equals the secret (Cisco Meraki); the field is removed before the event is stored or forwarded. Nothing signs the body: anyone who knows the secret can send anything",
+    "a top-level JSON body field equals the secret (Cisco Meraki); the field is removed before the event is stored or forwarded, so the stored body bytes are the body re-written as compact JSON without it. Nothing signs the body: anyone who knows the secret can send anything",
   deliveryId: "body `alertId`",
   properties: {
     field: Type.Optional(
@@ -40,8 +40,12 @@ export const sharedSecret = defineVerifier({
           body: Buffer.from(JSON.stringify({ ...body.value, [field]: firstKey(ctx).toString("utf8") })),
         };
       },
-      scrub(event) {
-        if (isRecord(event.body)) delete event.body[field];
+      scrub(request) {
+        if (!isRecord(request.body) || !(field in request.body)) return;
+        delete request.body[field];
+        // The one scheme whose credential is inside the body: the stored bytes are the body
+        // without it, as compact JSON, so neither a raw forward nor a raw export carries the secret.
+        request.rawBody = Buffer.from(JSON.stringify(request.body), "utf8");
       },
     };
   },

@@ -41,6 +41,16 @@ export interface SignedRequest {
   body: Buffer;
 }
 
+/** The parts of an accepted request a scheme may remove its credential from (see Verifier.scrub). */
+export interface ScrubbableRequest {
+  headers: Record<string, string>;
+  query: Record<string, string>;
+  /** The parsed body. */
+  body: unknown;
+  /** The body bytes that will be stored. */
+  rawBody: Buffer;
+}
+
 /** A provider's handshake answer (GitHub `ping`, Slack `url_verification`): answered, not stored. */
 export interface HandshakeAnswer {
   status: number;
@@ -89,11 +99,12 @@ export interface Verifier {
   /** Called only after verification passed, with the parsed body. */
   handshake?(headers: Readonly<Record<string, string>>, body: unknown): HandshakeAnswer | undefined;
   /**
-   * Removes the credential itself from the event before it is stored, so that no target and
+   * Removes the credential itself from the request before it is stored, so that no target and
    * no `events` listing ever sees it (a token header, a Meraki `sharedSecret` field).
-   * Signatures are not credentials and stay.
+   * Signatures are not credentials and stay. A scheme that removes it from the body must also
+   * rewrite `rawBody`: the stored bytes are what `forward: raw` and `events show --raw` give out.
    */
-  scrub?(event: { headers: Record<string, string>; query: Record<string, string>; body: unknown }): void;
+  scrub?(request: ScrubbableRequest): void;
   /** The body is JSON whatever its Content-Type says (AWS SNS sends text/plain). */
   jsonBody?: boolean;
 }

@@ -85,15 +85,20 @@ export function redactUrl(url: string): string {
   }
 }
 
-/** Runs one of our scripts (ARGV[1], ARGV[2] = the prefixes), faults of the store as StoreUnavailableError. */
+/**
+ * Runs one of our scripts (ARGV[1], ARGV[2] = the prefixes), faults of the store as
+ * StoreUnavailableError. With `buffers`, bulk strings in the reply are Buffers (ioredis's
+ * `…Buffer` variant of a defined command): for replies that carry a body's bytes.
+ */
 export async function runScript(
   client: Redis,
   keys: RedisKeys,
   script: LuaScript,
   args: readonly (string | number)[],
   what: string,
+  buffers = false,
 ): Promise<unknown> {
-  const command: unknown = Reflect.get(client, script.name);
+  const command: unknown = Reflect.get(client, buffers ? `${script.name}Buffer` : script.name);
   if (typeof command !== "function") throw new Error(`redis store: script ${script.name} is not defined`);
   try {
     const reply: unknown = await command.apply(client, [keys.base, keys.sy, ...args]);

@@ -2,7 +2,7 @@ import { createIORedisClient, type IRedisClient, Job, type JobsOptions, type Que
 import type { Redis } from "ioredis";
 import { StoreUnavailableError } from "../../errors.js";
 import { GroupCommit, type ItemResult } from "../group-commit.js";
-import type { EnqueueResult, Queued } from "../store.js";
+import { type EnqueueResult, type Queued, queuedBytes } from "../store.js";
 import { toStoreError } from "./redis-errors.js";
 import { deliveryId, eventMember, queueName, type RedisKeys } from "./redis-keys.js";
 import { ENQUEUE } from "./redis-lua-queue.js";
@@ -20,7 +20,7 @@ const MAX_WATCH_RETRIES = 20;
  *
  * Durability and dedupe atomicity. Each batch is optimistic: WATCH the dedupe keys and event
  * keys, read them, then write in one MULTI/EXEC: BullMQ's own addJob for every delivery (the
- * job id is the delivery id) and one script for the event document, its lists and the dedupe
+ * job id is the delivery id) and one script for the request as received, its lists and the dedupe
  * key (SET … PXAT, expiring natively). EXEC applies all of it or, when another instance wrote a
  * watched key meanwhile, none of it (we read again and see the duplicate). So a dedupe key never
  * exists without its event and deliveries: there is no second round trip a crash could cut in
@@ -32,7 +32,7 @@ export class RedisEnqueuer {
   private readonly batcher = new GroupCommit<Queued, EnqueueResult>((items) => this.writeBatch(items), {
     maxBatch: MAX_BATCH,
     maxBytes: MAX_BATCH_BYTES,
-    sizeOf: (item) => item.doc.length,
+    sizeOf: queuedBytes,
     batchError: (err) => toStoreError(err, "enqueue"),
   });
 
@@ -88,7 +88,7 @@ export class RedisEnqueuer {
     const tx = this.bull.multi();
     const adds: Promise<string>[] = [];
     const accepted = new Set<string>();
-    const results = items.map(({ req, doc, receivedAtMs }, i): ItemResult<EnqueueResult> => {
+    const results = items.map(({ req, query, headers, receivedAtMs }, i): ItemResult<EnqueueResult> => {
       const { event, targets, dedupe } = req;
       const dedupeKey = dedupeKeys[i];
       const original = dedupeKey === undefined ? undefined : holder.get(dedupeKey);
@@ -114,7 +114,11 @@ export class RedisEnqueuer {
         event.route,
         event.receivedAt,
         receivedAtMs,
-        doc,
+        event.method,
+        event.path,
+        query,
+        headers,
+        event.rawBody,
         eventMember(eventSeq, event.id),
         live ?? "",
         live ? Math.floor(dedupe?.expiresAt ?? 0) : 0,

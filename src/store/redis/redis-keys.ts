@@ -7,7 +7,10 @@
  *   P:route.target:d17                                                          the job: BullMQ's fields + ours (sy_*)
  *   P:route.target:d17:lock                                                     BullMQ's lock; value = lease owner
  * Ours, where BullMQ has no place for the data (queue names always contain a dot, so `sy` cannot be one):
- *   P:sy:event:<eventId>        hash: route, at (receivedAt), ms, doc (the event JSON), m (zset member), ds (deliveries)
+ *   P:sy:event:<eventId>        hash: route, at (receivedAt), ms, the request as received: method, path,
+ *                               query + headers (JSON), body (the raw bytes); m (zset member), ds (deliveries).
+ *                               Events written before the request was kept have `doc` (the event JSON)
+ *                               instead of method…body: they are read as they are (legacy-event.ts)
  *   P:sy:events                 zset of all events by received ms; P:sy:events:<route> the same per route
  *   P:sy:dedupe:<route>:<key>   string: the event id that used the key; expires natively (PXAT)
  *   P:sy:where                  hash: delivery id → queue name (settle, replay and the CLI know only the id)

@@ -1,4 +1,4 @@
-import type { LuaScript } from "./redis-lua-prelude.js";
+import { type LuaScript, REQUEST_FIELDS_LUA } from "./redis-lua-prelude.js";
 
 /**
  * The lease scripts: claim, settle, reclaim, release. Each one makes, on BullMQ's own lists and
@@ -10,6 +10,11 @@ import type { LuaScript } from "./redis-lua-prelude.js";
 
 /** Puts a job that was just moved to active under lease: moveToActive's prepareJobForProcessing. */
 const LEASE = `
+local function request(ev)
+  if not ev then return false end
+  return rcall("HMGET", S .. "event:" .. ev, ${REQUEST_FIELDS_LUA})
+end
+
 local function lease(qb, id, owner, now, leaseMs)
   local jk = qb .. id
   rcall("SET", jk .. ":lock", owner, "PX", leaseMs)
@@ -17,14 +22,13 @@ local function lease(qb, id, owner, now, leaseMs)
   rcall("HSET", jk, "processedOn", now, "sy_own", owner, "sy_lease", now + leaseMs)
   rcall("ZADD", S .. "leases", now + leaseMs, id)
   local ev = rcall("HGET", jk, "sy_ev")
-  local doc = ev and rcall("HGET", S .. "event:" .. ev, "doc")
-  return {id, ev or "", attempt, doc or false}
+  return {id, ev or "", attempt, request(ev)}
 end
 `;
 
 /**
  * ARGV: queue, now, limit, leaseMs, owner, coalesce (1/0), cap ("" = the queue's BullMQ global
- * concurrency, if set). Returns {coalesced, {id, eventId, attempt, doc|nil}...}.
+ * concurrency, if set). Returns {coalesced, {id, eventId, attempt, {REQUEST_FIELDS...}|nil}...}; run with Buffer replies (the body is bytes).
  */
 export const CLAIM: LuaScript = {
   name: "switchyardClaim",

@@ -51,6 +51,14 @@ local function finish(qb, id, zset, now, fields)
 end
 `;
 
+/**
+ * The fields of an event hash that hold the request, in the order the claim and event scripts
+ * return them (redis-read.ts's readRequest reads that order). `doc` is the whole event as JSON,
+ * as stores written before the request was kept as received have it (read, never written).
+ */
+export const REQUEST_FIELDS = ["route", "at", "method", "path", "query", "headers", "body", "doc"] as const;
+export const REQUEST_FIELDS_LUA = REQUEST_FIELDS.map((f) => `"${f}"`).join(", ");
+
 /** A script: its ioredis command name and its body (the prelude is added by the loader). */
 export interface LuaScript {
   name: string;

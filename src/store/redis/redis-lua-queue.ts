@@ -1,4 +1,4 @@
-import type { LuaScript } from "./redis-lua-prelude.js";
+import { type LuaScript, REQUEST_FIELDS_LUA } from "./redis-lua-prelude.js";
 
 /**
  * The scripts that look across queues (backlog, depth, dead letters, events, replay, prune) and
@@ -7,21 +7,24 @@ import type { LuaScript } from "./redis-lua-prelude.js";
  */
 
 /**
- * Written inside enqueue's MULTI, after BullMQ's addJob created each delivery's job: the event
- * document, its place in the event lists, the dedupe key, and our fields on each job.
- * ARGV: eventId, route, receivedAt, ms, doc, member, dedupeKey|"", dedupeExpiresAt, now, ds,
- * then (deliveryId, queue, target) per target.
+ * Written inside enqueue's MULTI, after BullMQ's addJob created each delivery's job: the request
+ * as received (method, path, query and headers as JSON, the body as its bytes: Lua strings and
+ * ARGV are binary-safe), its place in the event lists, the dedupe key, and our fields on each job.
+ * ARGV: eventId, route, receivedAt, ms, method, path, query, headers, body, member,
+ * dedupeKey|"", dedupeExpiresAt, now, ds, then (deliveryId, queue, target) per target.
  */
 export const ENQUEUE: LuaScript = {
   name: "switchyardEnqueue",
   body: `
-local ev, route, at, ms, doc, member = ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8]
-local dedupeKey, dedupeExpiresAt, now, ds = ARGV[9], ARGV[10], ARGV[11], ARGV[12]
-rcall("HSET", S .. "event:" .. ev, "route", route, "at", at, "ms", ms, "doc", doc, "m", member, "ds", ds)
+local ev, route, at, ms = ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+local method, path, query, headers, body, member = ARGV[7], ARGV[8], ARGV[9], ARGV[10], ARGV[11], ARGV[12]
+local dedupeKey, dedupeExpiresAt, now, ds = ARGV[13], ARGV[14], ARGV[15], ARGV[16]
+rcall("HSET", S .. "event:" .. ev, "route", route, "at", at, "ms", ms, "method", method, "path", path,
+  "query", query, "headers", headers, "body", body, "m", member, "ds", ds)
 rcall("ZADD", S .. "events", ms, member)
 rcall("ZADD", S .. "events:" .. route, ms, member)
 if dedupeKey ~= "" then rcall("SET", dedupeKey, ev, "PXAT", dedupeExpiresAt) end
-for i = 13, #ARGV, 3 do
+for i = 17, #ARGV, 3 do
   local id, q, target = ARGV[i], ARGV[i + 1], ARGV[i + 2]
   rcall("HSET", S .. "where", id, q)
   rcall("HSET", S .. "targets", q, cjson.encode({route, target}))
@@ -123,13 +126,17 @@ return out
 `,
 };
 
-/** One event: ARGV: eventId. Returns {doc, {{id, target, state, attempts, lastError|nil, dueAt}...}} or nil. */
+/**
+ * One event: ARGV: eventId. Returns {{REQUEST_FIELDS...}, {{id, target, state, attempts,
+ * lastError|nil, dueAt}...}} or nil. Run with Buffer replies: the body is bytes.
+ */
 export const EVENT: LuaScript = {
   name: "switchyardEvent",
   body: `
-local e = rcall("HMGET", S .. "event:" .. ARGV[3], "doc", "ds")
+local k = S .. "event:" .. ARGV[3]
+local e = rcall("HMGET", k, ${REQUEST_FIELDS_LUA})
 if not e[1] then return false end
-return {e[1], deliveryRows(e[2])}
+return {e, deliveryRows(rcall("HGET", k, "ds"))}
 `,
 };
 

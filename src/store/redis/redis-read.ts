@@ -1,4 +1,5 @@
-import type { WebhookEvent } from "../../pipeline/event.js";
+import { type ReceivedEvent, receivedEvent, type WebhookEvent } from "../../pipeline/event.js";
+import { fromLegacyDoc } from "../legacy-event.js";
 import {
   type DeadLetter,
   type DeliverySummary,
@@ -57,11 +58,38 @@ export function readEvents(reply: unknown): EventSummary[] {
   });
 }
 
-export function readEvent(reply: unknown): EventDetail | undefined {
+/**
+ * An event hash's request fields (REQUEST_FIELDS, from a script run with Buffer replies) as the
+ * event; undefined when the hash is gone. A hash written before the request was kept as received
+ * has only `doc`, read as such (legacy-event.ts): Redis data of either age is served as it is.
+ */
+export function readRequest(eventId: string, fields: unknown, what: string): ReceivedEvent | undefined {
+  if (fields === null) return undefined;
+  const [route, at, method, path, query, headers, body, doc] = list(fields, what);
+  if (route === null || route === undefined) return undefined;
+  if (!Buffer.isBuffer(body)) {
+    // Written by enqueue from a WebhookEvent, before the request was kept as received.
+    if (doc !== null && doc !== undefined) return fromLegacyDoc(JSON.parse(text(doc, what)) as WebhookEvent);
+    throw unexpected(what, fields);
+  }
+  // query and headers were written by enqueue from the event's own objects.
+  return receivedEvent({
+    id: eventId,
+    route: text(route, what),
+    receivedAt: text(at, what),
+    method: text(method, what),
+    path: text(path, what),
+    query: JSON.parse(text(query, what)) as Record<string, string>,
+    headers: JSON.parse(text(headers, what)) as Record<string, string>,
+    rawBody: body,
+  });
+}
+
+export function readEvent(eventId: string, reply: unknown): EventDetail | undefined {
   if (reply === null) return undefined;
-  const [doc, deliveries] = list(reply, "event");
-  // The document was written by enqueue from a WebhookEvent.
-  const event = JSON.parse(text(doc, "event")) as WebhookEvent;
+  const [fields, deliveries] = list(reply, "event");
+  const event = readRequest(eventId, fields, "event");
+  if (!event) return undefined;
   return {
     event,
     deliveries: list(deliveries, "event")
@@ -76,7 +104,7 @@ export function readReplay(reply: unknown): ReplayResult {
 }
 
 function unexpected(what: string, value: unknown): Error {
-  return new Error(`redis store: ${what}: unexpected reply ${JSON.stringify(value)}`);
+  return new Error(`redis store: ${what}: unexpected reply ${JSON.stringify(value)?.slice(0, 200)}`);
 }
 
 export function list(value: unknown, what: string): unknown[] {
@@ -84,19 +112,29 @@ export function list(value: unknown, what: string): unknown[] {
   return value;
 }
 
+/** A bulk string as text; scripts run with Buffer replies give Buffers. */
 export function text(value: unknown, what: string): string {
   if (typeof value === "string") return value;
+  if (Buffer.isBuffer(value)) return value.toString("utf8");
   if (typeof value === "number") return String(value);
   throw unexpected(what, value);
 }
 
 export function num(value: unknown, what: string): number {
-  const n = typeof value === "number" ? value : typeof value === "string" ? Number(value) : Number.NaN;
+  const n =
+    typeof value === "number"
+      ? value
+      : typeof value === "string"
+        ? Number(value)
+        : Buffer.isBuffer(value)
+          ? Number(value.toString("latin1"))
+          : Number.NaN;
   if (!Number.isFinite(n)) throw unexpected(what, value);
   return n;
 }
 
 export function optionalText(value: unknown): string | undefined {
+  if (Buffer.isBuffer(value)) return value.toString("utf8");
   return typeof value === "string" ? value : undefined;
 }
 

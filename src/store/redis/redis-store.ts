@@ -1,7 +1,6 @@
 import type { Redis } from "ioredis";
 import type { StoreSettings } from "../../config/compile.js";
 import { StoreUnavailableError } from "../../errors.js";
-import type { WebhookEvent } from "../../pipeline/event.js";
 import {
   type ClaimedDelivery,
   type ClaimOptions,
@@ -28,7 +27,7 @@ import { CLAIM, RECLAIM, RELEASE, SETTLE } from "./redis-lua-lease.js";
 import type { LuaScript } from "./redis-lua-prelude.js";
 import { BACKLOG, DEAD_LETTERS, DEPTH, EVENT, EVENTS, PRUNE, REPLAY } from "./redis-lua-queue.js";
 import { RedisQueues } from "./redis-queues.js";
-import { list, num, optionalText, readDeadLetters, readEvent, readEvents, readReplay, routeTarget, text } from "./redis-read.js";
+import { list, num, readDeadLetters, readEvent, readEvents, readReplay, readRequest, routeTarget, text } from "./redis-read.js";
 
 export type RedisStoreSettings = Pick<Extract<StoreSettings, { type: "redis" }>, "url" | "prefix">;
 /** A daemon's watch over the data (see redis-guard.ts); the CLI's short-lived verbs open without one. */
@@ -120,21 +119,19 @@ export class RedisStore implements Store {
     const now = Math.floor(opts.now);
     const leaseMs = Math.max(1, Math.ceil(opts.leaseMs));
     const args = [queue, now, limit, leaseMs, opts.owner, opts.coalesce ? 1 : 0, cap ?? ""];
-    const [count, ...rows] = list(await this.run(CLAIM, args, "claim"), "claim");
+    const [count, ...rows] = list(await this.run(CLAIM, args, "claim", true), "claim");
     const coalesced = num(count, "claim");
     const claimed: ClaimedDelivery[] = [];
     for (const row of rows) {
-      const [id, eventId, attempt, doc] = list(row, "claim");
+      const [id, eventId, attempt, request] = list(row, "claim");
       const delivery = text(id, "claim");
-      const json = optionalText(doc);
-      if (json === undefined) {
+      const event = readRequest(text(eventId, "claim"), request, "claim");
+      if (event === undefined) {
         // Cannot happen (an event is written with its jobs, and pruned only after they finish);
         // if it does, dead-letter the job rather than hand out a delivery without its event.
         await this.settle(delivery, opts.owner, { kind: "dead", error: "the event document is missing from Redis" }, now);
         continue;
       }
-      // The document was written by enqueue from a WebhookEvent.
-      const event = JSON.parse(json) as WebhookEvent;
       claimed.push({
         id: delivery,
         eventId: text(eventId, "claim"),
@@ -179,7 +176,7 @@ export class RedisStore implements Store {
   }
 
   async event(id: string): Promise<EventDetail | undefined> {
-    return readEvent(await this.run(EVENT, [id], "event"));
+    return readEvent(id, await this.run(EVENT, [id], "event", true));
   }
 
   async events(opts: { route?: string; limit?: number } = {}): Promise<EventSummary[]> {
@@ -231,8 +228,8 @@ export class RedisStore implements Store {
     await Promise.all([closeClient(this.main), closeClient(this.writer)]);
   }
 
-  private async run(script: LuaScript, args: readonly (string | number)[], what: string): Promise<unknown> {
+  private async run(script: LuaScript, args: readonly (string | number)[], what: string, buffers = false): Promise<unknown> {
     if (this.closed) throw new StoreUnavailableError(`redis store: ${what}: the store is closed`);
-    return runScript(this.main, this.keys, script, args, what);
+    return runScript(this.main, this.keys, script, args, what, buffers);
   }
 }

@@ -14,6 +14,8 @@ export interface SqliteConnection {
   readonly db: Database.Database;
   readonly stmt: Statements;
   readonly tx: Transactions;
+  /** The schema version the file had before this connection upgraded it (0: a new file). */
+  readonly foundVersion: number;
   /** Rewrites the schema version with its own value: a real commit that changes nothing. */
   readonly probe: Database.Transaction<() => void>;
   /** fsyncs the WAL off the event loop before a 202 (undefined for in-memory and read-only stores). */
@@ -50,7 +52,7 @@ export function openConnection(path: string, opts: ConnectionOptions): SqliteCon
   const readonly = opts.mode === "read";
   const db = new Database(path, { readonly, fileMustExist: opts.mode !== "create", timeout: opts.busyTimeoutMs });
   try {
-    prepareDatabase(db, opts.busyTimeoutMs, opts.mode, path);
+    const { foundVersion } = prepareDatabase(db, opts.busyTimeoutMs, opts.mode, path);
     // A file just switched to WAL (a rebuilt copy: VACUUM INTO writes a rollback-journal file)
     // has no -wal until its first transaction, and WalSync opens the -wal below.
     if (!readonly) db.prepare("SELECT count(*) FROM sqlite_master").get();
@@ -61,6 +63,7 @@ export function openConnection(path: string, opts: ConnectionOptions): SqliteCon
     const conn: SqliteConnection = {
       db,
       stmt,
+      foundVersion,
       tx: prepareTransactions(db, stmt),
       probe: db.transaction(() => {
         const version = Number(db.pragma("user_version", { simple: true }));

@@ -3,7 +3,7 @@ import { basename, dirname, join } from "node:path";
 import { StoreUnavailableError } from "../../errors.js";
 import { closeConnection, openConnection, type SqliteConnection } from "./sqlite-connection.js";
 import { CopyPlacedUnsyncedError, copyBeside, copyDatabase, copyName, type PlaceFs, placeCopy, REAL_PLACE_FS } from "./sqlite-copy.js";
-import type { OpenMode } from "./sqlite-schema.js";
+import { type OpenMode, SCHEMA_VERSION } from "./sqlite-schema.js";
 import { describeProblem, type FileProblem, fileProblem, removeStaleSidecars } from "./store-file.js";
 
 /** Where the store says what happened to its files and what it does about it (pino fits). */
@@ -87,6 +87,9 @@ export class SqliteKeeper {
     const conn = this.connect(o.mode);
     this.conn = conn;
     if (conn.files && o.mode === "create") this.warnLeftCopies(conn.files.main);
+    // A new file starts at 0 and is not news; an upgrade of an existing one is said once.
+    if (o.mode === "create" && conn.foundVersion > 0 && conn.foundVersion < SCHEMA_VERSION)
+      o.log.info({ path, from: conn.foundVersion, to: SCHEMA_VERSION }, "store file upgraded to the current schema version");
     // A file that cannot be written at start: say so now, not at the first webhook.
     if (conn.openedUnwritable && conn.files && conn.opened) this.noteProblem(fileProblem(conn.files, conn.opened));
     // Only the daemon keeps the files: a CLI verb never rebuilds or reopens a store it did not make.

@@ -1,19 +1,22 @@
 import type Database from "better-sqlite3";
 import { StoreUnavailableError } from "../../errors.js";
 import { FINISHED_STATES } from "../store.js";
+import { MIGRATIONS } from "./sqlite-migrations.js";
 
 /**
- * The SQLite store's tables and indexes. Bump SCHEMA_VERSION (PRAGMA user_version) and add a
- * migration step when this changes; an older daemon refuses a newer file instead of
+ * The SQLite store's schema version (PRAGMA user_version): the number of steps in
+ * sqlite-migrations.ts, which hold the tables. An older daemon refuses a newer file instead of
  * misreading it.
  */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = MIGRATIONS.length;
 
 /**
  * A delivery a worker may pick up: waiting, and not leased. Written in one place so that the
  * partial index and every query that relies on it use the very same terms: SQLite only uses
  * a partial index when the query's WHERE contains the index's WHERE terms.
  * https://www.sqlite.org/partialindex.html#queries_using_partial_indexes
+ * The version 1 migration step writes this text out in the index it creates: changing it needs a
+ * new step that recreates deliveries_claimable.
  */
 export function claimable(alias = ""): string {
   const c = alias ? `${alias}.` : "";
@@ -22,48 +25,6 @@ export function claimable(alias = ""): string {
 
 /** Deliveries in these states are finished for good; an event whose deliveries all are may be pruned. */
 export const PRUNABLE_STATES = `(${FINISHED_STATES.map((s) => `'${s}'`).join(", ")})`;
-
-const DDL = `
-CREATE TABLE IF NOT EXISTS events (
-  id             TEXT PRIMARY KEY,
-  route          TEXT NOT NULL,
-  received_at_ms INTEGER NOT NULL,
-  doc            TEXT NOT NULL -- the WebhookEvent as JSON
-);
-CREATE INDEX IF NOT EXISTS events_received ON events (received_at_ms);
-CREATE INDEX IF NOT EXISTS events_route_received ON events (route, received_at_ms);
-
-CREATE TABLE IF NOT EXISTS deliveries (
-  id          INTEGER PRIMARY KEY AUTOINCREMENT, -- AUTOINCREMENT: an id is never reused, so a DLQ id typed into the CLI cannot hit a newer row
-  event_id    TEXT NOT NULL REFERENCES events (id) ON DELETE CASCADE,
-  route       TEXT NOT NULL,
-  target      TEXT NOT NULL,
-  state       TEXT NOT NULL CHECK (state IN ('pending', 'retrying', 'delivered', 'skipped', 'coalesced', 'dead')),
-  attempts    INTEGER NOT NULL DEFAULT 0,
-  due_at      INTEGER NOT NULL,
-  lease_owner TEXT,
-  lease_until INTEGER,
-  last_error  TEXT,
-  updated_at  INTEGER NOT NULL
-);
--- backlog() and claim(): only the claimable rows, so it is as small as the queue itself.
-CREATE INDEX IF NOT EXISTS deliveries_claimable ON deliveries (route, target, due_at) WHERE ${claimable()};
--- reclaimExpired(), release() and leaseOwners(): only leased rows, i.e. those in flight.
-CREATE INDEX IF NOT EXISTS deliveries_lease_until ON deliveries (lease_until) WHERE lease_until IS NOT NULL;
--- depth() counts and the dead-letter listing.
-CREATE INDEX IF NOT EXISTS deliveries_state ON deliveries (state, route, updated_at);
--- events() listing and the ON DELETE CASCADE of prune(); one delivery per target and event.
-CREATE UNIQUE INDEX IF NOT EXISTS deliveries_event_target ON deliveries (event_id, target);
-
-CREATE TABLE IF NOT EXISTS dedupe (
-  route      TEXT NOT NULL,
-  key        TEXT NOT NULL,
-  event_id   TEXT NOT NULL, -- no foreign key: the key outlives a pruned event, and a duplicate still reports the original id
-  expires_at INTEGER NOT NULL,
-  PRIMARY KEY (route, key)
-);
-CREATE INDEX IF NOT EXISTS dedupe_expires ON dedupe (expires_at);
-`;
 
 /**
  * How a connection uses the file: the daemon creates it and brings its schema up to date; the
@@ -95,7 +56,12 @@ function requireCurrentSchema(db: Database.Database, file: string): void {
  * only repeat a delivery, which "at least once" allows.
  * busy_timeout makes a second process wait for the write lock instead of failing at once.
  */
-export function prepareDatabase(db: Database.Database, busyTimeoutMs: number, mode: OpenMode, file = db.name): void {
+/** What preparing found: the schema version the file had when it was opened (before any upgrade). */
+export interface Prepared {
+  foundVersion: number;
+}
+
+export function prepareDatabase(db: Database.Database, busyTimeoutMs: number, mode: OpenMode, file = db.name): Prepared {
   db.pragma(`busy_timeout = ${Math.max(0, Math.trunc(busyTimeoutMs))}`);
   db.pragma("foreign_keys = ON");
   // The CLI reads the version first, so it never sets WAL mode on (or writes to) a file that is not a store.
@@ -109,7 +75,7 @@ export function prepareDatabase(db: Database.Database, busyTimeoutMs: number, mo
   // A WAL that grew while checkpoints failed (a read-only file, a long reader) is trimmed back
   // once they succeed, instead of keeping its largest size until the daemon stops.
   if (mode !== "read") db.pragma(`journal_size_limit = ${16 * 1024 * 1024}`);
-  if (mode !== "create") return;
+  if (mode !== "create") return { foundVersion: SCHEMA_VERSION };
 
   const version = Number(db.pragma("user_version", { simple: true }));
   if (version > SCHEMA_VERSION) {
@@ -120,9 +86,13 @@ export function prepareDatabase(db: Database.Database, busyTimeoutMs: number, mo
   // schema version: code of either age works with or without it.
   db.exec("DROP INDEX IF EXISTS deliveries_lease_owner");
 
-  if (version === SCHEMA_VERSION) return;
-  db.transaction(() => {
-    db.exec(DDL);
-    db.pragma(`user_version = ${SCHEMA_VERSION}`);
-  }).immediate();
+  for (let from = version; from < SCHEMA_VERSION; from++) {
+    db.transaction(() => {
+      // Read again under the write lock: another daemon starting on the same file may have run this step.
+      if (Number(db.pragma("user_version", { simple: true })) !== from) return;
+      MIGRATIONS[from]?.(db);
+      db.pragma(`user_version = ${from + 1}`);
+    }).immediate();
+  }
+  return { foundVersion: version };
 }

@@ -11,12 +11,20 @@ export interface BacklogRow {
   target: string;
   nextDueAt: number;
 }
-export interface DueRow {
-  id: number;
+/** An event's stored request: the columns an event is rebuilt from (see requestOf). */
+export interface RequestRow {
   eventId: string;
-  attempts: number;
-  doc: string;
+  route: string;
   receivedAtMs: number;
+  method: string;
+  path: string;
+  query: string;
+  headers: string;
+  body: Buffer;
+}
+export interface DueRow extends RequestRow {
+  id: number;
+  attempts: number;
 }
 export interface DeadRow {
   id: number;
@@ -26,12 +34,12 @@ export interface DeadRow {
   attempts: number;
   lastError: string | null;
   failedAt: number;
-  receivedAt: string;
+  receivedAtMs: number;
 }
 export interface EventRow {
   id: string;
   route: string;
-  receivedAt: string;
+  receivedAtMs: number;
 }
 export interface DeliveryRow {
   id: number;
@@ -57,9 +65,10 @@ type Db = Database.Database;
 export function prepareStatements(db: Db) {
   const DUE = `route = @route AND target = @target AND ${claimable()} AND due_at <= @now`;
   const DEAD = `SELECT d.id, d.event_id AS eventId, d.route, d.target, d.attempts, d.last_error AS lastError,
-      d.updated_at AS failedAt, json_extract(e.doc, '$.receivedAt') AS receivedAt
+      d.updated_at AS failedAt, e.received_at_ms AS receivedAtMs
     FROM deliveries d JOIN events e ON e.id = d.event_id`;
-  const EVENTS = "SELECT id, route, json_extract(doc, '$.receivedAt') AS receivedAt FROM events";
+  const EVENTS = "SELECT id, route, received_at_ms AS receivedAtMs FROM events";
+  const REQUEST = "e.id AS eventId, e.route, e.received_at_ms AS receivedAtMs, e.method, e.path, e.query, e.headers, e.body";
   return {
     ping: db.prepare<[], number>("SELECT 1").pluck(),
 
@@ -71,8 +80,18 @@ export function prepareStatements(db: Db) {
       `INSERT INTO dedupe (route, key, event_id, expires_at) VALUES (@route, @key, @eventId, @expiresAt)
        ON CONFLICT (route, key) DO UPDATE SET event_id = excluded.event_id, expires_at = excluded.expires_at`,
     ),
-    insertEvent: db.prepare<{ id: string; route: string; receivedAtMs: number; doc: string }>(
-      "INSERT INTO events (id, route, received_at_ms, doc) VALUES (@id, @route, @receivedAtMs, @doc)",
+    insertEvent: db.prepare<{
+      id: string;
+      route: string;
+      receivedAtMs: number;
+      method: string;
+      path: string;
+      query: string;
+      headers: string;
+      body: Buffer;
+    }>(
+      `INSERT INTO events (id, route, received_at_ms, method, path, query, headers, body)
+       VALUES (@id, @route, @receivedAtMs, @method, @path, @query, @headers, @body)`,
     ),
     insertDelivery: db.prepare<{ eventId: string; route: string; target: string; now: number }>(
       `INSERT INTO deliveries (event_id, route, target, state, attempts, due_at, updated_at)
@@ -103,14 +122,14 @@ export function prepareStatements(db: Db) {
     // an fsync of the WAL (see WalSync).
     syncFull: db.prepare("PRAGMA synchronous = FULL"),
     syncNormal: db.prepare("PRAGMA synchronous = NORMAL"),
-    // The subquery reads only the claimable index; the join fetches the documents of the few rows picked.
+    // The subquery reads only the claimable index; the join fetches the requests of the few rows picked.
     dueOldestFirst: db.prepare<{ route: string; target: string; now: number; limit: number }, DueRow>(
-      `SELECT d.id, d.event_id AS eventId, d.attempts, e.doc, e.received_at_ms AS receivedAtMs
+      `SELECT d.id, d.attempts, ${REQUEST}
        FROM (SELECT id, event_id, attempts, due_at FROM deliveries WHERE ${DUE} ORDER BY due_at, id LIMIT @limit) d
        JOIN events e ON e.id = d.event_id ORDER BY d.due_at, d.id`,
     ),
     dueNewestEvent: db.prepare<{ route: string; target: string; now: number }, DueRow>(
-      `SELECT d.id, d.event_id AS eventId, d.attempts, e.doc, e.received_at_ms AS receivedAtMs
+      `SELECT d.id, d.attempts, ${REQUEST}
        FROM (SELECT id, event_id, attempts FROM deliveries WHERE ${DUE}) d
        JOIN events e ON e.id = d.event_id ORDER BY e.received_at_ms DESC, d.id DESC LIMIT 1`,
     ),
@@ -166,7 +185,7 @@ export function prepareStatements(db: Db) {
     eventsOfRoute: db.prepare<{ route: string; limit: number }, EventRow>(
       `${EVENTS} WHERE route = @route ORDER BY received_at_ms DESC, rowid DESC LIMIT @limit`,
     ),
-    eventDoc: db.prepare<{ id: string }, string>("SELECT doc FROM events WHERE id = @id").pluck(),
+    eventRequest: db.prepare<{ id: string }, RequestRow>(`SELECT ${REQUEST} FROM events e WHERE e.id = @id`),
     // @ids is a JSON array, so one prepared statement serves any number of events.
     deliveriesOf: db.prepare<{ ids: string }, DeliveryRow>(
       `SELECT id, event_id AS eventId, target, state, attempts, last_error AS lastError, due_at AS dueAt

@@ -228,7 +228,12 @@ export class SqliteStore implements Store {
     const rows = this.guard("deadLetters", (c) =>
       opts.route === undefined ? c.stmt.deadLetters.all({ limit }) : c.stmt.deadLettersOfRoute.all({ route: opts.route, limit }),
     );
-    return rows.map((r) => ({ ...r, id: String(r.id), lastError: r.lastError ?? "" }));
+    return rows.map(({ receivedAtMs, ...r }) => ({
+      ...r,
+      id: String(r.id),
+      lastError: r.lastError ?? "",
+      receivedAt: new Date(receivedAtMs).toISOString(),
+    }));
   }
 
   async replay(ids: readonly string[] | "all", now: number): Promise<ReplayResult> {

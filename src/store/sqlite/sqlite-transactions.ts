@@ -1,5 +1,5 @@
 import type Database from "better-sqlite3";
-import type { WebhookEvent } from "../../pipeline/event.js";
+import { type ReceivedEvent, receivedEvent } from "../../pipeline/event.js";
 import type { ItemResult } from "../group-commit.js";
 import {
   type ClaimedDelivery,
@@ -14,7 +14,7 @@ import {
   WAITING_STATES,
 } from "../store.js";
 import { isUnavailable } from "./sqlite-errors.js";
-import type { DeliveryRow, DueRow, Statements } from "./sqlite-statements.js";
+import type { DeliveryRow, DueRow, RequestRow, Statements } from "./sqlite-statements.js";
 
 /** Where prune() continues: the (received_at_ms, rowid) of the last event it looked at. */
 export interface PruneCursor {
@@ -34,6 +34,21 @@ function summaryOf(d: DeliveryRow): DeliverySummary {
   return summary;
 }
 
+/** The stored request as an event; its body is parsed from the bytes only when something reads it. */
+function requestOf(r: RequestRow): ReceivedEvent {
+  // query and headers were written by enqueue from the event's own objects.
+  return receivedEvent({
+    id: r.eventId,
+    route: r.route,
+    receivedAt: new Date(r.receivedAtMs).toISOString(),
+    method: r.method,
+    path: r.path,
+    query: JSON.parse(r.query) as Record<string, string>,
+    headers: JSON.parse(r.headers) as Record<string, string>,
+    rawBody: r.body,
+  });
+}
+
 /** Delivery ids are integers in SQLite and strings outside; anything else cannot name a row. */
 export function rowId(id: string): number | undefined {
   return /^[1-9]\d{0,14}$/.test(id) ? Number(id) : undefined;
@@ -48,13 +63,14 @@ export function rowId(id: string): number | undefined {
 export function prepareTransactions(db: Database.Database, stmt: Statements) {
   // Dedupe is decided inside the batch's transaction and in arrival order, so a key repeated
   // within one batch (or written meanwhile by another process) is seen as the duplicate it is.
-  const writeOne = ({ req, doc, receivedAtMs }: Queued, now: number): EnqueueResult => {
+  const writeOne = ({ req, query, headers, receivedAtMs }: Queued, now: number): EnqueueResult => {
     const { event, targets, dedupe } = req;
     if (dedupe) {
       const seen = stmt.findDedupe.get({ route: event.route, key: dedupe.key });
       if (seen && seen.expiresAt > now) return { status: "duplicate", id: seen.eventId };
     }
-    stmt.insertEvent.run({ id: event.id, route: event.route, receivedAtMs, doc });
+    const { id, route, method, path, rawBody } = event;
+    stmt.insertEvent.run({ id, route, receivedAtMs, method, path, query, headers, body: rawBody });
     for (const target of targets) stmt.insertDelivery.run({ eventId: event.id, route: event.route, target, now });
     if (dedupe) stmt.putDedupe.run({ route: event.route, key: dedupe.key, eventId: event.id, expiresAt: dedupe.expiresAt });
     return { status: "accepted", id: event.id };
@@ -97,8 +113,7 @@ export function prepareTransactions(db: Database.Database, stmt: Statements) {
       const until = o.now + o.leaseMs;
       return rows.map((r) => {
         stmt.lease.run({ id: r.id, owner: o.owner, until, now: o.now });
-        // The document was written by enqueue from a WebhookEvent.
-        const event = JSON.parse(r.doc) as WebhookEvent;
+        const event = requestOf(r);
         return { id: String(r.id), eventId: r.eventId, route: o.route, target: o.target, attempt: r.attempts + 1, event, coalesced };
       });
     }),
@@ -122,15 +137,18 @@ export function prepareTransactions(db: Database.Database, stmt: Statements) {
       const rows = route === undefined ? stmt.events.all({ limit }) : stmt.eventsOfRoute.all({ route, limit });
       const byEvent = new Map<string, DeliverySummary[]>(rows.map((r) => [r.id, []]));
       for (const d of stmt.deliveriesOf.all({ ids: JSON.stringify(rows.map((r) => r.id)) })) byEvent.get(d.eventId)?.push(summaryOf(d));
-      return rows.map((r) => ({ id: r.id, route: r.route, receivedAt: r.receivedAt, deliveries: byEvent.get(r.id) ?? [] }));
+      return rows.map((r) => ({
+        id: r.id,
+        route: r.route,
+        receivedAt: new Date(r.receivedAtMs).toISOString(),
+        deliveries: byEvent.get(r.id) ?? [],
+      }));
     }),
 
     event: db.transaction((id: string): EventDetail | undefined => {
-      const doc = stmt.eventDoc.get({ id });
-      if (doc === undefined) return undefined;
-      // The document was written by enqueue from a WebhookEvent.
-      const event = JSON.parse(doc) as WebhookEvent;
-      return { event, deliveries: stmt.deliveriesOf.all({ ids: JSON.stringify([id]) }).map(summaryOf) };
+      const row = stmt.eventRequest.get({ id });
+      if (row === undefined) return undefined;
+      return { event: requestOf(row), deliveries: stmt.deliveriesOf.all({ ids: JSON.stringify([id]) }).map(summaryOf) };
     }),
 
     pruneStep: db.transaction((before: number, after: PruneCursor): { deleted: number; next?: PruneCursor } => {

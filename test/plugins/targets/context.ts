@@ -1,6 +1,6 @@
 import { Writable } from "node:stream";
 import pino, { type Logger } from "pino";
-import type { WebhookEvent } from "../../../src/pipeline/event.js";
+import { type ReceivedEvent, receivedEvent, type WebhookEvent } from "../../../src/pipeline/event.js";
 import { compileExpression } from "../../../src/pipeline/expression.js";
 import { HelperClient } from "../../../src/plugins/targets/exec/helper-client.js";
 import type { TargetContext } from "../../../src/plugins/targets/target.js";
@@ -31,18 +31,24 @@ export function makeContext(configDir: string, timeoutMs: number, over: Partial<
   return { ctx, lines };
 }
 
-export function makeEvent(body: unknown, over: Partial<WebhookEvent> = {}): WebhookEvent {
-  return {
-    id: "evt_01",
-    route: "github",
-    receivedAt: "2026-11-29T12:00:00.000Z",
-    method: "POST",
-    path: "/hooks/github",
-    query: {},
-    headers: { "content-type": "application/json" },
-    body,
-    ...over,
-  };
+/** A received event whose body is `body`; its raw bytes are `over.rawBody`, else the body as text or JSON. */
+export function makeEvent(body: unknown, over: Partial<Omit<WebhookEvent, "body">> & { rawBody?: Buffer } = {}): ReceivedEvent {
+  const { rawBody, ...fields } = over;
+  const bytes = rawBody ?? Buffer.from(typeof body === "string" ? body : (JSON.stringify(body) ?? ""));
+  return receivedEvent(
+    {
+      id: "evt_01",
+      route: "github",
+      receivedAt: "2026-11-29T12:00:00.000Z",
+      method: "POST",
+      path: "/hooks/github",
+      query: {},
+      headers: { "content-type": "application/json" },
+      ...fields,
+      rawBody: bytes,
+    },
+    { value: body },
+  );
 }
 
 export const never = new AbortController().signal;

@@ -61,7 +61,7 @@ export function roundTrip(verifier: Verifier, body: string | Buffer, now = NOW) 
 
 /** An event as the ingress would store it, for scrub(). */
 export function eventOf(req: InboundRequest, body: unknown) {
-  return { headers: { ...req.headers }, query: { ...req.query }, body };
+  return { headers: { ...req.headers }, query: { ...req.query }, body, rawBody: req.rawBody };
 }
 
 export const mismatch = { ok: false, reason: "signature_mismatch" } as const;

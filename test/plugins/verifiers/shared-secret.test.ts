@@ -69,10 +69,12 @@ describe("shared-secret", () => {
     expect(() => verifier.sign(Buffer.from("[1,2]"), 0)).toThrow(/JSON object/);
   });
 
-  it("scrubs the secret from the stored event", () => {
+  it("scrubs the secret from the stored event, and rewrites the stored bytes without it", () => {
     const event = eventOf(req(alert), structuredClone(alert));
     verifier.scrub?.(event);
     expect(event.body).not.toHaveProperty("sharedSecret");
     expect(event.body).toMatchObject({ alertId: "0000000000000000", deviceName: "My access point" });
+    expect(event.rawBody.toString("utf8")).not.toContain(SECRET);
+    expect(JSON.parse(event.rawBody.toString("utf8"))).toEqual(event.body);
   });
 });

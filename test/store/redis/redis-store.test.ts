@@ -3,15 +3,25 @@ import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { StoreUnavailableError } from "../../../src/errors.js";
-import type { WebhookEvent } from "../../../src/pipeline/event.js";
+import { type ReceivedEvent, receivedEvent } from "../../../src/pipeline/event.js";
 import { RedisStore, type RedisStoreSettings } from "../../../src/store/redis/redis-store.js";
 import type { ClaimOptions } from "../../../src/store/store.js";
 import { hasRedis, type RedisServer, startRedis } from "../redis-harness.js";
 import { storeContract } from "../store-contract.js";
 
-function makeEvent(route = "github"): WebhookEvent {
+function makeEvent(route = "github"): ReceivedEvent {
   const id = randomUUID();
-  return { id, route, receivedAt: new Date().toISOString(), method: "POST", path: "/hooks", query: {}, headers: {}, body: { id } };
+  const rawBody = Buffer.from(JSON.stringify({ id }));
+  return receivedEvent({
+    id,
+    route,
+    receivedAt: new Date().toISOString(),
+    method: "POST",
+    path: "/hooks",
+    query: {},
+    headers: {},
+    rawBody,
+  });
 }
 
 function claimOpts(owner: string, extra: Partial<ClaimOptions> = {}): ClaimOptions {
@@ -147,6 +157,47 @@ describe.skipIf(!hasRedis)("RedisStore on a real redis-server", () => {
         expect(await queue.getJobCounts("completed")).toEqual({ completed: 2 });
       } finally {
         await queue.close();
+        await store.close();
+      }
+    });
+
+    it("serves event hashes written before the request was kept as received (a `doc` field) as they are", async () => {
+      const settings = fresh();
+      const store = await RedisStore.open(settings);
+      const raw = new Redis(server.url);
+      try {
+        const form = makeEvent();
+        const json = makeEvent();
+        await store.enqueue({ event: form, targets: ["t"] });
+        await store.enqueue({ event: json, targets: ["t"] });
+        // What the previous release's enqueue script wrote: the whole event document in `doc`.
+        const old = (event: typeof form, body: unknown, headers: Record<string, string>) =>
+          JSON.stringify({
+            id: event.id,
+            route: event.route,
+            receivedAt: event.receivedAt,
+            method: "POST",
+            path: "/hooks",
+            query: {},
+            headers,
+            body,
+          });
+        for (const [event, doc] of [
+          [form, old(form, { a: "1", b: ["x", "y"] }, { "content-type": "application/x-www-form-urlencoded" })],
+          [json, old(json, { ref: "main" }, { "content-type": "application/json" })],
+        ] as const) {
+          const key = `${settings.prefix}:sy:event:${event.id}`;
+          await raw.hdel(key, "method", "path", "query", "headers", "body");
+          await raw.hset(key, "doc", doc);
+        }
+        const claimed = await store.claim(claimOpts("w", { limit: 2 }));
+        expect(claimed.map((d) => d.event.body)).toEqual([{ a: "1", b: ["x", "y"] }, { ref: "main" }]);
+        expect(claimed[0]?.event.rawBody.toString("utf8")).toBe("a=1&b=x&b=y");
+        const shown = await store.event(json.id);
+        expect(shown?.event.rawBody.toString("utf8")).toBe('{"ref":"main"}');
+        expect(shown?.event.headers).toEqual({ "content-type": "application/json" });
+      } finally {
+        raw.disconnect();
         await store.close();
       }
     });

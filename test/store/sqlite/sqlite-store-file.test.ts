@@ -5,7 +5,7 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { StoreUnavailableError } from "../../../src/errors.js";
-import type { WebhookEvent } from "../../../src/pipeline/event.js";
+import { type ReceivedEvent, receivedEvent } from "../../../src/pipeline/event.js";
 import { REAL_PLACE_FS } from "../../../src/store/sqlite/sqlite-copy.js";
 import { SqliteStore, type StoreLog } from "../../../src/store/sqlite/sqlite-store.js";
 import { immutableStopsOpenFiles, mountTmpfs, setImmutable, type Tmpfs } from "../../server/tmpfs.js";
@@ -16,9 +16,19 @@ import { immutableStopsOpenFiles, mountTmpfs, setImmutable, type Tmpfs } from ".
  * file whose copy cannot be put back leaves the store refusing, never opening an empty file.
  */
 
-function makeEvent(): WebhookEvent {
+function makeEvent(): ReceivedEvent {
   const id = randomUUID();
-  return { id, route: "r", receivedAt: new Date().toISOString(), method: "POST", path: "/r", query: {}, headers: {}, body: { id } };
+  const rawBody = Buffer.from(JSON.stringify({ id }));
+  return receivedEvent({
+    id,
+    route: "r",
+    receivedAt: new Date().toISOString(),
+    method: "POST",
+    path: "/r",
+    query: {},
+    headers: {},
+    rawBody,
+  });
 }
 
 interface Line {

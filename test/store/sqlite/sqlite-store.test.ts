@@ -8,13 +8,24 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { StoreUnavailableError } from "../../../src/errors.js";
-import type { WebhookEvent } from "../../../src/pipeline/event.js";
+import { type ReceivedEvent, receivedEvent } from "../../../src/pipeline/event.js";
 import { toStoreError } from "../../../src/store/sqlite/sqlite-errors.js";
+import { SCHEMA_VERSION } from "../../../src/store/sqlite/sqlite-schema.js";
 import { SqliteStore } from "../../../src/store/sqlite/sqlite-store.js";
 import { storeContract } from "../store-contract.js";
 
-function makeEvent(route = "github", id: string = randomUUID()): WebhookEvent {
-  return { id, route, receivedAt: new Date().toISOString(), method: "POST", path: "/hooks", query: {}, headers: {}, body: { id } };
+function makeEvent(route = "github", id: string = randomUUID()): ReceivedEvent {
+  const rawBody = Buffer.from(JSON.stringify({ id }));
+  return receivedEvent({
+    id,
+    route,
+    receivedAt: new Date().toISOString(),
+    method: "POST",
+    path: "/hooks",
+    query: {},
+    headers: {},
+    rawBody,
+  });
 }
 
 /** Counts rows with a connection of its own, as another process would see them. */
@@ -262,7 +273,8 @@ describe("SqliteStore", () => {
       const newer = new Database(file);
       newer.pragma("user_version = 9");
       newer.close();
-      for (const opts of modes) expect(() => SqliteStore.open(file, opts)).toThrow(/has schema version 9; this Switchyard knows up to 1/);
+      for (const opts of modes)
+        expect(() => SqliteStore.open(file, opts)).toThrow(`has schema version 9; this Switchyard knows up to ${SCHEMA_VERSION}`);
     });
 
     it("leaves an older file's indexes alone: only the daemon changes the schema", async () => {
@@ -380,7 +392,7 @@ describe("SqliteStore", () => {
         const [file, total] = process.argv.slice(2);
         const store = SqliteStore.open(file);
         const event = (id) => ({ id, route: "github", receivedAt: new Date().toISOString(), method: "POST",
-          path: "/hooks/github", query: {}, headers: {}, body: { id } });
+          path: "/hooks/github", query: {}, headers: {}, rawBody: Buffer.from(JSON.stringify({ id })) });
         for (let i = 0; i < Number(total); i += 5) {
           await Promise.all([0, 1, 2, 3, 4].map((j) => store.enqueue({ event: event("evt-" + (i + j)), targets: ["a", "b"] })
             .then((r) => process.stdout.write(r.id + "\\n"))));

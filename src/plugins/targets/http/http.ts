@@ -1,3 +1,4 @@
+import { isUtf8 } from "node:buffer";
 import { Type } from "@sinclair/typebox";
 import { Agent, type Dispatcher, interceptors, request } from "undici";
 import { HEADER_NAME_PATTERN, isHeaderName } from "../../../config/header-name.js";
@@ -15,8 +16,34 @@ const MAX_RESPONSE_BYTES = 64 * 1024;
 const ERROR_BODY_CHARS = 500;
 
 interface Payload {
-  body?: string;
+  body?: string | Buffer;
   contentType?: string;
+}
+
+const FORWARDS = ["body", "raw"] as const;
+type Forward = (typeof FORWARDS)[number];
+
+/**
+ * Headers a delivery sets for itself from its own body and connection: copying the request's
+ * would describe another message (a wrong length, another host).
+ */
+const OWN_HEADERS = new Set([
+  "content-length",
+  "content-type",
+  "host",
+  "connection",
+  "keep-alive",
+  "transfer-encoding",
+  "te",
+  "trailer",
+  "upgrade",
+  "expect",
+]);
+
+/** `forward: raw`: the body bytes as received, under the Content-Type they came with. */
+function rawPayloadOf(input: DeliveryInput): Payload {
+  const contentType = input.event.headers["content-type"];
+  return contentType === undefined ? { body: input.event.rawBody } : { body: input.event.rawBody, contentType };
 }
 
 /** The transform's result when there is one, else the event's body: strings as text, the rest as JSON. */
@@ -113,6 +140,23 @@ export const http = defineTarget({
         }),
       ),
     ),
+    forward: Type.Optional(
+      Type.Union(
+        FORWARDS.map((f) => Type.Literal(f)),
+        {
+          default: "body",
+          description:
+            "`body`: the transform's result, else the event's body (JSON, or text); `raw`: the body bytes exactly as received, with the request's own `Content-Type`, so an app behind Switchyard can check the provider's signature itself (add the signature header to `forward_headers`). `raw` takes no `transform` and no `method: GET`",
+        },
+      ),
+    ),
+    forward_headers: Type.Optional(
+      Type.Array(Type.String({ pattern: HEADER_NAME_PATTERN }), {
+        uniqueItems: true,
+        description:
+          "request headers copied to each delivery when the event has them, e.g. `[x-hub-signature-256, x-github-event, x-github-delivery]`; `headers` wins over them. A signature only matches the body with `forward: raw`; credentials the verify scheme removed (a token) are not stored and never forwarded",
+      }),
+    ),
     follow_redirects: Type.Optional(
       Type.Boolean({
         default: false,
@@ -126,6 +170,22 @@ export const http = defineTarget({
     const method = o.method ?? DEFAULT_METHOD;
     const userHeaders = o.headers ?? {};
     checkHeaders(userHeaders, problems);
+    const forward: Forward = o.forward ?? "body";
+    if (forward === "raw" && o.transform !== undefined)
+      problems.push({
+        field: "transform",
+        message: "cannot be used with forward: raw, which sends the body as received: remove one of them",
+      });
+    if (forward === "raw" && method === "GET")
+      problems.push({ field: "method", message: "GET sends no body, so forward: raw has nothing to send: use POST, PUT, PATCH or DELETE" });
+    const forwardHeaders = (o.forward_headers ?? []).map((name) => name.toLowerCase());
+    forwardHeaders.forEach((name, i) => {
+      if (OWN_HEADERS.has(name))
+        problems.push({
+          field: `forward_headers.${i}`,
+          message: `${name} describes the delivery itself and is set by it${name === "content-type" ? " (forward: raw sends the request's own)" : ""}`,
+        });
+    });
     if (!url || problems.length > 0) throw new OptionProblems(problems);
     const baseHeaders: Record<string, string> = { "User-Agent": "Switchyard" };
     // Credentials in the URL become a header (what curl does); the URL that is requested, logged
@@ -146,8 +206,12 @@ export const http = defineTarget({
     const dispatcher: Dispatcher = followRedirects ? agent.compose(interceptors.redirect({ maxRedirections: MAX_REDIRECTS })) : agent;
 
     const build = (input: DeliveryInput) => {
-      const payload = payloadOf(input, method);
+      const payload = forward === "raw" ? rawPayloadOf(input) : payloadOf(input, method);
       const headers: Record<string, string> = { ...baseHeaders };
+      for (const name of forwardHeaders) {
+        const value = input.event.headers[name];
+        if (value !== undefined) headers[name] = value;
+      }
       if (payload.contentType) headers["Content-Type"] = payload.contentType;
       headers["X-Switchyard-Event-Id"] = input.event.id;
       headers["X-Switchyard-Route"] = input.event.route;
@@ -157,7 +221,11 @@ export const http = defineTarget({
 
     return {
       async render(input) {
-        return build(input);
+        const req = build(input);
+        // The dry run prints the request: raw bytes as their text when they are text.
+        if (!Buffer.isBuffer(req.body)) return req;
+        const body = isUtf8(req.body) ? req.body.toString("utf8") : `(${req.body.length} bytes as received, not UTF-8 text)`;
+        return { ...req, body };
       },
 
       async deliver(input, signal): Promise<DeliveryOutcome> {

@@ -11,6 +11,7 @@ interface Recorded {
   url: string;
   headers: IncomingMessage["headers"];
   body: string;
+  bytes: Buffer;
 }
 
 /** A real HTTP server on 127.0.0.1 that records what it gets and answers as the test says. */
@@ -26,6 +27,7 @@ class Sink {
         url: req.url ?? "",
         headers: req.headers,
         body: Buffer.concat(chunks).toString("utf8"),
+        bytes: Buffer.concat(chunks),
       });
       this.respond(req, res);
     });
@@ -353,6 +355,67 @@ describe("http target: config checks", () => {
   it("refuses header values with line breaks", () => {
     expect(() => http.create({ name: "n", type: "http", url: "http://x.lan/", headers: { "X-A": "a\r\nEvil: 1" } } as never, ctx)).toThrow(
       /line break/,
+    );
+  });
+});
+
+describe("http target: forward raw", () => {
+  const ALL_BYTES = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
+
+  it("sends the body bytes as received with their Content-Type, and the headers it is told to forward", async () => {
+    const event = makeEvent("(derived)", {
+      rawBody: ALL_BYTES,
+      headers: { "content-type": "application/octet-stream", "x-hub-signature-256": "sha256=abc", "x-other": "kept back" },
+    });
+    const t = target({ forward: "raw", forward_headers: ["X-Hub-Signature-256", "x-github-event"], headers: { "X-Extra": "1" } });
+    expect(await t.deliver({ event }, never)).toMatchObject({ kind: "delivered" });
+    const got = sink.requests[0];
+    expect(got?.bytes.equals(ALL_BYTES)).toBe(true);
+    expect(got?.headers["content-type"]).toBe("application/octet-stream");
+    expect(got?.headers["x-hub-signature-256"]).toBe("sha256=abc");
+    // Not in the event: not sent. Not listed: not sent.
+    expect(got?.headers["x-github-event"]).toBeUndefined();
+    expect(got?.headers["x-other"]).toBeUndefined();
+    expect(got?.headers["x-extra"]).toBe("1");
+    expect(got?.headers["x-switchyard-event-id"]).toBe(event.id);
+  });
+
+  it("never parses a body it forwards raw, and JSON keeps its own spelling", async () => {
+    const spelled = '{ "b" : 1 ,"a":2 }';
+    const event = makeEvent(undefined, { rawBody: Buffer.from(spelled) });
+    // A body read would throw: the raw path must not touch it.
+    Object.defineProperty(event, "body", {
+      get: () => {
+        throw new Error("parsed");
+      },
+    });
+    expect(await target({ forward: "raw" }).deliver({ event }, never)).toMatchObject({ kind: "delivered" });
+    expect(sink.requests[0]?.body).toBe(spelled);
+    expect(sink.requests[0]?.headers["content-type"]).toBe("application/json");
+  });
+
+  it("still sends the parsed body by default, and forwards listed headers there too", async () => {
+    const event = makeEvent(
+      { a: 1 },
+      { rawBody: Buffer.from('{ "a" : 1 }'), headers: { "content-type": "application/json", "x-github-event": "push" } },
+    );
+    await target({ forward_headers: ["x-github-event"] }).deliver({ event }, never);
+    expect(sink.requests[0]?.body).toBe('{"a":1}');
+    expect(sink.requests[0]?.headers["x-github-event"]).toBe("push");
+  });
+
+  it("renders binary bytes for the dry run without printing them", async () => {
+    const event = makeEvent("", { rawBody: ALL_BYTES, headers: { "content-type": "application/octet-stream" } });
+    expect(await target({ forward: "raw" }).render({ event })).toMatchObject({ body: "(256 bytes as received, not UTF-8 text)" });
+  });
+
+  it("refuses what makes no sense with raw, naming the option", () => {
+    const { ctx } = makeContext("/tmp", 1_000);
+    const create = (o: Record<string, unknown>) => () => http.create({ name: "n", type: "http", url: "http://x.lan/", ...o } as never, ctx);
+    expect(create({ forward: "raw", transform: "body.a" })).toThrow(/transform: cannot be used with forward: raw/);
+    expect(create({ forward: "raw", method: "GET" })).toThrow(/method: GET sends no body/);
+    expect(create({ forward_headers: ["x-a", "Content-Length"] })).toThrow(
+      /forward_headers\.1: content-length describes the delivery itself/,
     );
   });
 });
