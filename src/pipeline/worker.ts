@@ -7,7 +7,9 @@ import type { DeliveryOutcome } from "../plugins/targets/target.js";
 import type { ClaimedDelivery, Store, TargetKey } from "../store/store.js";
 import type { Metrics } from "../telemetry/metrics.js";
 import type { StoreOutage } from "../telemetry/store-outage.js";
+import type { WebhookEvent } from "./event.js";
 import { FailingTargets } from "./failing-targets.js";
+import { FreshEvents } from "./fresh-events.js";
 import { prepare } from "./prepare.js";
 import { isProcessAlive } from "./proc-stat.js";
 import type { Redactor } from "./redact.js";
@@ -60,6 +62,9 @@ export class Worker {
   /** Targets with deliveries but no longer in the config, reported once per config generation. */
   private readonly reportedOrphans = new WeakMap<CompiledConfig, Set<string>>();
   private readonly failing = new FailingTargets(FAILING_STALE_MS);
+  /** Events accepted lately, handed over in memory so a first attempt need not read them back. */
+  private readonly fresh = new FreshEvents();
+  private readonly known = (eventId: string) => this.fresh.take(eventId);
   private summaryTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly deps: WorkerDeps) {}
@@ -105,6 +110,15 @@ export class Worker {
     } catch (err) {
       log.warn({ err: (err as Error).message }, "could not recover leases of a previous run; they expire on their own");
     }
+  }
+
+  /**
+   * An event was stored (durably: its deliveries are in the store) and may be delivered now.
+   * The worker keeps it for the claims of its `targets`, then looks for work.
+   */
+  accepted(event: WebhookEvent, targets: number): void {
+    this.fresh.add(event, targets, Date.now());
+    this.wake();
   }
 
   /** New work may be due (an enqueue, a settled delivery freeing a slot). */
@@ -197,6 +211,7 @@ export class Worker {
         owner: this.owner,
         coalesce: target.coalesce,
         concurrency: target.concurrency,
+        known: this.known,
       });
       for (const d of claimed) this.dispatch(key, d, target);
     }
