@@ -126,7 +126,10 @@ export class RedisStore implements Store {
     for (const row of rows) {
       const [id, eventId, attempt, doc] = list(row, "claim");
       const delivery = text(id, "claim");
+      const eventKey = text(eventId, "claim");
       const json = optionalText(doc);
+      // An event the worker still holds (accepted moments ago) is not parsed again.
+      const held = json === undefined ? undefined : opts.known?.(eventKey);
       if (json === undefined) {
         // Cannot happen (an event is written with its jobs, and pruned only after they finish);
         // if it does, dead-letter the job rather than hand out a delivery without its event.
@@ -134,10 +137,10 @@ export class RedisStore implements Store {
         continue;
       }
       // The document was written by enqueue from a WebhookEvent.
-      const event = JSON.parse(json) as WebhookEvent;
+      const event = held ?? (JSON.parse(json) as WebhookEvent);
       claimed.push({
         id: delivery,
-        eventId: text(eventId, "claim"),
+        eventId: eventKey,
         route: opts.route,
         target: opts.target,
         attempt: num(attempt, "claim"),

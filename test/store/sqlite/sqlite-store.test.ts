@@ -182,36 +182,6 @@ describe("SqliteStore", () => {
       }
     });
 
-    it("a claim takes the events the worker holds from memory and reads the others from the store", async () => {
-      const store = open();
-      const held = makeEvent();
-      const stored = makeEvent();
-      await store.enqueue({ event: held, targets: ["t"] });
-      await store.enqueue({ event: stored, targets: ["t"] });
-      const inMemory = { ...held, body: { from: "memory" } };
-      const asked: string[] = [];
-      const claimed = await store.claim({
-        route: "github",
-        target: "t",
-        limit: 2,
-        leaseMs: 60_000,
-        now: Date.now(),
-        owner: "w",
-        coalesce: false,
-        known: (id) => {
-          asked.push(id);
-          return id === held.id ? inMemory : undefined;
-        },
-      });
-      expect(asked.sort()).toEqual([held.id, stored.id].sort());
-      expect(claimed.find((d) => d.eventId === held.id)?.event).toBe(inMemory);
-      expect(claimed.find((d) => d.eventId === stored.id)?.event).toEqual(stored);
-      // The lease is in the store all the same: another worker gets nothing.
-      expect(
-        await store.claim({ route: "github", target: "t", limit: 2, leaseMs: 60_000, now: Date.now(), owner: "x", coalesce: false }),
-      ).toEqual([]);
-    });
-
     it("close() writes the waiting batch first; later calls are refused", async () => {
       const store = open();
       const event = makeEvent();
