@@ -118,7 +118,17 @@ export class Worker {
    */
   accepted(event: WebhookEvent, targets: number): void {
     this.fresh.add(event, targets, Date.now());
-    this.wake();
+    // Under a burst every target of the route is usually busy: a pass now would read the backlog
+    // only to claim nothing. The delivery that frees a slot wakes the worker, and that pass
+    // finds this event's deliveries.
+    if (!this.allBusy(event.route)) this.wake();
+  }
+
+  /** Whether every target of the route has its concurrency in flight (false for a route not in the config). */
+  private allBusy(route: string): boolean {
+    const r = this.deps.config().byName.get(route);
+    if (!r || r.targets.length === 0) return false;
+    return r.targets.every((t) => (this.inflight.get(`${route}\u0000${t.name}`) ?? 0) >= t.concurrency);
   }
 
   /** New work may be due (an enqueue, a settled delivery freeing a slot). */
