@@ -198,6 +198,7 @@ export class Worker {
     }
     const config = this.deps.config();
     let nextAt = now + IDLE_POLL_MS;
+    const claims: Promise<void>[] = [];
     for (const b of await store.backlog()) {
       if (this.stopping) break;
       const target = config.byName.get(b.route)?.targets.find((t) => t.name === b.target);
@@ -212,7 +213,7 @@ export class Worker {
       const key = `${b.route}\u0000${b.target}`;
       const free = target.concurrency - (this.inflight.get(key) ?? 0);
       if (free <= 0) continue;
-      const claimed = await store.claim({
+      const claim = store.claim({
         route: b.route,
         target: b.target,
         limit: free,
@@ -223,8 +224,16 @@ export class Worker {
         concurrency: target.concurrency,
         known: this.known,
       });
-      for (const d of claimed) this.dispatch(key, d, target);
+      claims.push(
+        claim.then((claimed) => {
+          for (const d of claimed) this.dispatch(key, d, target);
+        }),
+      );
     }
+    // Every target's claim joins the same batch (one transaction); the pass ends when all are
+    // dispatched, so a stop never misses a delivery a late claim started.
+    const failed = (await Promise.allSettled(claims)).find((r) => r.status === "rejected");
+    if (failed) throw failed.reason;
     return Math.max(0, nextAt - Date.now());
   }
 
