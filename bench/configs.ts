@@ -2,22 +2,34 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 /** What a bench route delivers to: the HTTP sink, or a command. */
-export type BenchTarget = { type: "http"; url: string; concurrency?: number } | { type: "exec"; command: string[]; concurrency: number };
+export type BenchTarget =
+  | { type: "http"; url: string; concurrency?: number; attempts?: number }
+  | { type: "exec"; command: string[]; concurrency: number };
 
 export interface BenchRoute {
   name: string;
   path: string;
   secret: string;
+  /** A route filter (JSONata), as most real routes have one. */
+  filter?: string;
   target: BenchTarget;
 }
+
+/**
+ * The route filter of the ingest and delivery scenarios: most real routes keep only some
+ * events, and evaluating JSONata over the event is part of what a request costs. True for
+ * the bench's payload, so every request is still stored.
+ */
+export const BENCH_FILTER = `headers."x-github-event" = "push" and $exists(body.repository)`;
 
 /** YAML accepts JSON strings as double-quoted scalars: no escaping rules of our own. */
 const q = (s: string) => JSON.stringify(s);
 
 function targetYaml(t: BenchTarget): string {
   const concurrency = t.concurrency === undefined ? "" : `, concurrency: ${t.concurrency}`;
+  const retry = t.type === "http" && t.attempts !== undefined ? `, retry: { attempts: ${t.attempts} }` : "";
   return t.type === "http"
-    ? `{ name: sink, type: http, url: ${q(t.url)}${concurrency} }`
+    ? `{ name: sink, type: http, url: ${q(t.url)}${concurrency}${retry} }`
     : `{ name: run, type: exec, command: [${t.command.map(q).join(", ")}]${concurrency}, timeout: 10s }`;
 }
 
@@ -39,6 +51,7 @@ export function writeSwitchyardConfig(dir: string, file: string, routes: readonl
       `  - name: ${q(r.name)}`,
       `    path: ${q(r.path)}`,
       `    verify: { type: github, secret: ${q(r.secret)} }`,
+      ...(r.filter === undefined ? [] : [`    filter: ${q(r.filter)}`]),
       `    targets: [ ${targetYaml(r.target)} ]`,
     );
   }

@@ -66,13 +66,27 @@ export function formatResults(r: Results): string {
   if (r.ingest) {
     const servers = [...r.ingest.servers, ...(r.ingest.profile ? [r.ingest.profile.measurement] : [])];
     out.push("INGEST (same 6.9 KB signed GitHub push, side by side)", table(SERVER_HEADER, serverRows(servers)));
-    const { switchyardOverRaw: raw, switchyardOverWebhook: wh } = r.ingest.ratios;
-    if (raw !== undefined) out.push(`switchyard / raw node:http = ${raw.toFixed(2)}×`);
-    if (wh !== undefined) out.push(`switchyard / adnanh/webhook = ${wh.toFixed(2)}×`);
+    const q = r.ingest.ratios;
+    const ratio = (label: string, v: number | undefined) => (v === undefined ? [] : [`${label} = ${v.toFixed(2)}×`]);
+    out.push(
+      ...ratio("switchyard / durable baseline", q.switchyardOverDurable),
+      ...ratio("switchyard / raw node:http", q.switchyardOverRaw),
+      ...ratio("switchyard / adnanh/webhook", q.switchyardOverWebhook),
+      ...ratio("switchyard p99 / durable baseline p99", q.p99OverDurable),
+      ...ratio("switchyard with a refusing target / durable baseline", q.refusingOverDurable),
+      ...ratio("durable baseline / raw node:http", q.durableOverRaw),
+      ...ratio("adnanh/webhook / durable baseline", q.webhookOverDurable),
+    );
     const sy = r.ingest.switchyard;
     if (sy) {
       out.push(
         `switchyard stored ${sy.acceptedByMetrics ?? "?"} events (its metrics), delivered ${sy.deliveredDuringRun} to the sink meanwhile; ${sy.warnOrErrorLogLines} warn/error log lines`,
+      );
+    }
+    const rf = r.ingest.refusing;
+    if (rf) {
+      out.push(
+        `switchyard with a refusing target stored ${rf.acceptedByMetrics ?? "?"} events, dead-lettered ${rf.deadDuringRun ?? "?"} meanwhile; ${rf.warnOrErrorLogLines} warn/error log lines`,
       );
     }
     out.push(...r.ingest.notes.map((n) => `note: ${n}`), "");
@@ -142,7 +156,7 @@ export function formatResults(r: Results): string {
   }
   if (r.targets.length > 0) {
     out.push(
-      "TARGETS (issue 5)",
+      "TARGETS (issue 12; routes and reload: issue 5)",
       table(
         ["target", "measured", ""],
         r.targets.map((t) => [t.target, t.measured, t.met ? "met" : "MISSED"]),

@@ -37,7 +37,7 @@ function findWebhook(): { binary: string; version: string } | undefined {
  */
 function budgetMs(o: Options): number {
   const perLoad = (o.durationS + o.warmupS + 15) * 1000;
-  const loads = (o.scenarios.includes("ingest") ? 3 + (o.cpuProf ? 1 : 0) : 0) + (o.scenarios.includes("routes") ? 2 * o.routeRepeats : 0);
+  const loads = (o.scenarios.includes("ingest") ? 5 + (o.cpuProf ? 1 : 0) : 0) + (o.scenarios.includes("routes") ? 2 * o.routeRepeats : 0);
   const waits = (loads + 3) * o.quietWaitS * 1000;
   const retries = 1 + o.noisyRetries;
   return retries * (loads * perLoad + waits + o.scenarios.length * 150_000) + 60_000;

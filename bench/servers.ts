@@ -2,7 +2,7 @@ import type { ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { createServer } from "node:net";
 import { type Children, eachLine, waitFor } from "./children.js";
-import { BASELINE_SERVER, CLI, SINK_SERVER } from "./paths.js";
+import { BASELINE_SERVER, CLI, DURABLE_BASELINE_SERVER, SINK_SERVER } from "./paths.js";
 import { RssSampler } from "./rss.js";
 
 /** A server the bench started as a child process, on 127.0.0.1. */
@@ -65,6 +65,13 @@ async function startNodeServer(children: Children, name: string, script: string,
 
 export const startBaseline = (children: Children, secret: string) =>
   startNodeServer(children, "raw node:http", BASELINE_SERVER, { BENCH_SECRET: secret });
+
+/** The durable baseline (durable-baseline-server.ts), its SQLite file in a temp folder of the bench's. */
+export const startDurableBaseline = (children: Children, secret: string) =>
+  startNodeServer(children, "durable baseline", DURABLE_BASELINE_SERVER, {
+    BENCH_SECRET: secret,
+    BENCH_DB_DIR: children.tempDir("durable-baseline-"),
+  });
 
 export const startSink = (children: Children) => startNodeServer(children, "sink", SINK_SERVER);
 

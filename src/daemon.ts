@@ -152,7 +152,7 @@ export class Daemon {
       log,
       config: () => this.live,
       draining: () => this.draining,
-      onAccepted: () => this.worker.wake(),
+      onAccepted: (event, targets) => this.worker.accepted(event, targets),
       outage: this.outage,
       refusals: this.refusals,
       admin: separateAdmin ? undefined : (adminRouter.routes() as unknown as Koa.Middleware),

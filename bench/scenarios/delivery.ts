@@ -1,6 +1,6 @@
 import { burst } from "../burst.js";
 import { waitFor } from "../children.js";
-import { writeSwitchyardConfig } from "../configs.js";
+import { BENCH_FILTER, writeSwitchyardConfig } from "../configs.js";
 import { type BenchContext, quietest } from "../context.js";
 import { cpuSnapshot, otherCores } from "../noise.js";
 import { sinkStats, startSink, startSwitchyard } from "../servers.js";
@@ -54,6 +54,7 @@ async function deliveryOnce(ctx: BenchContext): Promise<DeliveryResult> {
         name: "github",
         path: "/hooks/github",
         secret: ctx.payload.secret,
+        filter: BENCH_FILTER,
         target: { type: "http", url: `${sink.base}/deliver`, concurrency: deliveryConcurrency },
       },
     ]);

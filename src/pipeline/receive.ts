@@ -8,6 +8,7 @@ import type { RefusalLog } from "../telemetry/refusal-log.js";
 import type { StoreOutage } from "../telemetry/store-outage.js";
 import { admit } from "./admit.js";
 import { formBodyIsJson } from "./body.js";
+import type { ReceivedEvent } from "./event.js";
 
 /**
  * The ingress steps: admit (verify → parse → handshake → filter → dedupe id), then the durable
@@ -23,8 +24,11 @@ export interface ReceiveDeps {
   store: Store;
   metrics: Metrics;
   log: Logger;
-  /** Called after an event is stored, so the worker picks it up without waiting for a poll. */
-  onAccepted?: () => void;
+  /**
+   * Called after an event is stored, so the worker picks it up without waiting for a poll, and
+   * without reading back what it is handed here (`targets`: how many deliveries it has).
+   */
+  onAccepted?: (event: ReceivedEvent, targets: number) => void;
   /** Refusals logged per route and reason, a flood summarised; without it, each is logged. */
   refusals?: RefusalLog;
   /** Told of every enqueue's store fault and success: an outage is logged once. */
@@ -128,7 +132,7 @@ export async function receive(route: CompiledRoute, req: InboundRequest, deps: R
     return { status: 503, body: { error: "store unavailable" } };
   }
   count("accepted");
-  deps.onAccepted?.();
+  deps.onAccepted?.(event, route.targetNames.length);
   // Debug, not info: a line per request costs the hot path; the delivery lines carry the id.
   log.debug({ route: r, eventId: event.id }, "event accepted");
   return { status: 202, body: { status: "accepted", id: event.id } };

@@ -7,8 +7,9 @@ import type { DeliveryOutcome } from "../plugins/targets/target.js";
 import type { ClaimedDelivery, Store, TargetKey } from "../store/store.js";
 import type { Metrics } from "../telemetry/metrics.js";
 import type { StoreOutage } from "../telemetry/store-outage.js";
-import { readBodyAsJson } from "./event.js";
+import { type ReceivedEvent, readBodyAsJson } from "./event.js";
 import { FailingTargets } from "./failing-targets.js";
+import { FreshEvents } from "./fresh-events.js";
 import { prepare } from "./prepare.js";
 import { isProcessAlive } from "./proc-stat.js";
 import type { Redactor } from "./redact.js";
@@ -61,6 +62,9 @@ export class Worker {
   /** Targets with deliveries but no longer in the config, reported once per config generation. */
   private readonly reportedOrphans = new WeakMap<CompiledConfig, Set<string>>();
   private readonly failing = new FailingTargets(FAILING_STALE_MS);
+  /** Events accepted lately, handed over in memory so a first attempt need not read them back. */
+  private readonly fresh = new FreshEvents();
+  private readonly known = (eventId: string) => this.fresh.take(eventId);
   private summaryTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly deps: WorkerDeps) {}
@@ -106,6 +110,25 @@ export class Worker {
     } catch (err) {
       log.warn({ err: (err as Error).message }, "could not recover leases of a previous run; they expire on their own");
     }
+  }
+
+  /**
+   * An event was stored (durably: its deliveries are in the store) and may be delivered now.
+   * The worker keeps it for the claims of its `targets`, then looks for work.
+   */
+  accepted(event: ReceivedEvent, targets: number): void {
+    this.fresh.add(event, targets, Date.now());
+    // Under a burst every target of the route is usually busy: a pass now would read the backlog
+    // only to claim nothing. The delivery that frees a slot wakes the worker, and that pass
+    // finds this event's deliveries.
+    if (!this.allBusy(event.route)) this.wake();
+  }
+
+  /** Whether every target of the route has its concurrency in flight (false for a route not in the config). */
+  private allBusy(route: string): boolean {
+    const r = this.deps.config().byName.get(route);
+    if (!r || r.targets.length === 0) return false;
+    return r.targets.every((t) => (this.inflight.get(`${route}\u0000${t.name}`) ?? 0) >= t.concurrency);
   }
 
   /** New work may be due (an enqueue, a settled delivery freeing a slot). */
@@ -175,6 +198,7 @@ export class Worker {
     }
     const config = this.deps.config();
     let nextAt = now + IDLE_POLL_MS;
+    const claims: Promise<void>[] = [];
     for (const b of await store.backlog()) {
       if (this.stopping) break;
       const target = config.byName.get(b.route)?.targets.find((t) => t.name === b.target);
@@ -189,7 +213,7 @@ export class Worker {
       const key = `${b.route}\u0000${b.target}`;
       const free = target.concurrency - (this.inflight.get(key) ?? 0);
       if (free <= 0) continue;
-      const claimed = await store.claim({
+      const claim = store.claim({
         route: b.route,
         target: b.target,
         limit: free,
@@ -198,13 +222,22 @@ export class Worker {
         owner: this.owner,
         coalesce: target.coalesce,
         concurrency: target.concurrency,
+        known: this.known,
       });
       const jsonBody = config.byName.get(b.route)?.verifier.jsonBody === true;
-      for (const d of claimed) {
-        if (jsonBody) readBodyAsJson(d.event);
-        this.dispatch(key, d, target);
-      }
+      claims.push(
+        claim.then((claimed) => {
+          for (const d of claimed) {
+            if (jsonBody && typeof d.event.body === "string") readBodyAsJson(d.event);
+            this.dispatch(key, d, target);
+          }
+        }),
+      );
     }
+    // Every target's claim joins the same batch (one transaction); the pass ends when all are
+    // dispatched, so a stop never misses a delivery a late claim started.
+    const failed = (await Promise.allSettled(claims)).find((r) => r.status === "rejected");
+    if (failed) throw failed.reason;
     return Math.max(0, nextAt - Date.now());
   }
 

@@ -95,6 +95,12 @@ export interface ClaimOptions extends TargetKey {
    * and in the SQLite store, only `limit` (the caller's own free slots) applies.
    */
   concurrency?: number;
+  /**
+   * The events the caller still holds in memory, by id (the worker keeps those it was handed at
+   * accept time): a store may take the event from here instead of reading and parsing its
+   * document again. The claim itself (the lease) is written to the store all the same.
+   */
+  known?: (eventId: string) => ReceivedEvent | undefined;
 }
 
 export interface ClaimedDelivery extends TargetKey {

@@ -80,6 +80,22 @@ export function storeContract(name: string, open: () => Promise<StoreHarness>): 
       return summary?.deliveries.find((d) => d.target === target);
     }
 
+    it("a claim takes the events the caller holds in memory, reads the others, and leases both in the store", async () => {
+      const held = makeEvent("github");
+      const stored = makeEvent("github");
+      await enqueue(held, ["notify"]);
+      await enqueue(stored, ["notify"]);
+      const inMemory: WebhookEvent = { ...held, body: { from: "memory" } };
+      const now = Date.now();
+      const claimed = await store.claim(claimOpts("github", "notify", now, { known: (id) => (id === held.id ? inMemory : undefined) }));
+      expect(claimed.find((d) => d.eventId === held.id)?.event).toBe(inMemory);
+      expect(claimed.find((d) => d.eventId === stored.id)?.event).toEqual(stored);
+      // The leases are in the store: another worker gets nothing until they are settled or expire.
+      expect(await store.claim(claimOpts("github", "notify", now, { owner: "w2" }))).toEqual([]);
+      for (const d of claimed) await store.settle(d.id, "w1", { kind: "delivered" }, now);
+      expect((await stateOf(held.id, "notify"))?.state).toBe("delivered");
+    });
+
     it("enqueue → backlog → claim → settle delivered", async () => {
       const e = makeEvent("github");
       expect(await enqueue(e, ["notify"])).toEqual({ status: "accepted", id: e.id });

@@ -125,7 +125,9 @@ export class RedisStore implements Store {
     for (const row of rows) {
       const [id, eventId, attempt, request] = list(row, "claim");
       const delivery = text(id, "claim");
-      const event = readRequest(text(eventId, "claim"), request, "claim");
+      const eventKey = text(eventId, "claim");
+      // An event the worker still holds (accepted moments ago) is not read again.
+      const event = request === null ? undefined : (opts.known?.(eventKey) ?? readRequest(eventKey, request, "claim"));
       if (event === undefined) {
         // Cannot happen (an event is written with its jobs, and pruned only after they finish);
         // if it does, dead-letter the job rather than hand out a delivery without its event.
@@ -134,7 +136,7 @@ export class RedisStore implements Store {
       }
       claimed.push({
         id: delivery,
-        eventId: text(eventId, "claim"),
+        eventId: eventKey,
         route: opts.route,
         target: opts.target,
         attempt: num(attempt, "claim"),

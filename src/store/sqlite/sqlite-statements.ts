@@ -22,9 +22,15 @@ export interface RequestRow {
   headers: string;
   body: Buffer;
 }
-export interface DueRow extends RequestRow {
+/** A due delivery: the claim reads its event only when the worker does not hold it in memory. */
+export interface DueRow {
   id: number;
+  eventId: string;
   attempts: number;
+}
+/** The newest due delivery (coalesce), with its event's time: older ones are superseded. */
+export interface NewestDueRow extends DueRow {
+  receivedAtMs: number;
 }
 export interface DeadRow {
   id: number;
@@ -122,14 +128,13 @@ export function prepareStatements(db: Db) {
     // an fsync of the WAL (see WalSync).
     syncFull: db.prepare("PRAGMA synchronous = FULL"),
     syncNormal: db.prepare("PRAGMA synchronous = NORMAL"),
-    // The subquery reads only the claimable index; the join fetches the requests of the few rows picked.
+    // Reads only the claimable index and the rows picked: the claim reads a document only for an
+    // event the worker does not hold in memory (eventRequest).
     dueOldestFirst: db.prepare<{ route: string; target: string; now: number; limit: number }, DueRow>(
-      `SELECT d.id, d.attempts, ${REQUEST}
-       FROM (SELECT id, event_id, attempts, due_at FROM deliveries WHERE ${DUE} ORDER BY due_at, id LIMIT @limit) d
-       JOIN events e ON e.id = d.event_id ORDER BY d.due_at, d.id`,
+      `SELECT id, event_id AS eventId, attempts FROM deliveries WHERE ${DUE} ORDER BY due_at, id LIMIT @limit`,
     ),
-    dueNewestEvent: db.prepare<{ route: string; target: string; now: number }, DueRow>(
-      `SELECT d.id, d.attempts, ${REQUEST}
+    dueNewestEvent: db.prepare<{ route: string; target: string; now: number }, NewestDueRow>(
+      `SELECT d.id, d.event_id AS eventId, d.attempts, e.received_at_ms AS receivedAtMs
        FROM (SELECT id, event_id, attempts FROM deliveries WHERE ${DUE}) d
        JOIN events e ON e.id = d.event_id ORDER BY e.received_at_ms DESC, d.id DESC LIMIT 1`,
     ),

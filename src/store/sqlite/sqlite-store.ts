@@ -25,7 +25,7 @@ import { isUnavailable, toStoreError } from "./sqlite-errors.js";
 import { cannotRead, refuseMissingOrEmpty } from "./sqlite-existing.js";
 import { problemError, SqliteKeeper, type StoreLog } from "./sqlite-keeper.js";
 import type { OpenMode } from "./sqlite-schema.js";
-import { PRUNE_BATCH, type PruneCursor, rowId } from "./sqlite-transactions.js";
+import { PRUNE_BATCH, type PruneCursor, rowId, type WorkOp } from "./sqlite-transactions.js";
 import type { WalSync } from "./wal-sync.js";
 
 export type { StoreLog } from "./sqlite-keeper.js";
@@ -99,7 +99,10 @@ export class SqliteStore implements Store {
   private readonly keeper: SqliteKeeper;
   private readonly readonly: boolean;
   private readonly batcher = new GroupCommit<Queued, Committed>((items) => this.writeBatch(items), { maxBatch: MAX_BATCH });
+  /** The worker's claims and settlements of one turn, written as one transaction (see workBatchFast). */
+  private readonly work = new GroupCommit<WorkOp, ClaimedDelivery[] | undefined>((ops) => this.writeWork(ops), { maxBatch: MAX_BATCH });
   private commits = 0;
+  private workCommits = 0;
   private closed = false;
   /** When a write last committed (an enqueue batch or a probe). */
   private lastWriteAt = Number.NEGATIVE_INFINITY;
@@ -120,7 +123,10 @@ export class SqliteStore implements Store {
       log: opts.log ?? SILENT,
       checkIntervalMs: opts.checkIntervalMs ?? DEFAULT_CHECK_INTERVAL_MS,
       walCheckBytes: opts.walCheckBytes ?? DEFAULT_WAL_CHECK_BYTES,
-      flush: () => this.batcher.flush(),
+      flush: () => {
+        this.batcher.flush();
+        this.work.flush();
+      },
       reopened: () => {
         this.fault = undefined;
       },
@@ -150,9 +156,9 @@ export class SqliteStore implements Store {
     }
   }
 
-  /** Test hook and a number worth logging: how many group-commit transactions were committed. */
-  stats(): { commits: number } {
-    return { commits: this.commits };
+  /** Test hook and a number worth logging: how many group-commit transactions were committed (enqueues; the worker's writes). */
+  stats(): { commits: number; workCommits: number } {
+    return { commits: this.commits, workCommits: this.workCommits };
   }
 
   /** The WAL file's size in bytes (for the switchyard_store_wal_bytes gauge); undefined when there is none. */
@@ -194,8 +200,10 @@ export class SqliteStore implements Store {
 
   // IMMEDIATE: take the write lock before reading, so a claim in another process cannot pick
   // the same rows between our read and our lease (and WAL cannot fail the upgrade with BUSY).
+  // Claims and settlements made in one turn share a transaction; neither waits for the disk.
   async claim(opts: ClaimOptions): Promise<ClaimedDelivery[]> {
-    return this.guard("claim", (c) => c.tx.claim.immediate(opts));
+    this.refuseWork("claim");
+    return (await this.work.submit({ kind: "claim", opts })) ?? [];
   }
 
   async settle(deliveryId: string, owner: string, s: Settlement, now: number): Promise<void> {
@@ -207,7 +215,30 @@ export class SqliteStore implements Store {
         : s.kind === "dead"
           ? { state: "dead", dueAt: null, error: s.error }
           : { state: s.kind, dueAt: null, error: null };
-    this.guard("settle", (c) => c.stmt.settle.run({ id, owner, now, ...change }));
+    this.refuseWork("settle");
+    await this.work.submit({ kind: "settle", row: { id, owner, now, ...change } });
+  }
+
+  /** What guard() refuses, checked before a write joins the turn's batch. */
+  private refuseWork(what: string): void {
+    if (this.closed) throw this.closedError(what);
+    const c = this.keeper.conn;
+    if (!c?.db.open) throw this.keeper.refusal(what) ?? this.closedError(what);
+  }
+
+  private writeWork(ops: readonly WorkOp[]): ItemResult<ClaimedDelivery[] | undefined>[] {
+    return this.guard(ops.length === 1 && ops[0]?.kind === "claim" ? "claim" : "settle", (c) => {
+      let results: ItemResult<ClaimedDelivery[] | undefined>[];
+      try {
+        results = c.tx.workBatchFast.immediate(ops);
+      } catch (err) {
+        // Rolled back whole: a fault of the store fails the batch, anything else is retried with a savepoint per write.
+        if (isUnavailable(err)) throw err;
+        results = c.tx.workBatch.immediate(ops);
+      }
+      this.workCommits++;
+      return results;
+    });
   }
 
   /** Leases given back keep their attempt: a delivery cut off by shutdown may have reached its target. */
@@ -303,6 +334,8 @@ export class SqliteStore implements Store {
   /** Writes what is waiting for the next group commit, then closes. Calling it again does nothing. */
   async close(): Promise<void> {
     if (this.closed) return;
+    // The worker's writes of this turn land before the connection goes.
+    this.work.flush();
     this.closed = true;
     await this.keeper.close();
   }

@@ -16,6 +16,19 @@ import {
 import { isUnavailable } from "./sqlite-errors.js";
 import type { DeliveryRow, DueRow, RequestRow, Statements } from "./sqlite-statements.js";
 
+/** A settlement's row change, as the settle statement takes it. */
+export interface SettleRow {
+  id: number;
+  owner: string;
+  state: string;
+  dueAt: number | null;
+  error: string | null;
+  now: number;
+}
+
+/** One of the worker's writes, batched per turn with the others (see workBatchFast). */
+export type WorkOp = { kind: "settle"; row: SettleRow } | { kind: "claim"; opts: ClaimOptions };
+
 /** Where prune() continues: the (received_at_ms, rowid) of the last event it looked at. */
 export interface PruneCursor {
   ms: number;
@@ -77,6 +90,50 @@ export function prepareTransactions(db: Database.Database, stmt: Statements) {
   };
   const enqueueOne = db.transaction(writeOne);
 
+  function claimRows(o: ClaimOptions): ClaimedDelivery[] {
+    const limit = Math.floor(o.limit);
+    if (limit < 1) return [];
+    const where = { route: o.route, target: o.target, now: o.now };
+    let rows: DueRow[];
+    let coalesced = 0;
+    if (o.coalesce) {
+      const newest = stmt.dueNewestEvent.get(where);
+      if (!newest) return [];
+      coalesced = stmt.coalesceOlder.run({ ...where, keepId: newest.id, keepMs: newest.receivedAtMs }).changes;
+      rows = [newest];
+    } else {
+      rows = stmt.dueOldestFirst.all({ ...where, limit });
+    }
+    const until = o.now + o.leaseMs;
+    const claimed: ClaimedDelivery[] = [];
+    for (const r of rows) {
+      stmt.lease.run({ id: r.id, owner: o.owner, until, now: o.now });
+      // An event the worker still holds (it was accepted moments ago) is not read back and
+      // parsed again; the lease above is what makes the claim, and it is in the store.
+      const event = o.known?.(r.eventId) ?? readEvent(r.eventId);
+      if (event) {
+        claimed.push({ id: String(r.id), eventId: r.eventId, route: o.route, target: o.target, attempt: r.attempts + 1, event, coalesced });
+      } else {
+        // Cannot happen (deliveries go with their event, ON DELETE CASCADE); if it does, a dead
+        // letter says so rather than a lease that expires and comes back forever.
+        const error = "the event document is missing from the store";
+        stmt.settle.run({ id: r.id, owner: o.owner, state: "dead", dueAt: null, error, now: o.now });
+      }
+    }
+    return claimed;
+  }
+  // The foreign key keeps an event while a delivery of it exists.
+  const readEvent = (id: string): ReceivedEvent | undefined => {
+    const row = stmt.eventRequest.get({ id });
+    return row === undefined ? undefined : requestOf(row);
+  };
+  const runWork = (op: WorkOp): ClaimedDelivery[] | undefined => {
+    if (op.kind === "claim") return claimRows(op.opts);
+    stmt.settle.run(op.row);
+    return undefined;
+  };
+  const workOne = db.transaction(runWork);
+
   return {
     // The batch as one transaction, without a savepoint per request (two statements each).
     // Throws if any request fails; the caller then rolls it all back and uses enqueueBatch.
@@ -96,27 +153,25 @@ export function prepareTransactions(db: Database.Database, stmt: Statements) {
       }),
     ),
 
-    claim: db.transaction((o: ClaimOptions): ClaimedDelivery[] => {
-      const limit = Math.floor(o.limit);
-      if (limit < 1) return [];
-      const where = { route: o.route, target: o.target, now: o.now };
-      let rows: DueRow[];
-      let coalesced = 0;
-      if (o.coalesce) {
-        const newest = stmt.dueNewestEvent.get(where);
-        if (!newest) return [];
-        coalesced = stmt.coalesceOlder.run({ ...where, keepId: newest.id, keepMs: newest.receivedAtMs }).changes;
-        rows = [newest];
-      } else {
-        rows = stmt.dueOldestFirst.all({ ...where, limit });
-      }
-      const until = o.now + o.leaseMs;
-      return rows.map((r) => {
-        stmt.lease.run({ id: r.id, owner: o.owner, until, now: o.now });
-        const event = requestOf(r);
-        return { id: String(r.id), eventId: r.eventId, route: o.route, target: o.target, attempt: r.attempts + 1, event, coalesced };
-      });
-    }),
+    claim: db.transaction(claimRows),
+    // The worker's writes of one turn (settlements and claims, in the order they were made) as
+    // one transaction: a commit writes the WAL pages it touched once, however many rows it
+    // changed, so settling and claiming a turn's deliveries costs one commit, not one each.
+    // Throws if any write fails; the caller then rolls it all back and uses workBatch.
+    workBatchFast: db.transaction((ops: readonly WorkOp[]) =>
+      ops.map((op): ItemResult<ClaimedDelivery[] | undefined> => ({ ok: true, value: runWork(op) })),
+    ),
+    // Each write in a savepoint: one that fails (a bug, a constraint) fails alone.
+    workBatch: db.transaction((ops: readonly WorkOp[]) =>
+      ops.map((op): ItemResult<ClaimedDelivery[] | undefined> => {
+        try {
+          return { ok: true, value: workOne(op) };
+        } catch (error) {
+          if (isUnavailable(error)) throw error;
+          return { ok: false, error };
+        }
+      }),
+    ),
 
     replay: db.transaction((ids: readonly string[] | "all", now: number): ReplayResult => {
       if (ids === "all") return { replayed: stmt.replayAll.run({ now }).changes, notFound: [] };

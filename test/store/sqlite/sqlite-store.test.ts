@@ -160,6 +160,39 @@ describe("SqliteStore", () => {
       expect(countRows(file, "deliveries")).toBe(2);
     });
 
+    it("the worker's claims and settlements of one turn share a transaction, each applied as if alone", async () => {
+      const store = open();
+      const events = Array.from({ length: 40 }, () => makeEvent());
+      await Promise.all(events.map((event) => store.enqueue({ event, targets: ["t"] })));
+      const now = Date.now();
+      const claim = { route: "github", target: "t", limit: 10, leaseMs: 60_000, now, owner: "w", coalesce: false };
+      const before = store.stats().workCommits;
+      const claims = await Promise.all([1, 2, 3, 4].map(() => store.claim(claim)));
+      const ids = claims.flat().map((d) => d.id);
+      expect(new Set(ids).size).toBe(40);
+      expect(store.stats().workCommits - before).toBe(1);
+      const settled = store.stats().workCommits;
+      await Promise.all(
+        ids.map((id, i) =>
+          store.settle(id, "w", i % 2 === 0 ? { kind: "delivered" } : { kind: "retry", at: now + 1_000, error: "503" }, now),
+        ),
+      );
+      expect(store.stats().workCommits - settled).toBe(1);
+      // Another connection (the CLI) sees every settlement.
+      const db = new Database(file, { readonly: true });
+      try {
+        const states = db
+          .prepare<[], { state: string; n: number }>("SELECT state, COUNT(*) AS n FROM deliveries GROUP BY state ORDER BY state")
+          .all();
+        expect(states).toEqual([
+          { state: "delivered", n: 20 },
+          { state: "retrying", n: 20 },
+        ]);
+      } finally {
+        db.close();
+      }
+    });
+
     it("close() writes the waiting batch first; later calls are refused", async () => {
       const store = open();
       const event = makeEvent();
