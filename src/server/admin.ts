@@ -4,6 +4,7 @@ import type { CompiledConfig } from "../config/compile.js";
 import type { Store } from "../store/store.js";
 import type { Metrics } from "../telemetry/metrics.js";
 import { requireAdminToken } from "./admin-token.js";
+import { mountConsole } from "./console-assets.js";
 
 /**
  * /metrics, /healthz, /readyz and a status page. None of them echo request data. With
@@ -39,6 +40,8 @@ export function createAdminRouter(opts: AdminOptions): Router {
     ctx.set("Content-Type", opts.metrics.registry.contentType);
     ctx.body = await opts.metrics.registry.metrics();
   });
+  // Browsers get the console at `/`; scripts asking for JSON keep the status below.
+  mountConsole(router);
   router.get("/", guarded, async (ctx) => {
     const config = opts.config();
     const depth = await opts.store.depth().catch(() => undefined);
