@@ -42,10 +42,9 @@ export interface StoredRequest {
   path?: string;
   query?: Record<string, unknown>;
   headers?: Record<string, unknown>;
+  /** How `body` is to be read: parsed JSON, form fields (an object), or text as received. */
+  bodyKind?: "json" | "form" | "text" | "empty";
   body?: unknown;
-  /** The body's raw text when it was not JSON (or as received). */
-  rawBody?: string;
-  bodyBase64?: string;
 }
 
 export interface EventDetail extends EventSummary {

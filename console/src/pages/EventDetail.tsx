@@ -53,7 +53,9 @@ export function EventDetailPage({ id }: { id: string }) {
   const e = got.data;
   if (!e) return <p class="muted">Loading…</p>;
   const req = e.request ?? {};
-  const body = prettyBody(req.rawBody !== undefined && req.body === undefined ? req.rawBody : req.body);
+  // Text is shown as received, even when it happens to parse as JSON; JSON and form fields pretty-printed.
+  const body = req.bodyKind === "text" ? { text: String(req.body ?? ""), json: false } : prettyBody(req.body === "" ? undefined : req.body);
+  const bodyLabel = req.bodyKind === "form" ? "(form fields)" : body.json ? "(JSON)" : "(raw)";
   const headers = Object.entries(req.headers ?? {});
   const queryEntries = Object.entries(req.query ?? {});
 
@@ -130,7 +132,7 @@ export function EventDetailPage({ id }: { id: string }) {
             </tbody>
           </table>
         </div>
-        <h3>Body {body.json ? "(JSON)" : "(raw)"}</h3>
+        <h3>Body {bodyLabel}</h3>
         {body.text ? <Pre label="Request body" text={body.text} /> : <Empty>Empty body.</Empty>}
       </Section>
     </>
