@@ -1,13 +1,14 @@
 import type Database from "better-sqlite3";
 import { StoreUnavailableError } from "../../errors.js";
 import { FINISHED_STATES } from "../store.js";
+import { addConsoleTables } from "./sqlite-console-schema.js";
 
 /**
  * The SQLite store's tables and indexes. Bump SCHEMA_VERSION (PRAGMA user_version) and add a
  * migration step when this changes; an older daemon refuses a newer file instead of
  * misreading it.
  */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 3;
 
 /**
  * A delivery a worker may pick up: waiting, and not leased. Written in one place so that the
@@ -121,8 +122,10 @@ export function prepareDatabase(db: Database.Database, busyTimeoutMs: number, mo
   db.exec("DROP INDEX IF EXISTS deliveries_lease_owner");
 
   if (version === SCHEMA_VERSION) return;
+  // One transaction: a file is at its old version or at the new one, never between.
   db.transaction(() => {
-    db.exec(DDL);
+    if (version < 1) db.exec(DDL);
+    if (version < 3) addConsoleTables(db);
     db.pragma(`user_version = ${SCHEMA_VERSION}`);
   }).immediate();
 }

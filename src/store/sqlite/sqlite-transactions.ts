@@ -2,6 +2,9 @@ import type Database from "better-sqlite3";
 import type { WebhookEvent } from "../../pipeline/event.js";
 import type { ItemResult } from "../group-commit.js";
 import {
+  ATTEMPT_LOG_LIMIT,
+  type AttemptOutcome,
+  type AttemptRecord,
   type ClaimedDelivery,
   type ClaimOptions,
   type DeliveryState,
@@ -14,7 +17,7 @@ import {
   WAITING_STATES,
 } from "../store.js";
 import { isUnavailable } from "./sqlite-errors.js";
-import type { DeliveryRow, DueRow, Statements } from "./sqlite-statements.js";
+import type { AttemptRow, DeliveryRow, DueRow, Statements } from "./sqlite-statements.js";
 
 /** Where prune() continues: the (received_at_ms, rowid) of the last event it looked at. */
 export interface PruneCursor {
@@ -25,13 +28,37 @@ export interface PruneCursor {
 /** Rows per prune transaction, so the daemon's ingress never waits long on the write lock. */
 export const PRUNE_BATCH = 500;
 
-function summaryOf(d: DeliveryRow): DeliverySummary {
+export function summaryOf(d: DeliveryRow): DeliverySummary {
   // The schema's CHECK constraint admits only DeliveryState values.
   const state = d.state as DeliveryState;
   const summary: DeliverySummary = { id: String(d.id), target: d.target, state, attempts: d.attempts };
   if (d.lastError !== null) summary.lastError = d.lastError;
   if (WAITING_STATES.includes(state)) summary.dueAt = d.dueAt;
   return summary;
+}
+
+function attemptOf(a: AttemptRow): AttemptRecord {
+  return {
+    attempt: a.attempt,
+    startedAt: new Date(a.startedAt).toISOString(),
+    durationMs: a.durationMs,
+    // Written from an AttemptRecord by settle.
+    outcome: a.outcome as AttemptOutcome,
+    status: a.status,
+    exitCode: a.exitCode,
+    response: a.response,
+    error: a.error,
+  };
+}
+
+/** A settlement's row change, as the settle statement takes it. */
+export interface SettleChange {
+  id: number;
+  owner: string;
+  state: string;
+  dueAt: number | null;
+  error: string | null;
+  now: number;
 }
 
 /** Delivery ids are integers in SQLite and strings outside; anything else cannot name a row. */
@@ -130,7 +157,25 @@ export function prepareTransactions(db: Database.Database, stmt: Statements) {
       if (doc === undefined) return undefined;
       // The document was written by enqueue from a WebhookEvent.
       const event = JSON.parse(doc) as WebhookEvent;
-      return { event, deliveries: stmt.deliveriesOf.all({ ids: JSON.stringify([id]) }).map(summaryOf) };
+      const rows = stmt.deliveriesOf.all({ ids: JSON.stringify([id]) });
+      const logs = new Map<number, AttemptRecord[]>(rows.map((d) => [d.id, []]));
+      for (const a of stmt.attemptsOf.all({ ids: JSON.stringify(rows.map((d) => d.id)) })) logs.get(a.deliveryId)?.push(attemptOf(a));
+      return { event, deliveries: rows.map((d) => ({ ...summaryOf(d), attemptLog: logs.get(d.id) ?? [] })) };
+    }),
+
+    // The state and the attempt log change together, and only for the lease's holder.
+    settle: db.transaction((change: SettleChange, record: AttemptRecord | undefined): void => {
+      if (stmt.settle.run(change).changes === 0 || !record) return;
+      stmt.insertAttempt.run({ ...record, id: change.id, startedAt: Date.parse(record.startedAt) || change.now });
+      stmt.trimAttempts.run({ id: change.id, keep: ATTEMPT_LOG_LIMIT });
+    }),
+
+    redeliver: db.transaction((eventId: string, targets: readonly string[] | "all", now: number) => {
+      const known = stmt.targetsOf.all({ eventId });
+      const wanted = targets === "all" ? known : [...new Set(targets)];
+      let replayed = 0;
+      for (const target of wanted) replayed += stmt.redeliver.run({ eventId, target, now }).changes;
+      return { replayed, notFound: wanted.filter((t) => !known.includes(t)) };
     }),
 
     pruneStep: db.transaction((before: number, after: PruneCursor): { deleted: number; next?: PruneCursor } => {
