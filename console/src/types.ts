@@ -24,6 +24,8 @@ export interface EventSummary {
 export interface EventPage {
   events: EventSummary[];
   next: string | null;
+  /** Events the daemon looked at for this page (a search reads a bounded number per request). */
+  scanned?: number;
 }
 
 export interface Attempt {

@@ -16,6 +16,7 @@ import { RouteOptions, useRouteNames } from "./route-names.js";
  * search too) applies to it exactly as to a normal load.
  */
 
+const PAGE_SIZE = 50;
 const FILTERS = ["route", "target", "state", "since", "until", "q"] as const;
 type Filters = Partial<Record<(typeof FILTERS)[number], string>>;
 
@@ -53,7 +54,7 @@ export function Events({ params }: { params: URLSearchParams }) {
     since: instant(filters.since),
     until: instant(filters.until),
     before: cursor,
-    limit: 50,
+    limit: PAGE_SIZE,
   })}`;
   const page = useGet<EventPage>(path);
   const seen = useRef<Set<string>>(new Set());
@@ -75,7 +76,9 @@ export function Events({ params }: { params: URLSearchParams }) {
     let pending: ReturnType<typeof setTimeout> | undefined;
     const stop = follow(
       api,
-      () => {
+      (m) => {
+        // Refusals are not events; "dropped" means this tab fell behind and missed some.
+        if (m.event !== "event" && m.event !== "delivery" && m.event !== "dropped") return;
         // Bursts of messages cost one read of the first page, at most one a second.
         pending ??= setTimeout(() => {
           pending = undefined;
@@ -173,8 +176,14 @@ export function Events({ params }: { params: URLSearchParams }) {
       </p>
       <Problem error={page.error} />
       {page.data && <EventTable events={page.data.events} />}
-      {page.data && !page.data.events.length && (
+      {page.data && !page.data.events.length && !page.data.next && (
         <Empty>{Object.keys(filters).length ? "No event matches these filters." : "No events stored yet."}</Empty>
+      )}
+      {page.data?.next && page.data.events.length < PAGE_SIZE && page.data.scanned !== undefined && (
+        <p class="muted" role="status">
+          {page.data.events.length ? `${page.data.events.length} found` : "None found"} in the {page.data.scanned.toLocaleString("en")}{" "}
+          events looked at so far; Older searches on.
+        </p>
       )}
       <div class="pager">
         <button type="button" class="secondary" disabled={onFirstPage} onClick={() => setCursors([undefined])}>
