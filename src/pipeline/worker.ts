@@ -2,6 +2,8 @@ import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import type { Logger } from "pino";
 import type { CompiledConfig, CompiledTarget } from "../config/compile.js";
+import type { LiveFeed } from "../console/live-feed.js";
+import type { Tally } from "../console/tally.js";
 import { ExpressionError, StoreUnavailableError } from "../errors.js";
 import type { DeliveryOutcome } from "../plugins/targets/target.js";
 import { type AttemptRecord, type ClaimedDelivery, excerpt, type Settlement, type Store, type TargetKey } from "../store/store.js";
@@ -61,6 +63,10 @@ export interface WorkerDeps {
   outage?: StoreOutage;
   /** How often failing targets are summed up in the log (default 1 min). */
   failingSummaryEveryMs?: number;
+  /** The console's per-minute counters. */
+  tally?: Tally;
+  /** The console's live tail. */
+  feed?: LiveFeed;
 }
 
 export class Worker {
@@ -245,13 +251,9 @@ export class Worker {
       const prepared = await prepare(target, d.event);
       if (prepared.skip) {
         const skipped: Settlement = { kind: "skipped" };
-        await store.settle(
-          d.id,
-          this.owner,
-          skipped,
-          Date.now(),
-          attemptRecord(d.attempt, startedAt, performance.now() - started, skipped),
-        );
+        const ms = performance.now() - started;
+        await store.settle(d.id, this.owner, skipped, Date.now(), attemptRecord(d.attempt, startedAt, ms, skipped));
+        this.settled(d, skipped, ms);
         this.failing.settled(d, d.id);
         log.debug(fields, "target filter said no");
         return;
@@ -284,6 +286,7 @@ export class Worker {
       log.error({ ...fields, err: (err as Error).message }, "could not record the delivery result");
       return;
     }
+    this.settled(d, settlement, seconds * 1000);
     if (settlement.kind === "retry")
       this.failing.failed(d, d.id, Date.parse(d.event.receivedAt) || Date.now(), settlement.at, settlement.error);
     else this.failing.settled(d, d.id);
@@ -309,6 +312,21 @@ export class Worker {
       case "skipped":
         break;
     }
+  }
+
+  /** The console hears of every settled attempt: its counters and its live tail. */
+  private settled(d: ClaimedDelivery, s: Settlement, ms: number): void {
+    this.deps.tally?.delivered(d.route, d.target, s.kind, ms, s.kind === "retry" || s.kind === "dead" ? s.error : undefined);
+    this.deps.feed?.publish(() => ({
+      type: "delivery",
+      eventId: d.eventId,
+      id: d.id,
+      route: d.route,
+      target: d.target,
+      state: s.kind === "retry" ? "retrying" : s.kind,
+      attempt: d.attempt,
+      ...(s.kind === "retry" || s.kind === "dead" ? { error: s.error } : {}),
+    }));
   }
 
   private reportOrphan(config: CompiledConfig, key: TargetKey): void {

@@ -8,7 +8,7 @@ import type Koa from "koa";
 
 /**
  * The web console's built files (`npm run build` puts them in dist/console), served by the admin
- * router: index.html at `/` for browsers, the hashed bundles under /console/assets/. They are
+ * router: index.html at `/`, the hashed bundles under /console/assets/. They are
  * read and gzipped once at start (about 50 KB), so serving one costs no disk read.
  *
  * The page itself holds no data, so it is served without the admin token: the API under it
@@ -70,11 +70,6 @@ export function loadConsoleFiles(dir = consoleDir()): Map<string, ConsoleFile> {
 }
 
 function send(ctx: Koa.Context, file: ConsoleFile): void {
-  // The same policy the API answers carry: no inline script or style, no framing.
-  ctx.set("Content-Security-Policy", "default-src 'self'");
-  ctx.set("X-Frame-Options", "DENY");
-  ctx.set("X-Content-Type-Options", "nosniff");
-  ctx.set("Referrer-Policy", "no-referrer");
   ctx.set("Cache-Control", file.immutable ? "public, max-age=31536000, immutable" : "no-cache");
   ctx.set("Vary", "Accept-Encoding");
   ctx.etag = file.etag;
@@ -90,12 +85,13 @@ function send(ctx: Koa.Context, file: ConsoleFile): void {
   } else ctx.body = file.body;
 }
 
-/** Mounts the console on the admin router; must come before the router's own `GET /`. */
+/**
+ * Mounts the console on the admin router, whose middleware adds the security headers every
+ * admin answer carries (Content-Security-Policy `default-src 'self'`, no framing, no sniffing).
+ */
 export function mountConsole(router: Router, files = loadConsoleFiles()): void {
   const index = files.get("/console/index.html");
-  const page: Koa.Middleware = async (ctx, next) => {
-    // Scripts asking for JSON at `/` keep getting the status JSON the route after this one gives.
-    if (ctx.path === "/" && ctx.accepts("json", "html") !== "html") return next();
+  const page: Koa.Middleware = async (ctx) => {
     if (!index) {
       ctx.status = 503;
       ctx.type = "text/plain";
