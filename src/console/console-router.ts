@@ -2,7 +2,7 @@ import type Router from "@koa/router";
 import type Koa from "koa";
 import type { CompiledConfig } from "../config/compile.js";
 import { UserError } from "../errors.js";
-import { dryRunRequest } from "../pipeline/dry-run.js";
+import { type DryRunRequest, dryRunRequest } from "../pipeline/dry-run.js";
 import { compileExpression, ExpressionSyntaxError } from "../pipeline/expression.js";
 import { DELIVERY_STATES, type DeliveryState, isDeliveryState, type Store } from "../store/store.js";
 import { requireJson, requireTokenForRemoteWrites } from "./admin-security.js";
@@ -12,6 +12,7 @@ import { BadRequest, jsonBody, stringList } from "./json-body.js";
 import type { LiveStream } from "./live-stream.js";
 import { routesOverview } from "./overview.js";
 import { REJECTIONS_KEPT, type Rejections, UNKNOWN_PATHS_KEPT } from "./rejections.js";
+import { signedCurl } from "./signed-curl.js";
 import type { Tally } from "./tally.js";
 
 /**
@@ -159,6 +160,19 @@ export function addConsoleRoutes(router: Router, deps: ConsoleDeps, guarded: Koa
     ctx.body = eventDetailView(detail, deps.config()?.redact ?? ((t) => t));
   });
 
+  // A read, though what it returns is signed with the route's key: behind the token like the rest.
+  router.get("/api/v1/events/:id/curl", ...read, async (ctx) => {
+    const config = needConfig(deps);
+    const detail = await store.event(ctx.params.id ?? "");
+    const route = detail && config.byName.get(detail.event.route);
+    if (!detail || !route) {
+      ctx.status = 404;
+      ctx.body = { error: detail ? `the route ${detail.event.route} is no longer in the config` : "no such event" };
+      return;
+    }
+    ctx.body = { curl: signedCurl(config, route, detail.event) };
+  });
+
   router.post("/api/v1/events/:id/replay", ...write, async (ctx) => {
     const id = ctx.params.id ?? "";
     const body = await jsonBody(ctx);
@@ -226,7 +240,15 @@ export function addConsoleRoutes(router: Router, deps: ConsoleDeps, guarded: Koa
       return;
     }
     const body = await jsonBody(ctx, config.server.bodyLimit + API_TEST_OVERHEAD);
-    const report = await dryRunRequest(config, route, testRequest(body));
+    const request: DryRunRequest = testRequest(body);
+    if (body.sign === true) {
+      // As `switchyard test --sign`: signed over the headers given, which the signature's headers join.
+      const signed = route.verifier.sign(request.rawBody, Date.now(), request.headers);
+      request.rawBody = signed.body;
+      request.headers = { ...Object.fromEntries(Object.entries(signed.headers).map(([k, v]) => [k.toLowerCase(), v])), ...request.headers };
+      request.query = { ...request.query, ...signed.query };
+    }
+    const report = await dryRunRequest(config, route, request);
     // What a target would send can hold its credentials (an Authorization header): masked here.
     ctx.body = JSON.parse(config.redact(JSON.stringify(report)));
   });
@@ -237,7 +259,10 @@ export function addConsoleRoutes(router: Router, deps: ConsoleDeps, guarded: Koa
 /** Room for the JSON around a test payload of body_limit. */
 const API_TEST_OVERHEAD = 64 * 1024;
 
-/** `{ body, headers?, query? }`: body as a string (sent as is) or any JSON value (sent as JSON). */
+/**
+ * `{ body, headers?, query?, sign? }`: body as a string (sent as is) or any JSON value (sent as
+ * JSON); `sign: true` signs it with the route's key first.
+ */
 function testRequest(b: Record<string, unknown>) {
   if (b.body === undefined) throw new BadRequest('give the payload as "body" (a string, sent as is, or JSON)');
   const rawBody = Buffer.from(typeof b.body === "string" ? b.body : JSON.stringify(b.body), "utf8");

@@ -103,7 +103,7 @@ routes:
 
   it("asks for the admin token once, then shows the overview of every route", async () => {
     await page.goto(`${daemon.adminUrl}/`);
-    await page.getByLabel("Token").fill(ADMIN_TOKEN);
+    await page.getByLabel("Token", { exact: true }).fill(ADMIN_TOKEN);
     await page.getByRole("button", { name: "Continue" }).click();
     await expect
       .poll(
@@ -127,7 +127,7 @@ routes:
     // Kept for this tab: a reload asks no more.
     await page.reload();
     await expect.poll(() => main().getByRole("heading", { name: "Overview" }).count()).toBe(1);
-    expect(await page.getByLabel("Token").count()).toBe(0);
+    expect(await page.getByLabel("Token", { exact: true }).count()).toBe(0);
   });
 
   it("lists events newest first, filters them by route, and searches them with JSONata", async () => {
@@ -137,7 +137,7 @@ routes:
     expect(await rows.first().textContent()).toContain(ids.alert);
     expect(await rows.last().textContent()).toContain(ids.app1);
 
-    await page.getByLabel("Route").selectOption("github");
+    await page.getByLabel("Route", { exact: true }).selectOption("github");
     await page.getByRole("button", { name: "Apply" }).click();
     await expect.poll(() => rows.count()).toBe(4);
     for (const text of await rows.allTextContents()) expect(text).toContain("github");
@@ -222,11 +222,15 @@ routes:
 
   it("tries a route: the dry run's answer and what each target would get", async () => {
     await nav("Try a route");
-    await page.getByLabel("Route").selectOption("github");
+    await page.getByLabel("Route", { exact: true }).selectOption("github");
     await page.getByLabel("Payload").fill('{"repository":{"full_name":"me/try"}}');
     await page.getByRole("button", { name: "Run" }).click();
     await expect.poll(() => main().getByRole("definition").first().textContent(), { timeout: 15_000 }).toBe("202");
-    expect(await main().textContent()).toContain("notify");
+    expect(await main().getByRole("article", { name: "Target notify" }).textContent()).toContain(`${sink.url}/notify`);
+    // Unsigned, the route refuses it, as the daemon would.
+    await page.getByLabel("Sign it with the route's secret").uncheck();
+    await page.getByRole("button", { name: "Run" }).click();
+    await expect.poll(() => main().getByRole("definition").first().textContent(), { timeout: 15_000 }).toBe("401");
   });
 
   it("left nothing in the browser console: no error, no CSP violation", () => {

@@ -1,15 +1,18 @@
+import { useMemo } from "preact/hooks";
 import { Empty, Problem, Section } from "../components.js";
-import { duration, ms, num, percent, time } from "../format.js";
+import { ago, duration, ms, num, percent, time } from "../format.js";
 import { useGet } from "../hooks.js";
 import { RateChart } from "../RateChart.js";
-import { type OverviewRoute, readRoutes, readStatus, type Status } from "./overview-data.js";
+import { type RouteOverview, receivedSeries, type Status } from "./overview-data.js";
 
 /** Is it working? Every route's traffic, every target's health, and the config's last reload. */
 export function Overview() {
-  const status = useGet<unknown>("/status", 10_000);
-  const routes = useGet<unknown>("/routes", 10_000);
-  const s = status.data === undefined ? undefined : readStatus(status.data);
-  const r = routes.data === undefined ? undefined : readRoutes(routes.data);
+  const status = useGet<Status>("/status", 10_000);
+  const routes = useGet<{ routes: RouteOverview[] }>("/routes", 10_000);
+  const s = status.data;
+  const r = routes.data?.routes;
+  const hour = useMemo(() => receivedSeries(r ?? [], "hour"), [r]);
+  const day = useMemo(() => receivedSeries(r ?? [], "day"), [r]);
   return (
     <>
       <h1>Overview</h1>
@@ -20,15 +23,23 @@ export function Overview() {
           <div class="grid">
             <section class="card" aria-labelledby="rate-hour">
               <h2 id="rate-hour">Events per minute, last hour</h2>
-              {r.hour.lines.length ? <RateChart series={r.hour} title="received per minute" unit="/min" /> : <Empty>No route.</Empty>}
+              {hour.lines.length ? (
+                <RateChart series={hour} title="Requests received per minute, by route" unit="/min" />
+              ) : (
+                <Empty>No route.</Empty>
+              )}
             </section>
             <section class="card" aria-labelledby="rate-day">
-              <h2 id="rate-day">Events per hour, last 24 hours</h2>
-              {r.day.lines.length ? <RateChart series={r.day} title="received per hour" unit="/h" /> : <Empty>No route.</Empty>}
+              <h2 id="rate-day">Events per 15 minutes, last 24 hours</h2>
+              {day.lines.length ? (
+                <RateChart series={day} title="Requests received per 15 minutes, by route" unit="/15 min" />
+              ) : (
+                <Empty>No route.</Empty>
+              )}
             </section>
           </div>
-          <RoutesTable routes={r.routes} window={r.window} />
-          <TargetsTable routes={r.routes} window={r.window} />
+          <RoutesTable routes={r} />
+          <TargetsTable routes={r} />
         </>
       )}
     </>
@@ -36,7 +47,8 @@ export function Overview() {
 }
 
 function StatusCard({ status }: { status: Status }) {
-  const reload = status.reload;
+  const reload = status.lastReload;
+  const queue = typeof status.queue === "string" ? undefined : status.queue;
   return (
     <Section title="Daemon">
       <dl class="facts">
@@ -44,35 +56,42 @@ function StatusCard({ status }: { status: Status }) {
         <dd>{status.version ?? "—"}</dd>
         <dt>Uptime</dt>
         <dd>{duration(status.uptimeSeconds)}</dd>
+        <dt>Store</dt>
+        <dd>{status.store ?? "—"}</dd>
         <dt>Config file</dt>
         <dd class="mono">{status.config ?? "—"}</dd>
         <dt>Last reload</dt>
         <dd>
-          {!reload && "—"}
+          {!reload && "none since the daemon started"}
           {reload?.ok === true && (
             <span>
-              <span class="state state-delivered">succeeded</span> {time(reload.at)}
+              <span class="state state-delivered">succeeded</span> {time(reload.at)} {reload.trigger ? `(${reload.trigger})` : ""}
             </span>
           )}
           {reload?.ok === false && (
-            <span>
-              <span class="state state-dead">failed</span> {time(reload.at)} — the previous config keeps serving
-              <pre class="code error-text">{reload.error ?? "no error text"}</pre>
-            </span>
+            <>
+              <span class="state state-dead">failed</span> {time(reload.at)} {reload.trigger ? `(${reload.trigger})` : ""} — the previous
+              config keeps serving
+              <ul class="reload-errors">
+                {reload.errors.map((e, i) => (
+                  <li key={i} class="error-text mono">
+                    {e.line !== undefined ? `line ${e.line}: ` : ""}
+                    {e.place ? `${e.place}: ` : ""}
+                    {e.message}
+                  </li>
+                ))}
+              </ul>
+            </>
           )}
         </dd>
         <dt>Queue</dt>
-        <dd>
-          {status.queue
-            ? `${num(status.queue.pending)} pending · ${num(status.queue.retrying)} retrying · ${num(status.queue.dead)} dead`
-            : "store unavailable"}
-        </dd>
+        <dd>{queue ? `${num(queue.pending)} pending · ${num(queue.retrying)} retrying · ${num(queue.dead)} dead` : "store unavailable"}</dd>
       </dl>
     </Section>
   );
 }
 
-function RoutesTable({ routes, window }: { routes: OverviewRoute[]; window: string }) {
+function RoutesTable({ routes }: { routes: RouteOverview[] }) {
   return (
     <Section title="Routes">
       {!routes.length ? (
@@ -80,7 +99,7 @@ function RoutesTable({ routes, window }: { routes: OverviewRoute[]; window: stri
       ) : (
         <div class="table-wrap">
           <table>
-            <caption class="visually-hidden">Requests per route, {window}</caption>
+            <caption class="visually-hidden">Requests per route, last 24 hours</caption>
             <thead>
               <tr>
                 <th scope="col">Route</th>
@@ -108,24 +127,24 @@ function RoutesTable({ routes, window }: { routes: OverviewRoute[]; window: stri
                   <th scope="row">
                     <a href={`#/events?route=${encodeURIComponent(r.name)}`}>{r.name}</a>
                   </th>
-                  <td class="mono">{r.path ?? "—"}</td>
-                  <td class="num">{num(r.counts.received)}</td>
-                  <td class="num">{num(r.counts.accepted)}</td>
-                  <td class="num">{num(r.counts.refused)}</td>
-                  <td class="num">{num(r.counts.ignored)}</td>
-                  <td class="num">{num(r.counts.duplicate)}</td>
+                  <td class="mono">{r.path}</td>
+                  <td class="num">{num(r.received)}</td>
+                  <td class="num">{num(r.accepted)}</td>
+                  <td class="num">{num(r.refused)}</td>
+                  <td class="num">{num(r.ignored)}</td>
+                  <td class="num">{num(r.duplicate)}</td>
                 </tr>
               ))}
             </tbody>
           </table>
-          <p class="muted small">Counts over {window}; they survive restarts.</p>
+          <p class="muted small">Counts over the last 24 hours, kept in the store: they survive restarts.</p>
         </div>
       )}
     </Section>
   );
 }
 
-function TargetsTable({ routes, window }: { routes: OverviewRoute[]; window: string }) {
+function TargetsTable({ routes }: { routes: RouteOverview[] }) {
   const rows = routes.flatMap((r) => r.targets.map((t) => ({ route: r.name, ...t })));
   return (
     <Section title="Targets">
@@ -134,7 +153,9 @@ function TargetsTable({ routes, window }: { routes: OverviewRoute[]; window: str
       ) : (
         <div class="table-wrap">
           <table>
-            <caption class="visually-hidden">Deliveries per target, {window}</caption>
+            <caption class="visually-hidden">
+              Deliveries per target: delivered, success rate and latency over the last 24 hours; failing, dead and queued now
+            </caption>
             <thead>
               <tr>
                 <th scope="col">Route / target</th>
@@ -176,10 +197,18 @@ function TargetsTable({ routes, window }: { routes: OverviewRoute[]; window: str
                     {t.dead ? <a href={`#/dead-letters?route=${encodeURIComponent(t.route)}`}>{num(t.dead)}</a> : num(t.dead)}
                   </td>
                   <td class="num">{percent(t.successRate)}</td>
-                  <td class="num">{ms(t.p50Ms)}</td>
-                  <td class="num">{ms(t.p95Ms)}</td>
-                  <td class="num">{num(t.queued)}</td>
-                  <td class="error-text small">{t.lastError ?? ""}</td>
+                  <td class="num">{ms(t.latencyMs.p50)}</td>
+                  <td class="num">{ms(t.latencyMs.p95)}</td>
+                  <td class="num">{num(t.queueDepth.pending + t.queueDepth.retrying)}</td>
+                  <td class="small">
+                    {t.lastError ? (
+                      <>
+                        <span class="error-text">{t.lastError.error}</span> <span class="muted">{ago(t.lastError.at)}</span>
+                      </>
+                    ) : (
+                      ""
+                    )}
+                  </td>
                 </tr>
               ))}
             </tbody>

@@ -10,20 +10,16 @@ import { listIn, type Rejection } from "../types.js";
 export function Refused() {
   const got = useGet<unknown>("/rejections", 5000);
   const rows = listIn<Rejection>(got.data, "rejections", "items");
-  const info = (got.data && typeof got.data === "object" && !Array.isArray(got.data) ? got.data : {}) as {
-    capacity?: number;
-    limit?: number;
-    kept?: number;
-  };
-  const capacity = info.capacity ?? info.limit ?? info.kept;
+  const note = (got.data as { note?: unknown } | undefined)?.note;
   const now = Date.now();
   return (
     <>
       <h1>Refused requests</h1>
       <p class="lead">
-        The most recent requests this daemon refused{capacity ? ` (the last ${capacity})` : ""}. They are kept in a bounded ring in memory
-        only: a restart empties it, and neither a body nor a credential is ever kept.
+        The most recent requests this daemon refused: why a provider shows a failed delivery. They are kept in a bounded ring in memory
+        only, so a restart empties it; neither a body nor a credential is ever kept, only the header names.
       </p>
+      {typeof note === "string" && <p class="muted small">The daemon says: {note}.</p>}
       <Problem error={got.error} />
       {got.data !== undefined && !rows.length && <Empty>No refused request since the daemon started.</Empty>}
       {rows.length > 0 && (
