@@ -168,6 +168,7 @@ export class Daemon {
       startedAt: this.startedAt,
       lastReload: () => this.lastReload,
       wake: () => this.worker.wake(),
+      listenAddress: () => this.listenAddress,
     });
     const separateAdmin = this.live.server.admin !== undefined;
     const ingress = createIngressApp({

@@ -1,3 +1,4 @@
+import type { AddressInfo } from "node:net";
 import type Router from "@koa/router";
 import type Koa from "koa";
 import type { CompiledConfig } from "../config/compile.js";
@@ -40,6 +41,8 @@ export interface ConsoleDeps {
   lastReload: () => ReloadStatus | undefined;
   /** New work is due (a replay): the worker looks now rather than at its next poll. */
   wake: () => void;
+  /** The webhook listener's bound address, for the signed curl (the config may say port 0). */
+  listenAddress: () => AddressInfo | undefined;
 }
 
 export const DEFAULT_PAGE = 50;
@@ -170,7 +173,7 @@ export function addConsoleRoutes(router: Router, deps: ConsoleDeps, guarded: Koa
       ctx.body = { error: detail ? `the route ${detail.event.route} is no longer in the config` : "no such event" };
       return;
     }
-    ctx.body = { curl: signedCurl(config, route, detail.event) };
+    ctx.body = { curl: signedCurl(config, route, detail.event, deps.listenAddress()) };
   });
 
   router.post("/api/v1/events/:id/replay", ...write, async (ctx) => {

@@ -1,3 +1,4 @@
+import type { AddressInfo } from "node:net";
 import { HeaderLines } from "../cli/header-lines.js";
 import { shellQuote } from "../cli/shell-quote.js";
 import type { CompiledConfig } from "../config/compile.js";
@@ -41,7 +42,14 @@ function bodyOf(event: WebhookEvent): Buffer {
   return Buffer.from(JSON.stringify(b ?? null), "utf8");
 }
 
-export function signedCurl(config: CompiledConfig, route: CompiledRoute, event: WebhookEvent, now = Date.now()): string {
+/** `bound`: the listener's real address when the daemon runs (the config's port may be 0). */
+export function signedCurl(
+  config: CompiledConfig,
+  route: CompiledRoute,
+  event: WebhookEvent,
+  bound?: AddressInfo,
+  now = Date.now(),
+): string {
   const body = bodyOf(event);
   const credentials = new Set(findVerifier(route.verifyType)?.credentialHeaders ?? []);
   const kept: Record<string, string> = {};
@@ -52,7 +60,8 @@ export function signedCurl(config: CompiledConfig, route: CompiledRoute, event: 
   const headers = new HeaderLines().set(kept);
   const signed = route.verifier.sign(body, now, headers.lowerCased());
   headers.set(signed.headers);
-  const listen = config.server.listen;
+  const listen = bound ? { host: bound.address, port: bound.port } : config.server.listen;
+  // A wildcard address is reachable on loopback from the daemon's host.
   const host =
     listen.host === "0.0.0.0" || listen.host === "::" ? "127.0.0.1" : listen.host.includes(":") ? `[${listen.host}]` : listen.host;
   const query = new URLSearchParams({ ...event.query, ...signed.query }).toString();

@@ -1,4 +1,6 @@
+import { execFile } from "node:child_process";
 import { createHmac } from "node:crypto";
+import { promisify } from "node:util";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { launchBrowser, type PageWatch, watchPage } from "./browser.js";
@@ -88,7 +90,8 @@ routes:
     );
     await waitFor(() => sink.requests.filter((r) => r.url === "/notify").length === 4, "the github events to be delivered");
     browser = await launchBrowser();
-    page = await browser.newPage();
+    const context = await browser.newContext({ permissions: ["clipboard-read", "clipboard-write"] });
+    page = await context.newPage();
     watch = watchPage(page);
   }, 60_000);
 
@@ -100,6 +103,28 @@ routes:
 
   const main = () => page.locator("main");
   const nav = (name: string) => page.getByRole("navigation").getByRole("link", { name, exact: true }).click();
+
+  it("serves the page without the token (it holds no data), the bundles gzipped and cached for good, under the CSP", async () => {
+    const html = await fetch(`${daemon.adminUrl}/`);
+    expect(html.status).toBe(200);
+    expect(html.headers.get("content-type")).toBe("text/html; charset=utf-8");
+    expect(html.headers.get("cache-control")).toBe("no-cache");
+    expect(html.headers.get("content-security-policy")).toBe("default-src 'self'");
+    expect(html.headers.get("x-frame-options")).toBe("DENY");
+    const script = /src="(\/console\/assets\/[^"]+\.js)"/.exec(await html.text())?.[1];
+    const js = await fetch(`${daemon.adminUrl}${script}`, { headers: { "accept-encoding": "gzip" } });
+    expect(js.status).toBe(200);
+    expect(js.headers.get("content-encoding")).toBe("gzip");
+    expect(js.headers.get("cache-control")).toBe("public, max-age=31536000, immutable");
+    expect(js.headers.get("content-type")).toBe("text/javascript; charset=utf-8");
+    const again = await fetch(`${daemon.adminUrl}${script}`, {
+      // fetch adds Cache-Control: no-cache to a conditional request unless told otherwise.
+      headers: { "if-none-match": js.headers.get("etag") ?? "", "cache-control": "max-age=0" },
+    });
+    expect(again.status).toBe(304);
+    expect((await fetch(`${daemon.adminUrl}/console/assets/nothing.js`)).status).toBe(404);
+    expect((await fetch(`${daemon.adminUrl}/api/v1/events`)).status).toBe(401);
+  });
 
   it("asks for the admin token once, then shows the overview of every route", async () => {
     await page.goto(`${daemon.adminUrl}/`);
@@ -182,6 +207,21 @@ routes:
     expect(await page.locator("main img, main script").count()).toBe(0);
     expect(await page.locator("script").count()).toBe(1);
     expect(watch.dialogs).toEqual([]);
+  });
+
+  it("copies a signed curl that sends the event to its route again, and the route takes it", async () => {
+    await page.goto(`${daemon.adminUrl}/#/events/${ids.app1}`);
+    await page.getByRole("button", { name: "Copy signed curl" }).click();
+    const shown = main().getByTitle("Signed curl command");
+    await expect.poll(() => shown.textContent(), { timeout: 15_000 }).toMatch(/^curl /);
+    const command = (await shown.textContent()) ?? "";
+    expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(command);
+    expect(command).toMatch(/x-hub-signature-256: sha256=[0-9a-f]{64}/i);
+    expect(command).toContain(`${daemon.url}/hooks/github`);
+    expect(command).not.toContain(SECRET);
+    // The command as a user pastes it into a shell.
+    const { stdout } = await promisify(execFile)("sh", ["-c", command]);
+    expect(JSON.parse(stdout)).toMatchObject({ status: "accepted" });
   });
 
   it("lists every attempt of a delivery, with the status the target answered", async () => {

@@ -108,7 +108,7 @@ export function DeadLetters({ params }: { params: URLSearchParams }) {
                       onChange={(e) => toggle(l.id, e.currentTarget.checked)}
                     />
                   </td>
-                  <td>{time(l.failedAt ?? l.receivedAt)}</td>
+                  <td class="when">{time(l.failedAt ?? l.receivedAt)}</td>
                   <td>{l.route}</td>
                   <td>{l.target}</td>
                   <td>{l.attempts}</td>

@@ -159,8 +159,8 @@ function AttemptTable({ attempts, target }: { attempts: Attempt[]; target: strin
           {attempts.map((a) => (
             <tr key={`${a.attempt}-${String(a.startedAt)}`}>
               <td>{a.attempt}</td>
-              <td>{time(a.startedAt)}</td>
-              <td>{ms(a.durationMs)}</td>
+              <td class="when">{time(a.startedAt)}</td>
+              <td class="when">{ms(a.durationMs)}</td>
               <td>
                 <StateBadge state={a.outcome} />
               </td>

@@ -3,7 +3,7 @@ import { Empty, Problem, Section } from "../components.js";
 import { ago, duration, ms, num, percent, time } from "../format.js";
 import { useGet } from "../hooks.js";
 import { RateChart } from "../RateChart.js";
-import { type RouteOverview, receivedSeries, type Status } from "./overview-data.js";
+import { type ReloadError, type RouteOverview, receivedSeries, type Status } from "./overview-data.js";
 
 /** Is it working? Every route's traffic, every target's health, and the config's last reload. */
 export function Overview() {
@@ -46,6 +46,12 @@ export function Overview() {
   );
 }
 
+/** As `check` prints it: the message names file, line and place already; otherwise they are added. */
+function reloadErrorText(e: ReloadError): string {
+  if (e.line !== undefined && e.message.includes(`:${e.line}:`)) return e.message;
+  return [e.line !== undefined ? `line ${e.line}` : "", e.place ?? "", e.message].filter(Boolean).join(": ");
+}
+
 function StatusCard({ status }: { status: Status }) {
   const reload = status.lastReload;
   const queue = typeof status.queue === "string" ? undefined : status.queue;
@@ -75,9 +81,7 @@ function StatusCard({ status }: { status: Status }) {
               <ul class="reload-errors">
                 {reload.errors.map((e, i) => (
                   <li key={i} class="error-text mono">
-                    {e.line !== undefined ? `line ${e.line}: ` : ""}
-                    {e.place ? `${e.place}: ` : ""}
-                    {e.message}
+                    {reloadErrorText(e)}
                   </li>
                 ))}
               </ul>

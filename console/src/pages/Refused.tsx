@@ -16,10 +16,14 @@ export function Refused() {
     <>
       <h1>Refused requests</h1>
       <p class="lead">
-        The most recent requests this daemon refused: why a provider shows a failed delivery. They are kept in a bounded ring in memory
-        only, so a restart empties it; neither a body nor a credential is ever kept, only the header names.
+        The most recent requests this daemon refused: why a provider shows a failed delivery. Neither a body nor a credential is ever kept,
+        only the header names.
       </p>
-      {typeof note === "string" && <p class="muted small">The daemon says: {note}.</p>}
+      <p class="lead">
+        {typeof note === "string"
+          ? `${note.charAt(0).toUpperCase()}${note.slice(1)}.`
+          : "Kept in a bounded ring in memory only: a restart empties it."}
+      </p>
       <Problem error={got.error} />
       {got.data !== undefined && !rows.length && <Empty>No refused request since the daemon started.</Empty>}
       {rows.length > 0 && (
@@ -42,7 +46,7 @@ export function Refused() {
                 const at = r.at ?? r.time;
                 return (
                   <tr key={i}>
-                    <td>
+                    <td class="when">
                       {time(at)} <span class="muted">{ago(at, now)}</span>
                     </td>
                     <td>{r.route ?? <span class="mono">{r.path ?? "—"}</span>}</td>
