@@ -43,6 +43,8 @@ export function RateChart({ series, title, unit }: { series: Series; title: stri
       [series.at, ...series.lines.map((l) => l.values)],
       el,
     );
+    // uPlot lays its legend out as a table; it is decoration inside the labelled image, not data.
+    plot.root.querySelector(".u-legend")?.setAttribute("role", "presentation");
     const resize = new ResizeObserver(() => plot.setSize({ width: width(), height: 180 }));
     resize.observe(el);
     return () => {

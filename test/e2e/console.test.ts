@@ -273,6 +273,38 @@ routes:
     await expect.poll(() => main().getByRole("definition").first().textContent(), { timeout: 15_000 }).toBe("401");
   });
 
+  it("works from the keyboard: a skip link first, focus visible, every control labelled, every table with headers", async () => {
+    // A fresh load (a change of the hash alone moves focus to the page's content, by design).
+    await page.goto(`${daemon.adminUrl}/#/events`);
+    await page.reload();
+    await main().locator("table.events").waitFor({ timeout: 15_000 });
+    await page.keyboard.press("Tab");
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe("Skip to content");
+    await page.keyboard.press("Enter");
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe("main");
+    await page.keyboard.press("Tab");
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe("f-route");
+    expect(await page.evaluate(() => getComputedStyle(document.activeElement as Element).outlineStyle)).toBe("solid");
+    for (const hash of ["#/", "#/events", `#/events/${ids.alert}`, "#/dead-letters", "#/refused", "#/try"]) {
+      await page.goto(`${daemon.adminUrl}/${hash}`);
+      await main().locator("h1").waitFor({ timeout: 15_000 });
+      await main().locator("table, .empty, form.try").first().waitFor({ timeout: 15_000 });
+      const problems = await page.evaluate(() => {
+        const out: string[] = [];
+        for (const el of document.querySelectorAll("input, select, textarea, button")) {
+          const labels = (el as HTMLInputElement).labels;
+          const named = (labels && labels.length > 0) || el.getAttribute("aria-label") || (el.textContent ?? "").trim();
+          if (!named) out.push(`unlabelled ${el.outerHTML}`);
+        }
+        for (const table of document.querySelectorAll("table:not([role=presentation])")) {
+          if (!table.querySelector("thead th")) out.push(`no header row: ${table.outerHTML.slice(0, 80)}`);
+        }
+        return out;
+      });
+      expect(problems, hash).toEqual([]);
+    }
+  });
+
   it("left nothing in the browser console: no error, no CSP violation", () => {
     expect(watch.problems).toEqual([]);
     expect(watch.dialogs).toEqual([]);
