@@ -222,7 +222,7 @@ export function addConsoleRoutes(router: Router, deps: ConsoleDeps, guarded: Koa
     const route = config.byName.get(ctx.params.name ?? "");
     if (!route) {
       ctx.status = 404;
-      ctx.body = { error: `no route named ${JSON.stringify(ctx.params.name)}` };
+      ctx.body = { error: "no route of that name (GET /api/v1/routes lists them)" };
       return;
     }
     const body = await jsonBody(ctx, config.server.bodyLimit + API_TEST_OVERHEAD);
