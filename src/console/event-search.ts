@@ -15,7 +15,7 @@ const READ_BATCH = 250;
 /** Events looked at per request, at most, when filtering. */
 export const SCAN_MAX = 5_000;
 /** Time spent per request, at most, when filtering. */
-export const SCAN_BUDGET_MS = 250;
+export const SCAN_BUDGET_MS = 150;
 /** Time one event's search may take (a runaway expression fails it, not the request). */
 export const SEARCH_TIMEOUT_MS = 50;
 
