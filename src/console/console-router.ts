@@ -1,5 +1,6 @@
 import type Router from "@koa/router";
 import type Koa from "koa";
+import { signedCurl } from "../cli/sign.js";
 import type { CompiledConfig } from "../config/compile.js";
 import { UserError } from "../errors.js";
 import { dryRunRequest } from "../pipeline/dry-run.js";
@@ -7,7 +8,7 @@ import { compileExpression, ExpressionSyntaxError } from "../pipeline/expression
 import { DELIVERY_STATES, type DeliveryState, isDeliveryState, type Store } from "../store/store.js";
 import { requireJson, requireTokenForRemoteWrites } from "./admin-security.js";
 import { SEARCH_TIMEOUT_MS, searchEvents } from "./event-search.js";
-import { eventDetailView } from "./event-view.js";
+import { eventDetailView, replayableRequest } from "./event-view.js";
 import { BadRequest, jsonBody, stringList } from "./json-body.js";
 import type { LiveStream } from "./live-stream.js";
 import { routesOverview } from "./overview.js";
@@ -37,6 +38,8 @@ export interface ConsoleDeps {
   tally?: Tally;
   startedAt: number;
   lastReload: () => ReloadStatus | undefined;
+  /** Where webhooks are received (the bound address), for the signed curl line. */
+  listenUrl?: () => string | undefined;
   /** New work is due (a replay): the worker looks now rather than at its next poll. */
   wake: () => void;
 }
@@ -157,6 +160,21 @@ export function addConsoleRoutes(router: Router, deps: ConsoleDeps, guarded: Koa
       return;
     }
     ctx.body = eventDetailView(detail, deps.config()?.redact ?? ((t) => t));
+  });
+
+  // It carries a valid signature (for some schemes the secret itself): guarded as writes are.
+  router.get("/api/v1/events/:id/curl", requireTokenForRemoteWrites(deps.config), guarded, errors(), async (ctx) => {
+    const config = needConfig(deps);
+    const detail = await store.event(ctx.params.id ?? "");
+    if (!detail) {
+      ctx.status = 404;
+      ctx.body = { error: "no such event (finished events are pruned after store.retention)" };
+      return;
+    }
+    const route = config.byName.get(detail.event.route);
+    if (!route) throw new BadRequest("the event's route is no longer in the config", 404);
+    const { body, headers } = replayableRequest(detail.event);
+    ctx.body = { curl: signedCurl(config, route, body, headers, { url: deps.listenUrl?.(), query: detail.event.query }).curl };
   });
 
   router.post("/api/v1/events/:id/replay", ...write, async (ctx) => {

@@ -29,6 +29,7 @@ export interface AdminOptions {
   startedAt?: number;
   lastReload?: () => ReloadStatus | undefined;
   wake?: () => void;
+  listenUrl?: () => string | undefined;
 }
 
 export function createAdminRouter(opts: AdminOptions): Router {
@@ -66,6 +67,7 @@ export function createAdminRouter(opts: AdminOptions): Router {
       startedAt: opts.startedAt ?? Date.now(),
       lastReload: opts.lastReload ?? (() => undefined),
       wake: opts.wake ?? (() => undefined),
+      listenUrl: opts.listenUrl,
     },
     guarded,
   );

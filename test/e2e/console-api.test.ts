@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { request as httpRequest } from "node:http";
 import { join } from "node:path";
@@ -255,6 +256,20 @@ describe("console API", () => {
       async () => (await api<{ deadLetters: unknown[] }>(daemon.adminUrl, "/api/v1/dead-letters")).body.deadLetters.length === 0,
       "no dead letters left",
     );
+  });
+
+  it("gives a signed curl line that sends the same request again, and the route accepts it", async () => {
+    const { status, body } = await api<{ curl: string }>(daemon.adminUrl, `/api/v1/events/${ids[3]}/curl`);
+    expect(status).toBe(200);
+    expect(body.curl).toMatch(/^curl -sS -X POST 'http:\/\/127\.0\.0\.1:\d+\/hook\?n=3' /);
+    // Run as a user pastes it into a shell.
+    const run = spawnSync("/bin/sh", ["-c", body.curl], { encoding: "utf8", timeout: 20_000 });
+    expect(run.status).toBe(0);
+    const id = (JSON.parse(run.stdout) as { status: string; id: string }).id;
+    const again = await api<EventDetail>(daemon.adminUrl, `/api/v1/events/${id}`);
+    expect(again.body.request.body).toEqual({ n: 3, repository: { full_name: "me/app" } });
+    expect(again.body.request.query).toEqual({ n: "3" });
+    expect((await api(daemon.adminUrl, "/api/v1/events/nope/curl")).status).toBe(404);
   });
 
   it("tries a route as switchyard test does, with the target's credentials masked", async () => {
