@@ -45,6 +45,8 @@ export interface ConsoleDeps {
 }
 
 export const DEFAULT_PAGE = 50;
+/** How long one reading of the overview is shared by the requests that ask for it. */
+const OVERVIEW_FRESH_MS = 1_000;
 export const MAX_PAGE = 500;
 const DEAD_LETTERS_MAX = 10_000;
 
@@ -120,10 +122,21 @@ export function addConsoleRoutes(router: Router, deps: ConsoleDeps, guarded: Koa
     };
   });
 
+  // Pages that poll the overview every few seconds, in several tabs, share one reading a second:
+  // its counters change every TALLY_FLUSH_MS anyway.
+  let overview: { at: number; config: CompiledConfig; routes: Promise<unknown> } | undefined;
   router.get("/api/v1/routes", ...read, async (ctx) => {
     const config = needConfig(deps);
-    const routes = await routesOverview({ config, store, now: Date.now(), lastErrors: deps.tally?.lastErrors ?? new Map() });
-    ctx.body = { routes };
+    const now = Date.now();
+    if (!overview || overview.config !== config || now - overview.at >= OVERVIEW_FRESH_MS) {
+      const routes = routesOverview({ config, store, now, lastErrors: deps.tally?.lastErrors ?? new Map() });
+      overview = { at: now, config, routes };
+      // A failed reading is not shared: the next request tries again.
+      routes.catch(() => {
+        if (overview?.routes === routes) overview = undefined;
+      });
+    }
+    ctx.body = { routes: await overview.routes };
   });
 
   router.get("/api/v1/events", ...read, async (ctx) => {
