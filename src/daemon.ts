@@ -168,7 +168,12 @@ export class Daemon {
       startedAt: this.startedAt,
       lastReload: () => this.lastReload,
       wake: () => this.worker.wake(),
-      listenAddress: () => this.listenAddress,
+      listenUrl: () => {
+        const a = this.listenAddress;
+        if (!a) return undefined;
+        const host = a.address === "0.0.0.0" || a.address === "::" ? "127.0.0.1" : a.family === "IPv6" ? `[${a.address}]` : a.address;
+        return `http://${host}:${a.port}`;
+      },
     });
     const separateAdmin = this.live.server.admin !== undefined;
     const ingress = createIngressApp({

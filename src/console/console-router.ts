@@ -1,6 +1,6 @@
-import type { AddressInfo } from "node:net";
 import type Router from "@koa/router";
 import type Koa from "koa";
+import { signedCurl } from "../cli/sign.js";
 import type { CompiledConfig } from "../config/compile.js";
 import { UserError } from "../errors.js";
 import { type DryRunRequest, dryRunRequest } from "../pipeline/dry-run.js";
@@ -8,12 +8,11 @@ import { compileExpression, ExpressionSyntaxError } from "../pipeline/expression
 import { DELIVERY_STATES, type DeliveryState, isDeliveryState, type Store } from "../store/store.js";
 import { requireJson, requireTokenForRemoteWrites } from "./admin-security.js";
 import { SEARCH_TIMEOUT_MS, searchEvents } from "./event-search.js";
-import { eventDetailView } from "./event-view.js";
+import { eventDetailView, replayableRequest } from "./event-view.js";
 import { BadRequest, jsonBody, stringList } from "./json-body.js";
 import type { LiveStream } from "./live-stream.js";
 import { routesOverview } from "./overview.js";
 import { REJECTIONS_KEPT, type Rejections, UNKNOWN_PATHS_KEPT } from "./rejections.js";
-import { signedCurl } from "./signed-curl.js";
 import type { Tally } from "./tally.js";
 
 /**
@@ -39,13 +38,15 @@ export interface ConsoleDeps {
   tally?: Tally;
   startedAt: number;
   lastReload: () => ReloadStatus | undefined;
+  /** Where webhooks are received (the bound address), for the signed curl line. */
+  listenUrl?: () => string | undefined;
   /** New work is due (a replay): the worker looks now rather than at its next poll. */
   wake: () => void;
-  /** The webhook listener's bound address, for the signed curl (the config may say port 0). */
-  listenAddress: () => AddressInfo | undefined;
 }
 
 export const DEFAULT_PAGE = 50;
+/** How long one reading of the overview is shared by the requests that ask for it. */
+const OVERVIEW_FRESH_MS = 1_000;
 export const MAX_PAGE = 500;
 const DEAD_LETTERS_MAX = 10_000;
 
@@ -121,10 +122,21 @@ export function addConsoleRoutes(router: Router, deps: ConsoleDeps, guarded: Koa
     };
   });
 
+  // Pages that poll the overview every few seconds, in several tabs, share one reading a second:
+  // its counters change every TALLY_FLUSH_MS anyway.
+  let overview: { at: number; config: CompiledConfig; routes: Promise<unknown> } | undefined;
   router.get("/api/v1/routes", ...read, async (ctx) => {
     const config = needConfig(deps);
-    const routes = await routesOverview({ config, store, now: Date.now(), lastErrors: deps.tally?.lastErrors ?? new Map() });
-    ctx.body = { routes };
+    const now = Date.now();
+    if (!overview || overview.config !== config || now - overview.at >= OVERVIEW_FRESH_MS) {
+      const routes = routesOverview({ config, store, now, lastErrors: deps.tally?.lastErrors ?? new Map() });
+      overview = { at: now, config, routes };
+      // A failed reading is not shared: the next request tries again.
+      routes.catch(() => {
+        if (overview?.routes === routes) overview = undefined;
+      });
+    }
+    ctx.body = { routes: await overview.routes };
   });
 
   router.get("/api/v1/events", ...read, async (ctx) => {
@@ -163,17 +175,19 @@ export function addConsoleRoutes(router: Router, deps: ConsoleDeps, guarded: Koa
     ctx.body = eventDetailView(detail, deps.config()?.redact ?? ((t) => t));
   });
 
-  // A read, though what it returns is signed with the route's key: behind the token like the rest.
-  router.get("/api/v1/events/:id/curl", ...read, async (ctx) => {
+  // It carries a valid signature (for some schemes the secret itself): guarded as writes are.
+  router.get("/api/v1/events/:id/curl", requireTokenForRemoteWrites(deps.config), guarded, errors(), async (ctx) => {
     const config = needConfig(deps);
     const detail = await store.event(ctx.params.id ?? "");
-    const route = detail && config.byName.get(detail.event.route);
-    if (!detail || !route) {
+    if (!detail) {
       ctx.status = 404;
-      ctx.body = { error: detail ? `the route ${detail.event.route} is no longer in the config` : "no such event" };
+      ctx.body = { error: "no such event (finished events are pruned after store.retention)" };
       return;
     }
-    ctx.body = { curl: signedCurl(config, route, detail.event, deps.listenAddress()) };
+    const route = config.byName.get(detail.event.route);
+    if (!route) throw new BadRequest("the event's route is no longer in the config", 404);
+    const { body, headers } = replayableRequest(detail.event);
+    ctx.body = { curl: signedCurl(config, route, body, headers, { url: deps.listenUrl?.(), query: detail.event.query }).curl };
   });
 
   router.post("/api/v1/events/:id/replay", ...write, async (ctx) => {
@@ -239,7 +253,7 @@ export function addConsoleRoutes(router: Router, deps: ConsoleDeps, guarded: Koa
     const route = config.byName.get(ctx.params.name ?? "");
     if (!route) {
       ctx.status = 404;
-      ctx.body = { error: `no route named ${JSON.stringify(ctx.params.name)}` };
+      ctx.body = { error: "no route of that name (GET /api/v1/routes lists them)" };
       return;
     }
     const body = await jsonBody(ctx, config.server.bodyLimit + API_TEST_OVERHEAD);

@@ -1,3 +1,4 @@
+import type { WebhookEvent } from "../pipeline/event.js";
 import type { Redactor } from "../pipeline/redact.js";
 import type { AttemptRecord, DeliverySummary, EventDetail, EventSummary } from "../store/store.js";
 
@@ -107,4 +108,35 @@ export function eventDetailView(detail: EventDetail, redact: Redactor): EventDet
     request: requestView(detail, redact),
     deliveries: detail.deliveries.map((d) => ({ ...deliveryView(d), attemptLog: d.attemptLog })),
   };
+}
+
+/** Headers a replayed request must not copy: the connection's own, and what curl sets itself. */
+const NOT_REPLAYED = new Set([
+  "host",
+  "content-length",
+  "transfer-encoding",
+  "connection",
+  "keep-alive",
+  "expect",
+  "accept-encoding",
+  "te",
+  "upgrade",
+]);
+
+/**
+ * The request's body bytes and headers, as a signed curl line needs them. The store keeps the
+ * parsed body: JSON is written back as JSON, form fields as a form, text as it is.
+ */
+export function replayableRequest(event: WebhookEvent): { body: Buffer; headers: Record<string, string> } {
+  const b = event.body;
+  const contentType = event.headers?.["content-type"] ?? "";
+  let text: string;
+  if (b === undefined || b === null) text = "";
+  else if (typeof b === "string") text = b;
+  else if (/application\/x-www-form-urlencoded/i.test(contentType) && typeof b === "object" && !Array.isArray(b)) {
+    text = new URLSearchParams(Object.entries(b as Record<string, unknown>).map(([k, v]): [string, string] => [k, String(v)])).toString();
+  } else text = JSON.stringify(b);
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(event.headers ?? {})) if (!NOT_REPLAYED.has(name)) headers[name] = value;
+  return { body: Buffer.from(text, "utf8"), headers };
 }

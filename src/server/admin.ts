@@ -1,4 +1,3 @@
-import type { AddressInfo } from "node:net";
 import Router from "@koa/router";
 import Koa from "koa";
 import type { CompiledConfig } from "../config/compile.js";
@@ -31,8 +30,7 @@ export interface AdminOptions {
   startedAt?: number;
   lastReload?: () => ReloadStatus | undefined;
   wake?: () => void;
-  /** Where webhooks are taken, as bound (port 0 in the config becomes the real port): the console's signed curl. */
-  listenAddress?: () => AddressInfo | undefined;
+  listenUrl?: () => string | undefined;
 }
 
 export function createAdminRouter(opts: AdminOptions): Router {
@@ -72,7 +70,7 @@ export function createAdminRouter(opts: AdminOptions): Router {
       startedAt: opts.startedAt ?? Date.now(),
       lastReload: opts.lastReload ?? (() => undefined),
       wake: opts.wake ?? (() => undefined),
-      listenAddress: opts.listenAddress ?? (() => undefined),
+      listenUrl: opts.listenUrl,
     },
     guarded,
   );

@@ -236,7 +236,7 @@ export class RedisStore implements Store {
     let after = "";
     if (q.before !== undefined) {
       const m = /^(\d{1,16})\.(\d{16}:.+)$/.exec(q.before);
-      if (!m?.[1] || !m[2]) throw new UserError(`cursor ${JSON.stringify(q.before)} is not one this store gave`);
+      if (!m?.[1] || !m[2]) throw new UserError("before: not a cursor this store gave (use an answer's next)");
       const ms = Number(m[1]);
       if (q.until === undefined || ms < q.until) {
         max = m[1];

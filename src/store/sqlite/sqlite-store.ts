@@ -78,7 +78,7 @@ const DEFAULT_WAL_CHECK_BYTES = 32 * 1024 * 1024;
 function startOfPage(q: EventPageQuery): [number, number] {
   const end: [number, number] = [q.until ?? Number.MAX_SAFE_INTEGER, q.until === undefined ? Number.MAX_SAFE_INTEGER : 0];
   const m = q.before === undefined ? null : /^(-?\d{1,16})\.(\d{1,16})$/.exec(q.before);
-  if (q.before !== undefined && !m) throw new UserError(`cursor ${JSON.stringify(q.before)} is not one this store gave`);
+  if (q.before !== undefined && !m) throw new UserError("before: not a cursor this store gave (use an answer's next)");
   if (!m) return end;
   const at: [number, number] = [Number(m[1]), Number(m[2])];
   return at[0] < end[0] || (at[0] === end[0] && at[1] < end[1]) ? at : end;
