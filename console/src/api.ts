@@ -15,38 +15,38 @@ export class ApiError extends Error {
   }
 }
 
-type TokenAsker = () => Promise<string>;
+/** Asks the user for the token; `refused` when the one given before was refused. */
+type TokenAsker = (refused: boolean) => Promise<string>;
 
 export interface Api {
   get<T>(path: string, signal?: AbortSignal): Promise<T>;
   post<T>(path: string, body: unknown): Promise<T>;
   /** A streaming GET (server-sent events) with the same token handling. */
   open(path: string, signal: AbortSignal): Promise<Response>;
-  forgetToken(): void;
 }
 
 export function createApi(askToken: TokenAsker): Api {
   const token = () => sessionStorage.getItem(TOKEN_KEY) ?? undefined;
   // One question at a time: pages that load several endpoints at once ask once.
   let asking: Promise<string> | undefined;
-  const ask = () => {
-    asking ??= askToken().finally(() => {
+  const ask = (refused: boolean) => {
+    asking ??= askToken(refused).finally(() => {
       asking = undefined;
     });
     return asking;
   };
 
-  async function send(path: string, init: RequestInit, retried = false): Promise<Response> {
-    const headers = new Headers(init.headers);
-    const t = token();
-    if (t) headers.set("Authorization", `Bearer ${t}`);
-    const res = await fetch(`/api/v1${path}`, { ...init, headers, credentials: "omit", cache: "no-store" });
-    if (res.status === 401 && !retried) {
-      sessionStorage.setItem(TOKEN_KEY, await ask());
-      return send(path, init, true);
+  async function send(path: string, init: RequestInit): Promise<Response> {
+    for (;;) {
+      const headers = new Headers(init.headers);
+      const sent = token();
+      if (sent) headers.set("Authorization", `Bearer ${sent}`);
+      const res = await fetch(`/api/v1${path}`, { ...init, headers, credentials: "omit", cache: "no-store" });
+      if (res.status !== 401) return res;
+      // Another request may have been given a new token meanwhile: try that one before asking.
+      if (token() !== sent) continue;
+      sessionStorage.setItem(TOKEN_KEY, await ask(sent !== undefined));
     }
-    if (res.status === 401) sessionStorage.removeItem(TOKEN_KEY);
-    return res;
   }
 
   async function json<T>(res: Response): Promise<T> {
@@ -73,7 +73,6 @@ export function createApi(askToken: TokenAsker): Api {
       if (!res.ok) throw new ApiError(res.status, `the live tail answered ${res.status}`);
       return res;
     },
-    forgetToken: () => sessionStorage.removeItem(TOKEN_KEY),
   };
 }
 

@@ -19,7 +19,7 @@ const PAGES: { path: string; label: string }[] = [
   { path: "/try", label: "Try a route" },
 ];
 
-function TokenForm({ onToken }: { onToken: (token: string) => void }) {
+function TokenForm({ onToken, refused }: { onToken: (token: string) => void; refused: boolean }) {
   const input = useRef<HTMLInputElement>(null);
   useEffect(() => input.current?.focus(), []);
   return (
@@ -38,6 +38,11 @@ function TokenForm({ onToken }: { onToken: (token: string) => void }) {
           This daemon has <code>server.admin_token</code> set. Enter it to continue; it is kept in this tab only (session storage) and sent
           as <code>Authorization: Bearer</code>.
         </p>
+        {refused && (
+          <p class="problem" role="alert">
+            The daemon refused that token. Check <code>server.admin_token</code> and try again.
+          </p>
+        )}
         <label for="token-input">Token</label>
         <input id="token-input" ref={input} type="password" autocomplete="off" required />
         <button type="submit">Continue</button>
@@ -48,8 +53,8 @@ function TokenForm({ onToken }: { onToken: (token: string) => void }) {
 
 function App() {
   const [route, setRoute] = useState<Route>(currentRoute());
-  const [asking, setAsking] = useState<((t: string) => void) | undefined>(undefined);
-  const api = useMemo(() => createApi(() => new Promise<string>((resolve) => setAsking(() => resolve))), []);
+  const [asking, setAsking] = useState<{ resolve: (t: string) => void; refused: boolean } | undefined>(undefined);
+  const api = useMemo(() => createApi((refused) => new Promise<string>((resolve) => setAsking({ resolve, refused }))), []);
   const main = useRef<HTMLElement>(null);
 
   useEffect(() => {
@@ -103,8 +108,9 @@ function App() {
       </main>
       {asking && (
         <TokenForm
+          refused={asking.refused}
           onToken={(t) => {
-            asking(t);
+            asking.resolve(t);
             setAsking(undefined);
           }}
         />

@@ -126,8 +126,12 @@ routes:
     expect((await fetch(`${daemon.adminUrl}/api/v1/events`)).status).toBe(401);
   });
 
-  it("asks for the admin token once, then shows the overview of every route", async () => {
+  it("asks for the admin token (again when refused), then shows the overview of every route", async () => {
     await page.goto(`${daemon.adminUrl}/`);
+    // A wrong token is refused and asked for again.
+    await page.getByLabel("Token", { exact: true }).fill(`${ADMIN_TOKEN}-wrong`);
+    await page.getByRole("button", { name: "Continue" }).click();
+    await expect.poll(() => page.getByRole("alert").filter({ hasText: "refused that token" }).count(), { timeout: 15_000 }).toBe(1);
     await page.getByLabel("Token", { exact: true }).fill(ADMIN_TOKEN);
     await page.getByRole("button", { name: "Continue" }).click();
     await expect
