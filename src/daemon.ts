@@ -125,6 +125,7 @@ export class Daemon {
     const worker = new Worker({ store, metrics, log, config: () => daemon?.live ?? config, outage, tally, feed });
     daemon = new Daemon({ ...opts, configFile: file }, config, store, metrics, worker, outage, new RefusalLog(log), commands, feed, tally);
     daemon.lastHash = hashFile(file);
+    daemon.lastReload = { at: new Date().toISOString(), ok: true, trigger: "start", errors: [] };
     try {
       await daemon.listen();
     } catch (err) {
