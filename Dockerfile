@@ -13,8 +13,10 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
-# tsconfig.build.json compiles src/ alone: the benchmarks stay out of the image.
-RUN npx tsc -p tsconfig.build.json && npm prune --omit=dev
+COPY console ./console
+# tsconfig.build.json compiles src/ alone: the benchmarks stay out of the image. Vite bundles the
+# web console into dist/console; its libraries are build-time only and leave with the prune.
+RUN npx tsc -p tsconfig.build.json && npm run build:console && npm prune --omit=dev
 
 FROM node:24-bookworm-slim
 ENV NODE_ENV=production \
@@ -28,6 +30,7 @@ RUN apt-get update \
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist/src ./dist/src
+COPY --from=build /app/dist/console ./dist/console
 COPY docker/entrypoint.sh ./docker/entrypoint.sh
 RUN mkdir -p /config /data && chown node:node /data
 USER node

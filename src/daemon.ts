@@ -7,6 +7,10 @@ import type Koa from "koa";
 import type { Logger } from "pino";
 import { type AddressOverrides, type CompiledConfig, loadAndCompile, loadAndCompileAsync } from "./config/compile.js";
 import { timeSlices } from "./config/time-slices.js";
+import type { ReloadStatus } from "./console/console-router.js";
+import { LiveFeed } from "./console/live-feed.js";
+import { Rejections } from "./console/rejections.js";
+import { Tally } from "./console/tally.js";
 import { ConfigError, formatIssue } from "./errors.js";
 import { Worker } from "./pipeline/worker.js";
 import { HelperClient } from "./plugins/targets/exec/helper-client.js";
@@ -72,6 +76,10 @@ export class Daemon {
   private readonly pruner: Pruner;
   private lastHash: string | undefined;
   private reloading: Promise<boolean> = Promise.resolve(true);
+  /** The console's: refused requests, live tail, counters, and what the last reload did. */
+  private readonly rejections = new Rejections();
+  private readonly startedAt = Date.now();
+  private lastReload: ReloadStatus | undefined;
   listenAddress: AddressInfo | undefined;
   adminAddress: AddressInfo | undefined;
 
@@ -85,6 +93,8 @@ export class Daemon {
     private readonly refusals: RefusalLog,
     /** This daemon's exec helper: its targets' commands run there, and it ends with the daemon. */
     private readonly commands: HelperClient,
+    private readonly feed: LiveFeed,
+    private readonly tally: Tally,
   ) {
     this.pruner = new Pruner({ store, log: opts.log, retentionMs: () => this.live.store.retentionMs });
   }
@@ -110,9 +120,12 @@ export class Daemon {
     metrics.reloads.inc({ result: "success" }, 0);
     let daemon: Daemon | undefined;
     const outage = new StoreOutage(log, describeStore(config.store));
-    const worker = new Worker({ store, metrics, log, config: () => daemon?.live ?? config, outage });
-    daemon = new Daemon({ ...opts, configFile: file }, config, store, metrics, worker, outage, new RefusalLog(log), commands);
+    const feed = new LiveFeed();
+    const tally = new Tally(store, log);
+    const worker = new Worker({ store, metrics, log, config: () => daemon?.live ?? config, outage, tally, feed });
+    daemon = new Daemon({ ...opts, configFile: file }, config, store, metrics, worker, outage, new RefusalLog(log), commands, feed, tally);
     daemon.lastHash = hashFile(file);
+    daemon.lastReload = { at: new Date().toISOString(), ok: true, trigger: "start", errors: [] };
     try {
       await daemon.listen();
     } catch (err) {
@@ -123,6 +136,7 @@ export class Daemon {
       throw err;
     }
     worker.start();
+    tally.start();
     daemon.pruner.start();
     if (opts.watch !== false) daemon.watchConfig();
     log.info(
@@ -144,7 +158,24 @@ export class Daemon {
 
   private async listen(): Promise<void> {
     const { log } = this.opts;
-    const adminRouter = createAdminRouter({ metrics: this.metrics, store: this.store, config: () => this.live, version: VERSION });
+    const adminRouter = createAdminRouter({
+      metrics: this.metrics,
+      store: this.store,
+      config: () => this.live,
+      version: VERSION,
+      rejections: this.rejections,
+      feed: this.feed,
+      tally: this.tally,
+      startedAt: this.startedAt,
+      lastReload: () => this.lastReload,
+      wake: () => this.worker.wake(),
+      listenUrl: () => {
+        const a = this.listenAddress;
+        if (!a) return undefined;
+        const host = a.address === "0.0.0.0" || a.address === "::" ? "127.0.0.1" : a.family === "IPv6" ? `[${a.address}]` : a.address;
+        return `http://${host}:${a.port}`;
+      },
+    });
     const separateAdmin = this.live.server.admin !== undefined;
     const ingress = createIngressApp({
       store: this.store,
@@ -155,6 +186,9 @@ export class Daemon {
       onAccepted: (event, targets) => this.worker.accepted(event, targets),
       outage: this.outage,
       refusals: this.refusals,
+      rejections: this.rejections,
+      tally: this.tally,
+      feed: this.feed,
       admin: separateAdmin ? undefined : (adminRouter.routes() as unknown as Koa.Middleware),
     });
     // Slow and abusive clients: connection cap, header and request timeouts, keep-alive limits.
@@ -196,6 +230,13 @@ export class Daemon {
       } else {
         log.error({ err: (err as Error).message }, "config reload failed");
       }
+      const errors =
+        err instanceof ConfigError
+          ? err.issues
+              .filter((i) => i.severity === "error")
+              .map((i) => ({ message: formatIssue(file, i), place: i.place || undefined, line: i.line }))
+          : [{ message: (err as Error).message }];
+      this.lastReload = { at: new Date().toISOString(), ok: false, trigger, errors };
       log.error({ trigger }, "config reload failed; the previous config keeps serving");
       return false;
     }
@@ -224,6 +265,7 @@ export class Daemon {
     if (needsRestart.length > 0) log.warn({ keys: needsRestart }, "these settings changed and take effect only after a restart");
     this.metrics.reloads.inc({ result: "success" });
     this.metrics.configLoaded(true);
+    this.lastReload = { at: new Date().toISOString(), ok: true, trigger, errors: [] };
     const names = (c: CompiledConfig) => new Set(c.routes.flatMap((r) => r.targetNames.map((t) => `${r.name}/${t}`)));
     const before = names(old);
     const after = names(next);
@@ -279,6 +321,8 @@ export class Daemon {
     for (const s of this.servers) s.closeAllConnections();
     await Promise.all(closing);
     this.refusals.close();
+    // The last seconds of counters, while the store is still open.
+    await this.tally.stop().catch(() => undefined);
     // The worker has drained (or aborted) every delivery: no command is left to wait for.
     this.commands.close();
     await this.store.close();

@@ -1,6 +1,6 @@
 import { createPrivateKey, type KeyObject } from "node:crypto";
 import { readFileSync } from "node:fs";
-import type { CompiledRoute } from "../config/compile.js";
+import type { CompiledConfig, CompiledRoute } from "../config/compile.js";
 import { UserError } from "../errors.js";
 import type { SignedRequest } from "../plugins/verifiers/verifier.js";
 import { findRoute, loadForCli, print } from "./common.js";
@@ -76,28 +76,54 @@ export function sign(routeName: string, options: SignOptions): number {
   const config = loadForCli(options.config);
   const route = findRoute(config, routeName);
   const body = readBodyFile(options.body);
+  const signed = signedCurl(config, route, body, HeaderLines.parse(options.header ?? []), {
+    url: options.url,
+    privateKey: options.privateKey,
+    // The file as is when signing leaves the body alone (inline when it changed: shared-secret, linear).
+    bodyFile: options.body === "-" ? undefined : options.body,
+  });
+  for (const [name, value] of signed.headers) print(`${name}: ${value}`);
+  print("");
+  print(signed.curl);
+  return 0;
+}
+
+/**
+ * The headers of a request the route accepts and a curl line that sends it: `switchyard sign`
+ * prints them, the console's event detail offers the line to copy. The request carries what the
+ * provider always sends (its event and delivery id headers, a JSON Content-Type), because a
+ * route filter on the event header would otherwise ignore it; `extra` replaces or adds headers;
+ * the signature is made last, over what is sent, and always wins.
+ */
+export function signedCurl(
+  config: CompiledConfig,
+  route: CompiledRoute,
+  body: Buffer,
+  extra: Readonly<Record<string, string>>,
+  opts: { url?: string; bodyFile?: string; query?: Readonly<Record<string, string>>; privateKey?: string } = {},
+): { headers: [string, string][]; curl: string } {
   const now = Date.now();
   const headers = new HeaderLines();
   // curl's -d/--data-binary would otherwise send a form content type, which the body is not.
   if (isJson(body)) headers.set({ "Content-Type": "application/json" });
   headers.set(route.verifier.providerHeaders?.(body, now) ?? {});
-  headers.set(HeaderLines.parse(options.header ?? []));
-  const signed = signForRoute(route, body, now, headers.lowerCased(), options.privateKey);
+  headers.set(extra);
+  const signed = signForRoute(route, body, now, headers.lowerCased(), opts.privateKey);
   headers.set(signed.headers);
-  for (const [name, value] of headers.entries()) print(`${name}: ${value}`);
 
   const listen = config.server.listen;
   const host =
     listen.host === "0.0.0.0" || listen.host === "::" ? "127.0.0.1" : listen.host.includes(":") ? `[${listen.host}]` : listen.host;
-  const base = (options.url ?? `http://${host}:${listen.port}`).replace(/\/+$/, "");
-  const query = signed.query ? `?${new URLSearchParams(signed.query).toString()}` : "";
+  const base = (opts.url ?? `http://${host}:${listen.port}`).replace(/\/+$/, "");
+  const params = new URLSearchParams({ ...opts.query, ...signed.query }).toString();
+  const query = params ? `?${params}` : "";
   const headerArgs = headers.entries().map(([n, v]) => `-H ${shellQuote(`${n}: ${v}`)}`);
-  // The file as is when signing left the body alone; inline when it changed (shared-secret, linear).
   const bodyArg =
-    signed.body.equals(body) && options.body !== "-"
-      ? `--data-binary @${shellQuote(options.body)}`
+    signed.body.equals(body) && opts.bodyFile !== undefined
+      ? `--data-binary @${shellQuote(opts.bodyFile)}`
       : `--data-binary ${shellQuote(signed.body.toString("utf8"))}`;
-  print("");
-  print(`curl -sS -X POST ${shellQuote(base + route.path + query)} ${headerArgs.join(" ")} ${bodyArg}`);
-  return 0;
+  return {
+    headers: headers.entries(),
+    curl: `curl -sS -X POST ${shellQuote(base + route.path + query)} ${headerArgs.join(" ")} ${bodyArg}`,
+  };
 }

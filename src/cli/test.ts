@@ -1,9 +1,5 @@
-import { formatSize } from "../config/units.js";
-import { ExpressionError, UserError } from "../errors.js";
-import { admit } from "../pipeline/admit.js";
-import { prepare } from "../pipeline/prepare.js";
-import type { InboundRequest } from "../plugins/verifiers/verifier.js";
-import { jsonTooDeep, MAX_JSON_DEPTH } from "../server/json-depth.js";
+import { UserError } from "../errors.js";
+import { type DryRunReport, dryRunRequest } from "../pipeline/dry-run.js";
 import { capturedBody, readCapturedRequest } from "./captured-request.js";
 import { findRoute, loadForCli, print } from "./common.js";
 import { HeaderLines } from "./header-lines.js";
@@ -13,6 +9,8 @@ import { readBodyFile, signForRoute } from "./sign.js";
  * `switchyard test`: one payload through the exact compiled route, offline. Prints what
  * verification, the route filter and each target would do; delivers nothing, touches no store.
  */
+
+export type { DryRunReport, TargetReport } from "../pipeline/dry-run.js";
 
 export interface TestOptions {
   config?: string;
@@ -26,35 +24,6 @@ export interface TestOptions {
   /** With --sign: a PEM private key, for public-key schemes. */
   privateKey?: string;
   json?: boolean;
-}
-
-/** What a target would do with the event: `switchyard test` prints it, `--json` as is. */
-export interface TargetReport {
-  name: string;
-  type: string;
-  /** "pass": its filter kept the event; "none": it has no filter; "no": its filter dropped it. */
-  filter?: "pass" | "none" | "no";
-  /** The rendered delivery (http: method, url, headers, body; exec: argv, env, stdin). */
-  would?: Record<string, unknown>;
-  error?: string;
-}
-
-/** The dry run's result, in the order it is printed. */
-export interface DryRunReport {
-  route: string;
-  path: string;
-  verify: string;
-  verification: string;
-  deliveryId?: string;
-  dedupeKey?: string;
-  handshake?: unknown;
-  /** What the daemon would do to complete the handshake (a dry run does not). */
-  handshakeFollowUp?: string;
-  routeFilter?: "pass" | "none" | "no" | { error: string };
-  error?: string;
-  /** The HTTP status the webhook would get. */
-  answer: number;
-  targets?: TargetReport[];
 }
 
 export async function dryRun(routeName: string, options: TestOptions): Promise<DryRunReport> {
@@ -81,83 +50,7 @@ export async function dryRun(routeName: string, options: TestOptions): Promise<D
     headers = { ...new HeaderLines().set(signed.headers).lowerCased(), ...headers };
     query = { ...query, ...signed.query };
   }
-  if (!headers["content-type"] && /^\s*[[{]/.test(rawBody.toString("utf8"))) headers["content-type"] = "application/json";
-  const req: InboundRequest = { method: "POST", path: route.path, headers, query, rawBody, receivedAt: Date.now() };
-
-  const report = { route: route.name, path: route.path, verify: route.verifyType };
-  // The daemon refuses these before verification, whatever the route: so does the dry run.
-  const notReached = "not reached: the body is refused first";
-  const { bodyLimit } = config.server;
-  if (rawBody.length > bodyLimit) {
-    const error = `body too large: ${rawBody.length} bytes, over server.body_limit (${formatSize(bodyLimit)})`;
-    return { ...report, verification: notReached, answer: 413, error };
-  }
-  if (jsonTooDeep(rawBody)) {
-    return { ...report, verification: notReached, answer: 400, error: `body nested too deeply (over ${MAX_JSON_DEPTH} levels)` };
-  }
-  let admission: Awaited<ReturnType<typeof admit>>;
-  try {
-    admission = await admit(route, req);
-  } catch (err) {
-    if (!(err instanceof ExpressionError)) throw err;
-    return { ...report, verification: "ok", routeFilter: { error: err.message }, answer: 500 };
-  }
-  switch (admission.kind) {
-    case "rejected":
-      return {
-        ...report,
-        verification:
-          admission.reason === "missing_signature"
-            ? "unsigned: use --sign to sign it with the route's secret"
-            : `failed: ${admission.reason}`,
-        answer: 401,
-      };
-    case "invalid":
-      return {
-        ...report,
-        verification: "ok",
-        answer: 400,
-        error: admission.reason === "body_not_multipart" ? "body is not valid multipart/form-data" : "body is not valid JSON",
-      };
-    case "handshake":
-      return {
-        ...report,
-        verification: "ok",
-        handshake: admission.answer.body,
-        ...(admission.answer.followUp ? { handshakeFollowUp: admission.answer.followUp.what } : {}),
-        answer: admission.answer.status,
-      };
-    case "ignored":
-      return { ...report, verification: "ok", deliveryId: admission.deliveryId, routeFilter: "no", answer: 200 };
-    case "accept":
-      break;
-  }
-  const { event } = admission;
-  const targets: TargetReport[] = [];
-  for (const t of route.targets) {
-    const entry: TargetReport = { name: t.name, type: t.type };
-    try {
-      const prepared = await prepare(t, event);
-      if (prepared.skip) entry.filter = "no";
-      else {
-        entry.filter = t.filter ? "pass" : "none";
-        entry.would = await t.target.render(prepared.input);
-      }
-    } catch (err) {
-      if (!(err instanceof ExpressionError)) throw err;
-      entry.error = err.message;
-    }
-    targets.push(entry);
-  }
-  return {
-    ...report,
-    verification: "ok",
-    deliveryId: admission.deliveryId,
-    dedupeKey: admission.dedupeKey,
-    routeFilter: route.filter ? "pass" : "none",
-    answer: 202,
-    targets,
-  };
+  return dryRunRequest(config, route, { rawBody, headers, query });
 }
 
 function show(value: unknown): string {

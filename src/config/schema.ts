@@ -68,7 +68,7 @@ export const ServerSchema = Type.Object(
     ),
     admin: Type.Optional(
       Address(
-        "address for `/metrics`, `/healthz`, `/readyz` and the status page `/`, on a port of its own (not `listen`'s: `check` refuses that). May be omitted only when `listen` is loopback: they are then served on `listen`. Required otherwise, so metrics never face the internet by accident. `serve --admin` or `SWITCHYARD_ADMIN` override it",
+        "address for `/metrics`, `/healthz`, `/readyz` and the console (`/` and its API under `/api/v1`), on a port of its own (not `listen`'s: `check` refuses that). May be omitted only when `listen` is loopback: they are then served on `listen`. Required otherwise, so metrics never face the internet by accident. `serve --admin` or `SWITCHYARD_ADMIN` override it",
       ),
     ),
     body_limit: Type.Optional(
@@ -134,7 +134,7 @@ export const ServerSchema = Type.Object(
         Type.String({
           minLength: 16,
           description:
-            "at least 16 characters (write `${ADMIN_TOKEN}`): `/metrics` and the status page `/` then want `Authorization: Bearer <token>` and answer 401 without it; `/healthz` and `/readyz` stay open for orchestrators' probes",
+            "at least 16 characters (write `${ADMIN_TOKEN}`): `/metrics` and the console API `/api/v1/…` then want `Authorization: Bearer <token>` and answer 401 without it; `/healthz` and `/readyz` stay open for orchestrators' probes. Required for the API's write endpoints (replay, try a route) when the admin address is not loopback: they answer 403 without it",
         }),
       ),
     ),

@@ -39,11 +39,12 @@ function describe(fault: unknown): JsonataFault {
   return typeof fault === "object" && fault !== null ? (fault as JsonataFault) : { message: String(fault) };
 }
 
-export function compileExpression(source: string, where: string): Expression {
+/** `timeoutMs`: a search over many events gives each one less time than a route's filter gets. */
+export function compileExpression(source: string, where: string, timeoutMs = EXPRESSION_TIMEOUT_MS): Expression {
   let compiled: jsonata.Expression;
   try {
     compiled = jsonata(source, {
-      timeout: EXPRESSION_TIMEOUT_MS,
+      timeout: timeoutMs,
       stack: MAX_STACK_DEPTH,
       sequence: MAX_SEQUENCE_LENGTH,
     } as jsonata.JsonataOptions);

@@ -1,5 +1,7 @@
 import type { Logger } from "pino";
 import type { CompiledRoute } from "../config/compile.js";
+import type { LiveFeed } from "../console/live-feed.js";
+import type { Tally } from "../console/tally.js";
 import { ExpressionError, StoreUnavailableError } from "../errors.js";
 import type { InboundRequest } from "../plugins/verifiers/verifier.js";
 import type { Store } from "../store/store.js";
@@ -18,6 +20,8 @@ import type { ReceivedEvent } from "./event.js";
 export interface Answer {
   status: number;
   body?: unknown;
+  /** Why a request was refused (401, 400), for the console's refused-requests list. */
+  refusal?: string;
 }
 
 export interface ReceiveDeps {
@@ -33,13 +37,19 @@ export interface ReceiveDeps {
   refusals?: RefusalLog;
   /** Told of every enqueue's store fault and success: an outage is logged once. */
   outage?: StoreOutage;
+  /** The console's per-minute counters. */
+  tally?: Tally;
+  /** The console's live tail. */
+  feed?: LiveFeed;
 }
 
 export async function receive(route: CompiledRoute, req: InboundRequest, deps: ReceiveDeps): Promise<Answer> {
   const { metrics, log } = deps;
   const r = route.name;
-  const count = (outcome: "accepted" | "rejected" | "duplicate" | "ignored" | "invalid") =>
+  const count = (outcome: "accepted" | "rejected" | "duplicate" | "ignored" | "invalid") => {
     metrics.eventsReceived.inc({ route: r, outcome });
+    deps.tally?.received(r, outcome);
+  };
 
   let admission: Awaited<ReturnType<typeof admit>>;
   try {
@@ -73,7 +83,7 @@ export async function receive(route: CompiledRoute, req: InboundRequest, deps: R
       count("rejected");
       // The reason stays in the log: telling the client which check failed helps only an attacker.
       refuse(admission.reason, 401, "verification failed", "warn");
-      return { status: 401, body: { error: "verification failed" } };
+      return { status: 401, body: { error: "verification failed" }, refusal: admission.reason };
     case "invalid":
       count("invalid");
       if (admission.reason === "body_not_multipart") {
@@ -82,10 +92,10 @@ export async function receive(route: CompiledRoute, req: InboundRequest, deps: R
           400,
           "request refused: the body is not well-formed multipart/form-data (no boundary, cut short, or too many parts)",
         );
-        return { status: 400, body: { error: "body is not valid multipart/form-data" } };
+        return { status: 400, body: { error: "body is not valid multipart/form-data" }, refusal: admission.reason };
       }
       refuse(admission.reason, 400, "request refused: the body is not valid JSON, and this route's verify scheme reads it");
-      return { status: 400, body: { error: "body is not valid JSON" } };
+      return { status: 400, body: { error: "body is not valid JSON" }, refusal: admission.reason };
     case "handshake": {
       const { followUp, ...answer } = admission.answer;
       if (followUp) {
@@ -133,6 +143,7 @@ export async function receive(route: CompiledRoute, req: InboundRequest, deps: R
   }
   count("accepted");
   deps.onAccepted?.(event, route.targetNames.length);
+  deps.feed?.publish(() => ({ type: "event", id: event.id, route: r, receivedAt: event.receivedAt, targets: route.targetNames }));
   // Debug, not info: a line per request costs the hot path; the delivery lines carry the id.
   log.debug({ route: r, eventId: event.id }, "event accepted");
   return { status: 202, body: { status: "accepted", id: event.id } };

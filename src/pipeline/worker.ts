@@ -2,9 +2,11 @@ import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import type { Logger } from "pino";
 import type { CompiledConfig, CompiledTarget } from "../config/compile.js";
+import type { LiveFeed } from "../console/live-feed.js";
+import type { Tally } from "../console/tally.js";
 import { ExpressionError, StoreUnavailableError } from "../errors.js";
 import type { DeliveryOutcome } from "../plugins/targets/target.js";
-import type { ClaimedDelivery, Store, TargetKey } from "../store/store.js";
+import { type AttemptRecord, type ClaimedDelivery, excerpt, type Settlement, type Store, type TargetKey } from "../store/store.js";
 import type { Metrics } from "../telemetry/metrics.js";
 import type { StoreOutage } from "../telemetry/store-outage.js";
 import { type ReceivedEvent, readBodyAsJson } from "./event.js";
@@ -33,7 +35,24 @@ const FAILING_SUMMARY_EVERY_MS = 60_000;
 const FAILING_STALE_MS = 10 * 60_000;
 
 function redactOutcome(outcome: DeliveryOutcome, redact: Redactor): DeliveryOutcome {
-  return outcome.kind === "delivered" ? { ...outcome, detail: redact(outcome.detail) } : { ...outcome, error: redact(outcome.error) };
+  const response = outcome.response === undefined ? {} : { response: redact(outcome.response) };
+  return outcome.kind === "delivered"
+    ? { ...outcome, ...response, detail: redact(outcome.detail) }
+    : { ...outcome, ...response, error: redact(outcome.error) };
+}
+
+/** The attempt as the delivery's log keeps it. */
+function attemptRecord(attempt: number, startedAt: number, durationMs: number, s: Settlement, outcome?: DeliveryOutcome): AttemptRecord {
+  return {
+    attempt,
+    startedAt: new Date(startedAt).toISOString(),
+    durationMs: Math.round(durationMs),
+    outcome: s.kind,
+    status: outcome?.status ?? null,
+    exitCode: outcome?.exitCode ?? null,
+    response: outcome?.response ? excerpt(outcome.response) : null,
+    error: s.kind === "retry" || s.kind === "dead" ? s.error : null,
+  };
 }
 
 export interface WorkerDeps {
@@ -46,6 +65,10 @@ export interface WorkerDeps {
   outage?: StoreOutage;
   /** How often failing targets are summed up in the log (default 1 min). */
   failingSummaryEveryMs?: number;
+  /** The console's per-minute counters. */
+  tally?: Tally;
+  /** The console's live tail. */
+  feed?: LiveFeed;
 }
 
 export class Worker {
@@ -260,11 +283,15 @@ export class Worker {
     const { store, metrics, log } = this.deps;
     const fields = { eventId: d.eventId, route: d.route, target: d.target, attempt: d.attempt };
     const started = performance.now();
+    const startedAt = Date.now();
     let outcome: DeliveryOutcome;
     try {
       const prepared = await prepare(target, d.event);
       if (prepared.skip) {
-        await store.settle(d.id, this.owner, { kind: "skipped" }, Date.now());
+        const skipped: Settlement = { kind: "skipped" };
+        const ms = performance.now() - started;
+        await store.settle(d.id, this.owner, skipped, Date.now(), attemptRecord(d.attempt, startedAt, ms, skipped));
+        this.settled(d, skipped, ms);
         this.failing.settled(d, d.id);
         log.debug(fields, "target filter said no");
         return;
@@ -285,12 +312,19 @@ export class Worker {
     metrics.deliveryDuration.observe({ route: d.route, target: d.target }, seconds);
     const settlement = settlementFor(outcome, d.attempt, target.retry, Date.now());
     try {
-      await store.settle(d.id, this.owner, settlement, Date.now());
+      await store.settle(
+        d.id,
+        this.owner,
+        settlement,
+        Date.now(),
+        attemptRecord(d.attempt, startedAt, seconds * 1000, settlement, outcome),
+      );
     } catch (err) {
       // The lease will expire and the delivery be retried: at least once, never lost.
       log.error({ ...fields, err: (err as Error).message }, "could not record the delivery result");
       return;
     }
+    this.settled(d, settlement, seconds * 1000);
     if (settlement.kind === "retry")
       this.failing.failed(d, d.id, Date.parse(d.event.receivedAt) || Date.now(), settlement.at, settlement.error);
     else this.failing.settled(d, d.id);
@@ -316,6 +350,21 @@ export class Worker {
       case "skipped":
         break;
     }
+  }
+
+  /** The console hears of every settled attempt: its counters and its live tail. */
+  private settled(d: ClaimedDelivery, s: Settlement, ms: number): void {
+    this.deps.tally?.delivered(d.route, d.target, s.kind, ms, s.kind === "retry" || s.kind === "dead" ? s.error : undefined);
+    this.deps.feed?.publish(() => ({
+      type: "delivery",
+      eventId: d.eventId,
+      id: d.id,
+      route: d.route,
+      target: d.target,
+      state: s.kind === "retry" ? "retrying" : s.kind,
+      attempt: d.attempt,
+      ...(s.kind === "retry" || s.kind === "dead" ? { error: s.error } : {}),
+    }));
   }
 
   private reportOrphan(config: CompiledConfig, key: TargetKey): void {

@@ -1,14 +1,21 @@
 import Router from "@koa/router";
 import Koa from "koa";
 import type { CompiledConfig } from "../config/compile.js";
+import { securityHeaders } from "../console/admin-security.js";
+import { addConsoleRoutes, type ReloadStatus } from "../console/console-router.js";
+import { LiveFeed } from "../console/live-feed.js";
+import { LiveStream } from "../console/live-stream.js";
+import { Rejections } from "../console/rejections.js";
+import type { Tally } from "../console/tally.js";
 import type { Store } from "../store/store.js";
 import type { Metrics } from "../telemetry/metrics.js";
 import { requireAdminToken } from "./admin-token.js";
+import { mountConsole } from "./console-assets.js";
 
 /**
- * /metrics, /healthz, /readyz and a status page. None of them echo request data. With
- * `server.admin_token`, /metrics and the status page want it; /healthz and /readyz stay open
- * for orchestrators' probes, and say nothing but ready or not.
+ * /metrics, /healthz, /readyz and the console's API under /api/v1. With `server.admin_token`,
+ * /metrics and the API want it; /healthz and /readyz stay open for orchestrators' probes, and
+ * say nothing but ready or not. Every answer carries the console's security headers.
  */
 
 export interface AdminOptions {
@@ -16,10 +23,19 @@ export interface AdminOptions {
   store: Store;
   config: () => CompiledConfig | undefined;
   version: string;
+  /** The daemon's refused requests, live feed and counters (a router of its own without them). */
+  rejections?: Rejections;
+  feed?: LiveFeed;
+  tally?: Tally;
+  startedAt?: number;
+  lastReload?: () => ReloadStatus | undefined;
+  wake?: () => void;
+  listenUrl?: () => string | undefined;
 }
 
 export function createAdminRouter(opts: AdminOptions): Router {
   const router = new Router();
+  router.use(securityHeaders());
   const guarded = requireAdminToken(() => opts.config()?.server.adminToken);
   router.get("/healthz", (ctx) => {
     ctx.body = { status: "ok" };
@@ -39,27 +55,32 @@ export function createAdminRouter(opts: AdminOptions): Router {
     ctx.set("Content-Type", opts.metrics.registry.contentType);
     ctx.body = await opts.metrics.registry.metrics();
   });
-  router.get("/", guarded, async (ctx) => {
-    const config = opts.config();
-    const depth = await opts.store.depth().catch(() => undefined);
-    ctx.body = {
-      service: "switchyard",
+  // The console's page and bundles; the data under it is the API below.
+  mountConsole(router);
+  const rejections = opts.rejections ?? new Rejections();
+  addConsoleRoutes(
+    router,
+    {
+      store: opts.store,
+      config: opts.config,
       version: opts.version,
-      config: config?.file,
-      queue: depth ?? "store unavailable",
-      routes: (config?.routes ?? []).map((r) => ({
-        name: r.name,
-        path: r.path,
-        verify: r.verifyType,
-        targets: r.targets.map((t) => ({ name: t.name, type: t.type, concurrency: t.concurrency })),
-      })),
-    };
-  });
+      rejections,
+      stream: new LiveStream(opts.feed ?? new LiveFeed(), rejections),
+      tally: opts.tally,
+      startedAt: opts.startedAt ?? Date.now(),
+      lastReload: opts.lastReload ?? (() => undefined),
+      wake: opts.wake ?? (() => undefined),
+      listenUrl: opts.listenUrl,
+    },
+    guarded,
+  );
   return router;
 }
 
 export function createAdminApp(router: Router): Koa {
   const app = new Koa();
+  // Also on the admin listener's own 404 and 405 answers.
+  app.use(securityHeaders());
   app.use(router.routes());
   app.use(router.allowedMethods());
   return app;

@@ -1,6 +1,7 @@
 import type { IncomingMessage } from "node:http";
 import Koa from "koa";
 import type { CompiledConfig } from "../config/compile.js";
+import type { Rejections } from "../console/rejections.js";
 import { type ReceiveDeps, receive } from "../pipeline/receive.js";
 import { RefusalLog } from "../telemetry/refusal-log.js";
 import { BodyBudget } from "./body-budget.js";
@@ -23,6 +24,8 @@ export interface IngressOptions extends ReceiveDeps {
   admin?: Koa.Middleware;
   /** The in-flight body budget; by default one for this app, sized by `server.inflight_body_limit`. */
   budget?: BodyBudget;
+  /** The console's list of refused requests (401, 400, 404, 405, 413). */
+  rejections?: Rejections;
 }
 
 /** What a 503 asks the provider to wait, in seconds: the condition is usually short-lived. */
@@ -74,8 +77,23 @@ export function createIngressApp(opts: IngressOptions): Koa {
   // nothing, a flood cannot fill the disk.
   const noteRefusal = (n: RefusalNote, status: number) =>
     refusals.note(`${n.route ?? ""}\0${n.reason}`, "info", { route: n.route, status, reason: n.reason, ...n.fields }, n.message);
+  // Names only, never values: a header may hold the credential that failed.
+  const remember = (ctx: Koa.Context, status: number, reason: string, route?: string) =>
+    opts.rejections?.record({
+      status,
+      route,
+      reason,
+      method: ctx.method,
+      path: ctx.path,
+      remoteAddress: ctx.req.socket.remoteAddress,
+      userAgent: ctx.get("User-Agent") || undefined,
+      headers: ctx.req.headers,
+    });
   const refuse = (ctx: Koa.Context, r: Refusal): void => {
-    if (r.note) noteRefusal(r.note, r.status);
+    if (r.note) {
+      noteRefusal(r.note, r.status);
+      if (r.status !== 503) remember(ctx, r.status, r.note.reason, r.note.route);
+    }
     answer(ctx, r);
   };
   app.on("error", (err: Error) => opts.log.error({ err: err.message }, "request failed"));
@@ -91,7 +109,10 @@ export function createIngressApp(opts: IngressOptions): Koa {
       };
       if (opts.admin) {
         await opts.admin(ctx, next);
-        if (ctx.status === 404) noteRefusal(notFound, 404);
+        if (ctx.status === 404) {
+          noteRefusal(notFound, 404);
+          remember(ctx, 404, notFound.reason);
+        }
         return;
       }
       return refuse(ctx, { status: 404, error: "no route for this path", note: notFound });
@@ -135,8 +156,12 @@ export function createIngressApp(opts: IngressOptions): Koa {
       },
     };
     // Refused before a byte of the body is read: the connection closes with the answer.
-    if (bytes > bodyLimit) {
+    const invalid = () => {
       opts.metrics.eventsReceived.inc({ route: route.name, outcome: "invalid" });
+      opts.tally?.received(route.name, "invalid");
+    };
+    if (bytes > bodyLimit) {
+      invalid();
       return refuse(ctx, tooLarge);
     }
     const release = budget.reserve(bytes);
@@ -160,11 +185,11 @@ export function createIngressApp(opts: IngressOptions): Koa {
           note: { route: route.name, reason: "request_aborted", message },
         });
       }
-      opts.metrics.eventsReceived.inc({ route: route.name, outcome: "invalid" });
+      invalid();
       return refuse(ctx, tooLarge);
     }
     if (jsonTooDeep(read.body)) {
-      opts.metrics.eventsReceived.inc({ route: route.name, outcome: "invalid" });
+      invalid();
       const message = `request refused: the JSON body is nested more than ${MAX_JSON_DEPTH} levels deep`;
       return refuse(ctx, {
         status: 400,
@@ -185,6 +210,7 @@ export function createIngressApp(opts: IngressOptions): Koa {
       deps,
     );
     if (answer.status === 503) ctx.set("Retry-After", RETRY_AFTER_SECONDS);
+    if (answer.refusal !== undefined) remember(ctx, answer.status, answer.refusal, route.name);
     ctx.status = answer.status;
     ctx.body = answer.body ?? "";
   });

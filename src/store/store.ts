@@ -119,6 +119,41 @@ export type Settlement =
   | { kind: "retry"; at: number; error: string }
   | { kind: "dead"; error: string };
 
+/** How many attempts a delivery's log keeps: the newest ones (a retry storm cannot grow a row without end). */
+export const ATTEMPT_LOG_LIMIT = 20;
+/** How much of a target's answer (HTTP body, command output) an attempt keeps, in UTF-8 bytes. */
+export const RESPONSE_EXCERPT_BYTES = 4096;
+
+export type AttemptOutcome = "delivered" | "retry" | "dead" | "skipped";
+
+/**
+ * One try of a delivery, as the console shows it. Written with the settlement that ends the
+ * try (same transaction or script), so the log and the delivery's state never disagree.
+ */
+export interface AttemptRecord {
+  /** 1 for the first try; counts again from 1 after a replay. */
+  attempt: number;
+  /** ISO time the try started. */
+  startedAt: string;
+  durationMs: number;
+  outcome: AttemptOutcome;
+  /** The HTTP status the target answered (http targets). */
+  status: number | null;
+  /** The command's exit code (exec targets). */
+  exitCode: number | null;
+  /** The first RESPONSE_EXCERPT_BYTES of the answer body or command output, secrets masked. */
+  response: string | null;
+  error: string | null;
+}
+
+/** Cuts a text to at most `bytes` UTF-8 bytes without splitting a character. */
+export function excerpt(text: string, bytes = RESPONSE_EXCERPT_BYTES): string {
+  if (Buffer.byteLength(text, "utf8") <= bytes) return text;
+  const cut = Buffer.from(text, "utf8").subarray(0, bytes).toString("utf8");
+  // A character split by the cut decodes as U+FFFD at the end: drop it.
+  return cut.endsWith("\uFFFD") ? cut.slice(0, -1) : cut;
+}
+
 export interface DeadLetter extends TargetKey {
   id: string;
   eventId: string;
@@ -146,11 +181,70 @@ export interface EventSummary {
   deliveries: DeliverySummary[];
 }
 
+export interface DeliveryDetail extends DeliverySummary {
+  /** Its tries, oldest first: the last ATTEMPT_LOG_LIMIT. */
+  attemptLog: AttemptRecord[];
+}
+
 /** One stored event as `switchyard events show` prints it: the request as received, and each delivery. */
 export interface EventDetail {
   event: ReceivedEvent;
-  deliveries: DeliverySummary[];
+  deliveries: DeliveryDetail[];
 }
+
+/**
+ * Where a page of events continues: the received time and the store's own tie-breaker of the
+ * last event looked at. Opaque to callers (SQLite: `ms.rowid`, Redis: `ms.member`).
+ */
+export type EventCursor = string;
+
+export interface EventPageQuery {
+  route?: string;
+  /** Only events received at or after this epoch ms. */
+  since?: number;
+  /** Only events received before this epoch ms. */
+  until?: number;
+  /** Continue after this cursor (older events). */
+  before?: EventCursor;
+  /** How many events to read at most. */
+  limit: number;
+  /** Include each event's document (for a search over it). */
+  withEvent?: boolean;
+}
+
+export interface PagedEvent extends EventSummary {
+  receivedAtMs: number;
+  cursor: EventCursor;
+  event?: ReceivedEvent;
+}
+
+/** A target's deliveries still in the store, by state. */
+export interface TargetDepth extends TargetKey {
+  pending: number;
+  retrying: number;
+  dead: number;
+}
+
+/** One per-minute counter: `name` is an ingress outcome, a delivery outcome or a latency bucket. */
+export interface CountRow {
+  /** Epoch ms of the minute's start. */
+  minute: number;
+  route: string;
+  /** "" for the route's own counters. */
+  target: string;
+  name: string;
+  n: number;
+}
+
+/** The counters summed over a window: one row per (bucket, route, target, name). */
+export interface CountQuery {
+  since: number;
+  /** Bucket width in minutes (1 = per minute); every row's `minute` is its bucket's start. */
+  bucketMinutes: number;
+}
+
+/** How long per-minute counters are kept. */
+export const COUNTS_KEEP_MS = 48 * 60 * 60_000;
 
 export interface ReplayResult {
   /** Deliveries queued again. */
@@ -171,8 +265,11 @@ export interface Store {
   /** Targets with deliveries in state pending/retrying that are not leased, with the earliest due time. */
   backlog(): Promise<TargetBacklog[]>;
   claim(opts: ClaimOptions): Promise<ClaimedDelivery[]>;
-  /** Settles a claimed delivery; a no-op if `owner` no longer holds its lease. */
-  settle(deliveryId: string, owner: string, settlement: Settlement, now: number): Promise<void>;
+  /**
+   * Settles a claimed delivery; a no-op if `owner` no longer holds its lease. `record` joins the
+   * delivery's attempt log in the same step (the newest ATTEMPT_LOG_LIMIT are kept).
+   */
+  settle(deliveryId: string, owner: string, settlement: Settlement, now: number, record?: AttemptRecord): Promise<void>;
   /** Gives back every lease `owner` holds, due now (graceful shutdown). */
   release(owner: string): Promise<number>;
   /**
@@ -192,8 +289,28 @@ export interface Store {
   events(opts?: { route?: string; limit?: number }): Promise<EventSummary[]>;
   /** The stored event with every delivery's state, from one snapshot; undefined for an unknown id (or one pruned). */
   event(id: string): Promise<EventDetail | undefined>;
+  /**
+   * A page of events, newest first, by received time then write order: the console's listing.
+   * Reads by index from `before` on, so a page costs the same on a store of any size.
+   */
+  eventPage(query: EventPageQuery): Promise<PagedEvent[]>;
   depth(): Promise<QueueDepth>;
-  /** Deletes events whose deliveries are all terminal and not dead, received before `before`; and expired dedupe keys. */
+  /** Waiting and dead deliveries per target. */
+  targetDepths(): Promise<TargetDepth[]>;
+  /**
+   * Puts deliveries of one event back in the queue, due now, with fresh attempts: every target,
+   * or those named. Deliveries waiting or in flight are left as they are (they are already on
+   * their way). Returns how many were queued and the target names that matched no delivery.
+   */
+  redeliver(eventId: string, targets: readonly string[] | "all", now: number): Promise<{ replayed: number; notFound: string[] }>;
+  /** Adds per-minute counters (summing with what is there: several daemons may share a store). */
+  addCounts(rows: readonly CountRow[]): Promise<void>;
+  /** The counters since `since`, summed per bucket. */
+  counts(query: CountQuery): Promise<CountRow[]>;
+  /**
+   * Deletes events whose deliveries are all terminal and not dead, received before `before`, with
+   * their attempt logs; expired dedupe keys; and counters older than COUNTS_KEEP_MS.
+   */
   prune(before: number, now: number): Promise<number>;
   /** Resolves when the store can take writes; rejects with StoreUnavailableError otherwise. */
   ping(): Promise<void>;

@@ -24,6 +24,7 @@ const CLONE_ENTRIES = [
   "README.md",
   "LICENSE",
   "src",
+  "console",
   "config",
   "examples",
 ];
@@ -113,6 +114,7 @@ describe("the npm package", () => {
       "dist/src/main.js",
       "dist/src/config/load-worker.js",
       "dist/src/plugins/targets/exec/helper-main.js",
+      "dist/console/index.html",
       "config/switchyard.yaml",
       "examples/github-deploy/switchyard.yaml",
     ]) {
@@ -123,7 +125,8 @@ describe("the npm package", () => {
         !(
           ["package.json", "README.md", "LICENSE", "config/switchyard.yaml"].includes(f) ||
           f.startsWith("examples/") ||
-          (f.startsWith("dist/src/") && f.endsWith(".js"))
+          (f.startsWith("dist/src/") && f.endsWith(".js")) ||
+          /^dist\/console\/(index\.html|favicon\.svg|assets\/index-[\w-]+\.(js|css))$/.test(f)
         ),
     );
     expect(stray).toEqual([]);
@@ -190,6 +193,12 @@ describe("the npm package", () => {
 
       const health = await fetch(`${url}/healthz`);
       expect(health.status).toBe(200);
+      // The console is built on pack and served from the package: the page and its bundle.
+      const page = await fetch(`${url}/`, { headers: { accept: "text/html" } });
+      expect(page.status).toBe(200);
+      const script = /src="(\/console\/assets\/[^"]+\.js)"/.exec(await page.text())?.[1];
+      expect(script).toBeDefined();
+      expect((await fetch(`${url}${script}`)).status).toBe(200);
 
       const posted = await fetch(`${url}/hooks/demo`, {
         method: "POST",

@@ -156,7 +156,11 @@ describe("e2e: secrets never leak", () => {
   });
 
   it("keeps every secret out of the logs, the admin answers, and the CLI's listings", async () => {
-    for (const path of ["/metrics", "/", "/readyz", "/healthz"]) {
+    const events = (await (await fetch(`${daemon.adminUrl}/api/v1/events?limit=500`, { headers: admin })).json()) as {
+      events: { id: string }[];
+    };
+    const api = ["/api/v1/status", "/api/v1/routes", "/api/v1/events?limit=500", "/api/v1/dead-letters", "/api/v1/rejections"];
+    for (const path of ["/metrics", "/readyz", "/healthz", ...api, ...events.events.map((e) => `/api/v1/events/${e.id}`)]) {
       const res = await fetch(`${daemon.adminUrl}${path}`, { headers: admin });
       expect(res.status, path).toBe(200);
       exhibits[`GET ${path}`] = `${JSON.stringify([...res.headers])}\n${await res.text()}`;

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { existsSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { TALLY_FLUSH_MS } from "../../src/console/tally.js";
 import { githubSignature } from "../server/signers.js";
 import { hasRedis, startRedis } from "../store/redis-harness.js";
 import { post, type RunningDaemon, runCli, startDaemon, startSink, tempDir, waitFor, writeConfig } from "./harness.js";
@@ -128,7 +129,15 @@ describe("e2e: the CLI verbs on the store", () => {
       });
       expect(shown.event.headers).toMatchObject({ "x-github-event": "push", "content-type": "application/json" });
       expect(shown.deliveries).toEqual([
-        { id: letters[0]?.id, target: "notify", state: "dead", attempts: 1, lastError: expect.stringContaining("500") },
+        {
+          id: letters[0]?.id,
+          target: "notify",
+          state: "dead",
+          attempts: 1,
+          lastError: expect.stringContaining("500"),
+          // The delivery's attempts, as the console shows them.
+          attemptLog: [expect.objectContaining({ attempt: 1, outcome: "dead", status: 500, response: "upstream broke" })],
+        },
       ]);
 
       // The options of `events` may come before `show` too.
@@ -232,15 +241,20 @@ describe("e2e: the CLI verbs on the store", () => {
         async () => JSON.parse((await cli(["dlq", "list", "--json", "-c", file], dir)).stdout).length === 5,
         "five dead letters",
       );
-      // Every delivery is dead: the daemon has nothing left to write. Wait until the files say so too.
+      // Every delivery is dead: the daemon has nothing left to write but the console's counters,
+      // flushed every TALLY_FLUSH_MS. Wait until the files say so too, over a longer span than that.
       let before = footprint(db);
-      await waitFor(async () => {
-        await new Promise((r) => setTimeout(r, 300));
-        const now = footprint(db);
-        const stable = JSON.stringify(now) === JSON.stringify(before);
-        before = now;
-        return stable;
-      }, "the daemon to be idle");
+      await waitFor(
+        async () => {
+          await new Promise((r) => setTimeout(r, TALLY_FLUSH_MS + 500));
+          const now = footprint(db);
+          const stable = JSON.stringify(now) === JSON.stringify(before);
+          before = now;
+          return stable;
+        },
+        "the daemon to be idle",
+        60_000,
+      );
       expect(before.db).not.toBe("none");
       expect(Number(before["-wal"])).toBeGreaterThan(0);
       const readers = [...READERS, ["events", "show", ids[0] ?? ""]];

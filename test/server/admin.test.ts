@@ -70,8 +70,8 @@ describe("server.admin_token", () => {
     );
   });
 
-  it("guards /metrics and the status page: 401 without it, with a wrong one, or in the wrong scheme", async () => {
-    for (const path of ["/metrics", "/"]) {
+  it("guards /metrics and the console API: 401 without it, with a wrong one, or in the wrong scheme", async () => {
+    for (const path of ["/metrics", "/api/v1/status", "/api/v1/events", "/api/v1/routes", "/api/v1/rejections", "/api/v1/dead-letters"]) {
       for (const headers of [
         {},
         { Authorization: "Bearer wrong-token-0123456789abcdef" },
@@ -161,7 +161,20 @@ describe("answers never echo request data", () => {
       ].join("\r\n");
     const cases: [number, string, string, string?][] = [];
     for (const port of [ingress.port, adminPort]) {
-      for (const path of ["/", "/metrics", "/healthz", "/readyz", `/${MARKER}`, `/metrics/${MARKER}`]) {
+      for (const path of [
+        "/",
+        "/metrics",
+        "/healthz",
+        "/readyz",
+        `/${MARKER}`,
+        `/metrics/${MARKER}`,
+        "/api/v1/status",
+        "/api/v1/events",
+        `/api/v1/events/${MARKER}`,
+        `/api/v1/events/${MARKER}/replay`,
+        "/api/v1/rejections",
+        `/api/v1/routes/${MARKER}/test`,
+      ]) {
         cases.push([port, path, "GET"], [port, path, "POST", `{"${MARKER}":"${MARKER}"}`], [port, path, "DELETE"]);
       }
     }

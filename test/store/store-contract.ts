@@ -1,7 +1,15 @@
 import { randomUUID } from "node:crypto";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type ReceivedEvent, receivedEvent } from "../../src/pipeline/event.js";
-import type { ClaimedDelivery, ClaimOptions, EnqueueRequest, Settlement, Store } from "../../src/store/store.js";
+import {
+  type AttemptRecord,
+  type ClaimedDelivery,
+  type ClaimOptions,
+  COUNTS_KEEP_MS,
+  type EnqueueRequest,
+  type Settlement,
+  type Store,
+} from "../../src/store/store.js";
 
 /** What a store implementation hands the contract for each test. */
 export interface StoreHarness {
@@ -85,7 +93,7 @@ export function storeContract(name: string, open: () => Promise<StoreHarness>): 
       const stored = makeEvent("github");
       await enqueue(held, ["notify"]);
       await enqueue(stored, ["notify"]);
-      const inMemory: WebhookEvent = { ...held, body: { from: "memory" } };
+      const inMemory = { ...held, body: { from: "memory" } } as unknown as ReceivedEvent;
       const now = Date.now();
       const claimed = await store.claim(claimOpts("github", "notify", now, { known: (id) => (id === held.id ? inMemory : undefined) }));
       expect(claimed.find((d) => d.eventId === held.id)?.event).toBe(inMemory);
@@ -564,6 +572,162 @@ export function storeContract(name: string, open: () => Promise<StoreHarness>): 
       // The old holder's settle is now a no-op.
       await store.settle(mine[0]!.id, "w1", { kind: "delivered" }, now);
       expect(await store.depth()).toEqual({ pending: 3, retrying: 0, dead: 0 });
+    });
+
+    function attempt(n: number, outcome: AttemptRecord["outcome"], extra: Partial<AttemptRecord> = {}): AttemptRecord {
+      return {
+        attempt: n,
+        startedAt: "2026-11-30T12:00:00.000Z",
+        durationMs: 12 + n,
+        outcome,
+        status: null,
+        exitCode: null,
+        response: null,
+        error: null,
+        ...extra,
+      };
+    }
+
+    it("keeps each delivery's attempts with its settlement, the newest 20, and only the lease holder's", async () => {
+      const e = makeEvent("github");
+      await enqueue(e, ["notify", "deploy"]);
+      const now = Date.now();
+      // 23 tries of notify: the log keeps tries 4..23.
+      for (let n = 1; n <= 23; n++) {
+        const [d] = await store.claim(claimOpts("github", "notify", now + n, { limit: 1 }));
+        const last = n === 23;
+        const s: Settlement = last ? { kind: "delivered", detail: "HTTP 200" } : { kind: "retry", at: now + n, error: `HTTP 503 #${n}` };
+        const record = attempt(n, last ? "delivered" : "retry", {
+          status: last ? 200 : 503,
+          response: `answer ${n}`,
+          error: last ? null : `HTTP 503 #${n}`,
+        });
+        await store.settle(d!.id, "w1", s, now + n, record);
+      }
+      const [run] = await store.claim(claimOpts("github", "deploy", now, { limit: 1 }));
+      // Not the holder: neither the state nor the log changes.
+      await store.settle(run!.id, "intruder", { kind: "dead", error: "no" }, now, attempt(1, "dead", { error: "no" }));
+      await store.settle(
+        run!.id,
+        "w1",
+        { kind: "dead", error: "exit 2" },
+        now,
+        attempt(1, "dead", { exitCode: 2, response: "oops\n", error: "exit 2" }),
+      );
+
+      const detail = await store.event(e.id);
+      const notify = detail?.deliveries.find((d) => d.target === "notify");
+      expect(notify?.attemptLog.map((a) => a.attempt)).toEqual(Array.from({ length: 20 }, (_, i) => i + 4));
+      expect(notify?.attemptLog.at(-1)).toEqual(attempt(23, "delivered", { status: 200, response: "answer 23" }));
+      expect(notify?.attemptLog[0]).toMatchObject({ outcome: "retry", status: 503, error: "HTTP 503 #4", exitCode: null });
+      const deploy = detail?.deliveries.find((d) => d.target === "deploy");
+      expect(deploy?.state).toBe("dead");
+      expect(deploy?.attemptLog).toEqual([attempt(1, "dead", { exitCode: 2, response: "oops\n", error: "exit 2" })]);
+    });
+
+    it("a replayed delivery's log goes on after its earlier tries", async () => {
+      const e = makeEvent("github");
+      await enqueue(e, ["notify"]);
+      const d = await deliverOne("github", "notify", { kind: "dead", error: "HTTP 404" });
+      await store.settle(d.id, "w1", { kind: "dead", error: "x" }, Date.now(), attempt(9, "dead")); // no lease: ignored
+      expect((await store.replay([d.id], Date.now())).replayed).toBe(1);
+      const [again] = await store.claim(claimOpts("github", "notify", Date.now(), { limit: 1 }));
+      await store.settle(again!.id, "w1", { kind: "delivered", detail: "HTTP 200" }, Date.now(), attempt(1, "delivered", { status: 200 }));
+      const log = (await store.event(e.id))?.deliveries[0]?.attemptLog;
+      expect(log?.map((a) => [a.attempt, a.outcome])).toEqual([[1, "delivered"]]);
+    });
+
+    it("prune removes the attempt logs with their events", async () => {
+      const old = makeEvent("github", Date.now() - DAY);
+      await enqueue(old, ["notify"]);
+      const [d] = await store.claim(claimOpts("github", "notify", Date.now(), { limit: 1 }));
+      await store.settle(d!.id, "w1", { kind: "delivered", detail: "ok" }, Date.now(), attempt(1, "delivered"));
+      expect(await store.prune(Date.now() - MINUTE, Date.now())).toBe(1);
+      expect(await store.event(old.id)).toBeUndefined();
+      // The log went too: a later event whose delivery reused nothing shows an empty log.
+      const e = makeEvent("github");
+      await enqueue(e, ["notify"]);
+      expect((await store.event(e.id))?.deliveries[0]?.attemptLog).toEqual([]);
+    });
+
+    it("pages events newest first by cursor, by route and time range, with or without documents", async () => {
+      const base = Date.now() - 10 * MINUTE;
+      const events = Array.from({ length: 7 }, (_, i) => makeEvent(i % 2 ? "b" : "a", base + Math.floor(i / 2) * MINUTE));
+      for (const e of events) await enqueue(e, ["t"]);
+      const newestFirst = [...events].reverse().map((e) => e.id);
+      // Equal times keep their write order (newest written first when listed).
+      const seen: string[] = [];
+      let before: string | undefined;
+      for (;;) {
+        const page = await store.eventPage(before === undefined ? { limit: 3 } : { limit: 3, before });
+        seen.push(...page.map((p) => p.id));
+        if (page.length < 3) break;
+        before = page.at(-1)?.cursor;
+      }
+      expect(seen).toEqual(newestFirst);
+      const [first] = await store.eventPage({ limit: 1 });
+      expect(first).toMatchObject({ id: events[6]!.id, route: "a", receivedAt: events[6]!.receivedAt, receivedAtMs: base + 3 * MINUTE });
+      expect(first?.deliveries).toMatchObject([{ target: "t", state: "pending", attempts: 0 }]);
+      expect(first?.event).toBeUndefined();
+      expect((await store.eventPage({ limit: 1, withEvent: true }))[0]?.event).toEqual(events[6]);
+
+      const ofB = await store.eventPage({ route: "b", limit: 10 });
+      expect(ofB.map((p) => p.id)).toEqual(newestFirst.filter((id) => events.find((e) => e.id === id)?.route === "b"));
+      const range = await store.eventPage({ since: base + MINUTE, until: base + 3 * MINUTE, limit: 10 });
+      expect(range.map((p) => p.id)).toEqual([events[5]!.id, events[4]!.id, events[3]!.id, events[2]!.id]);
+      // A cursor past the range's end starts at the range's end.
+      const resumed = await store.eventPage({ until: base + 2 * MINUTE, before: first!.cursor, limit: 10 });
+      expect(resumed.map((p) => p.id)).toEqual([events[3]!.id, events[2]!.id, events[1]!.id, events[0]!.id]);
+      await expect(store.eventPage({ limit: 1, before: "not a cursor" })).rejects.toThrow(/cursor/);
+    });
+
+    it("redeliver puts finished and dead deliveries of one event back, to every target or those named", async () => {
+      const e = makeEvent("github");
+      await enqueue(e, ["notify", "deploy", "chat"]);
+      await deliverOne("github", "notify", { kind: "delivered", detail: "ok" });
+      await deliverOne("github", "deploy", { kind: "dead", error: "exit 1" });
+      // chat stays pending: already on its way, left alone.
+      expect(await store.redeliver(e.id, ["notify", "nope"], Date.now())).toEqual({ replayed: 1, notFound: ["nope"] });
+      expect(await store.redeliver(e.id, "all", Date.now())).toEqual({ replayed: 1, notFound: [] });
+      const states = Object.fromEntries((await store.event(e.id))!.deliveries.map((d) => [d.target, [d.state, d.attempts]]));
+      expect(states).toEqual({ notify: ["pending", 0], deploy: ["pending", 0], chat: ["pending", 0] });
+      expect(await store.deadLetters()).toEqual([]);
+      const [again] = await store.claim(claimOpts("github", "notify", Date.now(), { limit: 1 }));
+      expect(again).toMatchObject({ eventId: e.id, attempt: 1 });
+    });
+
+    it("counts waiting and dead deliveries per target", async () => {
+      for (let i = 0; i < 3; i++) await enqueue(makeEvent("github"), ["notify", "deploy"]);
+      await deliverOne("github", "notify", { kind: "dead", error: "x" });
+      await deliverOne("github", "notify", { kind: "retry", at: Date.now() + DAY, error: "y" });
+      await deliverOne("github", "deploy", { kind: "delivered", detail: "ok" });
+      const depths = (await store.targetDepths()).sort((a, b) => a.target.localeCompare(b.target));
+      expect(depths).toEqual([
+        { route: "github", target: "deploy", pending: 2, retrying: 0, dead: 0 },
+        { route: "github", target: "notify", pending: 1, retrying: 1, dead: 1 },
+      ]);
+    });
+
+    it("adds per-minute counters, sums them per bucket, and prunes them after 48 hours", async () => {
+      const minute = Math.floor(Date.now() / MINUTE) * MINUTE;
+      await store.addCounts([
+        { minute, route: "github", target: "", name: "accepted", n: 2 },
+        { minute: minute - MINUTE, route: "github", target: "", name: "accepted", n: 3 },
+        { minute, route: "github", target: "notify", name: "delivered", n: 1 },
+        { minute: minute - COUNTS_KEEP_MS - 2 * MINUTE, route: "github", target: "", name: "accepted", n: 100 },
+      ]);
+      await store.addCounts([{ minute, route: "github", target: "", name: "accepted", n: 1 }]);
+      const perMinute = await store.counts({ since: minute - 5 * MINUTE, bucketMinutes: 1 });
+      expect(perMinute.sort((a, b) => a.minute - b.minute || a.name.localeCompare(b.name))).toEqual([
+        { minute: minute - MINUTE, route: "github", target: "", name: "accepted", n: 3 },
+        { minute, route: "github", target: "", name: "accepted", n: 3 },
+        { minute, route: "github", target: "notify", name: "delivered", n: 1 },
+      ]);
+      const perHour = await store.counts({ since: minute - 5 * MINUTE, bucketMinutes: 24 * 60 });
+      expect(perHour.find((r) => r.name === "accepted")?.n).toBe(6);
+      await store.prune(Date.now() - DAY, Date.now());
+      const all = await store.counts({ since: minute - COUNTS_KEEP_MS - 10 * MINUTE, bucketMinutes: 1 });
+      expect(all.reduce((n, r) => n + r.n, 0)).toBe(7);
     });
 
     it("keeps everything across close and reopen", async (ctx) => {

@@ -12,10 +12,22 @@ import type { CommandRunner } from "./exec/helper-client.js";
  * A delivery's result as a value (Vector's `Retry | DontRetry | Successful`): the worker turns
  * it into a settlement (done, retry at t, dead letter). Throwing is reserved for bugs.
  */
-export type DeliveryOutcome =
+export type DeliveryOutcome = (
   | { kind: "delivered"; detail: string }
   | { kind: "retry"; error: string; retryAfterMs?: number }
-  | { kind: "fail"; error: string };
+  | { kind: "fail"; error: string }
+) &
+  AttemptDetail;
+
+/** What the target answered, for the delivery's attempt log (the console shows it). */
+export interface AttemptDetail {
+  /** The HTTP status (http targets). */
+  status?: number;
+  /** The command's exit code (exec targets). */
+  exitCode?: number;
+  /** The answer's body or the command's output, secrets masked; the store keeps its first 4 KB. */
+  response?: string;
+}
 
 export interface DeliveryInput {
   /** The event; `rawBody` holds its body bytes as received (what `forward: raw` sends). */

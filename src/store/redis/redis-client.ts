@@ -4,7 +4,20 @@ import { toStoreError } from "./redis-errors.js";
 import type { RedisKeys } from "./redis-keys.js";
 import { CLAIM, RECLAIM, RELEASE, SETTLE } from "./redis-lua-lease.js";
 import { type LuaScript, PRELUDE } from "./redis-lua-prelude.js";
-import { BACKLOG, DEAD_LETTERS, DEPTH, ENQUEUE, EVENT, EVENTS, PRUNE, REPLAY } from "./redis-lua-queue.js";
+import {
+  BACKLOG,
+  COUNTS,
+  DEAD_LETTERS,
+  DEPTH,
+  ENQUEUE,
+  EVENT,
+  EVENT_PAGE,
+  EVENTS,
+  PRUNE,
+  REDELIVER,
+  REPLAY,
+  TARGET_DEPTHS,
+} from "./redis-lua-queue.js";
 
 const SCRIPTS: readonly LuaScript[] = [
   CLAIM,
@@ -19,6 +32,10 @@ const SCRIPTS: readonly LuaScript[] = [
   EVENT,
   REPLAY,
   PRUNE,
+  EVENT_PAGE,
+  TARGET_DEPTHS,
+  REDELIVER,
+  COUNTS,
 ];
 
 /** A first connection that takes longer than this fails open() (and the CLI) with StoreUnavailableError. */

@@ -18,6 +18,8 @@
  *   P:sy:leases                 zset: delivery id → lease end (the caller's clock), for reclaimExpired
  *   P:sy:retrying               set: delivery ids in state retrying (pending vs retrying for depth())
  *   P:sy:seq                    counter for delivery ids and event order
+ *   P:sy:attempts:<deliveryId>  list: the delivery's last 20 attempts (AttemptRecord JSON), written by settle, deleted by prune
+ *   P:sy:counts:<minuteMs>      hash: JSON [route, target, name] → count, the console's per-minute counters; expires after 48 h
  *
  * Our fields on a BullMQ job hash: sy_ev (event id), sy_ms (event received ms, for coalesce),
  * sy_st (DeliveryState), sy_due, sy_err, sy_upd (last change), sy_own + sy_lease (the lease).

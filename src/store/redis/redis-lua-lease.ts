@@ -92,12 +92,14 @@ return {coalesced, lease(qb, keep, owner, now, leaseMs)}
 
 /**
  * moveToDelayed (retry: our backoff time, never BullMQ's) / moveToFinished (completed: delivered,
- * skipped; failed: dead). Only the lease holder's settle counts. ARGV: id, owner, kind, now, at, text.
+ * skipped; failed: dead). Only the lease holder's settle counts. ARGV: id, owner, kind, now, at, text,
+ * record (the attempt's JSON, or ""), which joins the delivery's attempt log (the newest `keep`). ARGV: …, keep.
  */
 export const SETTLE: LuaScript = {
   name: "switchyardSettle",
   body: `
 local id, owner, kind, now, at, text = ARGV[3], ARGV[4], ARGV[5], tonumber(ARGV[6]), tonumber(ARGV[7]), ARGV[8]
+local record, keep = ARGV[9], tonumber(ARGV[10])
 local q = queueOf(id)
 if not q then return 0 end
 local qb = qbase(q)
@@ -118,6 +120,10 @@ elseif kind == "dead" then
 else
   rcall("HDEL", jk, "sy_err")
   finish(qb, id, "completed", now, {"returnvalue", cjson.encode(text), "sy_st", kind})
+end
+if record and record ~= "" then
+  rcall("RPUSH", S .. "attempts:" .. id, record)
+  rcall("LTRIM", S .. "attempts:" .. id, -keep, -1)
 end
 return 1
 `,

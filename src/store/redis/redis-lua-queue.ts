@@ -128,7 +128,8 @@ return out
 
 /**
  * One event: ARGV: eventId. Returns {{REQUEST_FIELDS...}, {{id, target, state, attempts,
- * lastError|nil, dueAt}...}} or nil. Run with Buffer replies: the body is bytes.
+ * lastError|nil, dueAt}...}, {{attempt JSON...} per delivery}} or nil. Run with Buffer replies:
+ * the body is bytes.
  */
 export const EVENT: LuaScript = {
   name: "switchyardEvent",
@@ -136,7 +137,123 @@ export const EVENT: LuaScript = {
 local k = S .. "event:" .. ARGV[3]
 local e = rcall("HMGET", k, ${REQUEST_FIELDS_LUA})
 if not e[1] then return false end
-return {e, deliveryRows(rcall("HGET", k, "ds"))}
+local rows = deliveryRows(rcall("HGET", k, "ds"))
+local logs = {}
+for i, r in ipairs(rows) do logs[i] = rcall("LRANGE", S .. "attempts:" .. r[1], 0, -1) end
+return {e, rows, logs}
+`,
+};
+
+/**
+ * A page of events, newest first (score, then member, as ZREVRANGEBYSCORE orders them). ARGV:
+ * route|"", max (a score, "(score" or "+inf"), cursor member|"" (skipped with every member at or
+ * after it of score max), min ("-inf" or a score), limit, withRequest (1/0). Returns
+ * {{eventId, route, receivedAt, ms, member, deliveryRows, {REQUEST_FIELDS...}|false}...}; run
+ * with Buffer replies when withRequest (the body is bytes).
+ */
+export const EVENT_PAGE: LuaScript = {
+  name: "switchyardEventPage",
+  body: `
+local route, max, after, min, limit, withDoc = ARGV[3], ARGV[4], ARGV[5], ARGV[6], tonumber(ARGV[7]), ARGV[8] == "1"
+local key = route == "" and S .. "events" or S .. "events:" .. route
+local out, offset = {}, 0
+local atMax = tonumber(max)
+while #out < limit do
+  local got = rcall("ZREVRANGEBYSCORE", key, max, min, "WITHSCORES", "LIMIT", offset, limit)
+  if #got == 0 then break end
+  offset = offset + #got / 2
+  for j = 1, #got, 2 do
+    local m, score = got[j], got[j + 1]
+    if #out < limit and not (after ~= "" and tonumber(score) == atMax and m >= after) then
+      local ev = string.match(m, "^[^:]*:(.*)$")
+      local k = S .. "event:" .. ev
+      local e = rcall("HMGET", k, "route", "at", "ds")
+      if e[1] then out[#out + 1] = {ev, e[1], e[2], score, m, deliveryRows(e[3]), withDoc and rcall("HMGET", k, ${REQUEST_FIELDS_LUA}) or false} end
+    end
+  end
+end
+return out
+`,
+};
+
+/** Waiting (pending), retrying (delayed) and dead deliveries per queue. Returns {{"[route,target]", pending, retrying, dead}...}. */
+export const TARGET_DEPTHS: LuaScript = {
+  name: "switchyardTargetDepths",
+  body: `
+local out = {}
+local t = rcall("HGETALL", S .. "targets")
+for i = 1, #t, 2 do
+  local qb = qbase(t[i])
+  local retrying = rcall("ZCARD", qb .. "delayed")
+  local pending = rcall("LLEN", qb .. "wait") + rcall("LLEN", qb .. "active") + rcall("LLEN", qb .. "paused")
+    + rcall("ZCARD", qb .. "prioritized")
+  out[#out + 1] = {t[i + 1], pending, retrying, rcall("ZCARD", qb .. "failed")}
+end
+return out
+`,
+};
+
+/**
+ * Finished and dead deliveries of one event back to wait with fresh attempts; waiting and leased
+ * ones are left alone. ARGV: now, eventId, "all" | target names... Returns {replayed, {unknown targets}}.
+ */
+export const REDELIVER: LuaScript = {
+  name: "switchyardRedeliver",
+  body: `
+local now, ev = ARGV[3], ARGV[4]
+local all = ARGV[5] == "all"
+local wanted, missing = {}, {}
+if not all then for i = 5, #ARGV do wanted[ARGV[i]] = true end end
+local n = 0
+for _, d in ipairs(cjson.decode(rcall("HGET", S .. "event:" .. ev, "ds") or "[]")) do
+  local id, target = d[1], d[2]
+  if all or wanted[target] then
+    wanted[target] = nil
+    local q = queueOf(id)
+    if q then
+      local qb = qbase(q)
+      local jk = qb .. id
+      local st = rcall("HGET", jk, "sy_st")
+      local from = st == "dead" and "failed" or ((st == "delivered" or st == "skipped" or st == "coalesced") and "completed") or nil
+      if from and rcall("ZREM", qb .. from, id) == 1 then
+        rcall("HDEL", jk, "finishedOn", "processedOn", "failedReason", "atm", "ats", "returnvalue")
+        rcall("HSET", jk, "sy_st", "pending", "sy_due", now, "sy_upd", now)
+        rcall("LPUSH", qb .. "wait", id)
+        n = n + 1
+      end
+    end
+  end
+end
+for target in pairs(wanted) do missing[#missing + 1] = target end
+table.sort(missing)
+return {n, missing}
+`,
+};
+
+/**
+ * The per-minute counters since a time, summed per bucket. ARGV: since (a minute's start),
+ * until, width (bucket ms). Returns {{bucket, field, n}...} where field is the JSON [route, target, name].
+ */
+export const COUNTS: LuaScript = {
+  name: "switchyardCounts",
+  body: `
+local since, untilMs, width = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+local sums, order = {}, {}
+for minute = since, untilMs, 60000 do
+  local bucket = math.floor(minute / width) * width
+  local h = rcall("HGETALL", S .. "counts:" .. string.format("%d", minute))
+  for i = 1, #h, 2 do
+    local k = string.format("%d", bucket) .. " " .. h[i]
+    if not sums[k] then
+      sums[k] = 0
+      order[#order + 1] = {k, bucket, h[i]}
+    end
+    sums[k] = sums[k] + tonumber(h[i + 1])
+  end
+end
+local out = {}
+for _, o in ipairs(order) do out[#out + 1] = {string.format("%d", o[2]), o[3], sums[o[1]]} end
+return out
 `,
 };
 
@@ -213,7 +330,7 @@ for _, m in ipairs(members) do
   if done then
     for _, j in ipairs(jobs) do
       rcall("ZREM", j[1] .. "completed", j[2])
-      rcall("DEL", j[1] .. j[2], j[1] .. j[2] .. ":logs")
+      rcall("DEL", j[1] .. j[2], j[1] .. j[2] .. ":logs", S .. "attempts:" .. j[2])
       rcall("HDEL", S .. "where", j[2])
     end
     rcall("DEL", ek)

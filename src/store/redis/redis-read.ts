@@ -1,11 +1,15 @@
 import { type ReceivedEvent, receivedEvent, type WebhookEvent } from "../../pipeline/event.js";
 import { fromLegacyDoc } from "../legacy-event.js";
 import {
+  type AttemptOutcome,
+  type AttemptRecord,
   type DeadLetter,
+  type DeliveryDetail,
   type DeliverySummary,
   type EventDetail,
   type EventSummary,
   isDeliveryState,
+  type PagedEvent,
   type ReplayResult,
   WAITING_STATES,
 } from "../store.js";
@@ -85,17 +89,61 @@ export function readRequest(eventId: string, fields: unknown, what: string): Rec
   });
 }
 
+const OUTCOMES: readonly string[] = ["delivered", "retry", "dead", "skipped"];
+
+/** An attempt as SETTLE stored it (JSON of an AttemptRecord); a malformed one is a clear error. */
+function readAttempt(value: unknown): AttemptRecord {
+  const a: unknown = JSON.parse(text(value, "event"));
+  const r = (a ?? {}) as Record<string, unknown>;
+  const orNull = <T>(v: unknown, is: (v: unknown) => v is T): T | null => (is(v) ? v : null);
+  const isNum = (v: unknown): v is number => typeof v === "number";
+  const isText = (v: unknown): v is string => typeof v === "string";
+  if (!isNum(r.attempt) || !isText(r.startedAt) || !isNum(r.durationMs) || !OUTCOMES.includes(String(r.outcome))) {
+    throw unexpected("event", value);
+  }
+  return {
+    attempt: r.attempt,
+    startedAt: r.startedAt,
+    durationMs: r.durationMs,
+    outcome: r.outcome as AttemptOutcome,
+    status: orNull(r.status, isNum),
+    exitCode: orNull(r.exitCode, isNum),
+    response: orNull(r.response, isText),
+    error: orNull(r.error, isText),
+  };
+}
+
 export function readEvent(eventId: string, reply: unknown): EventDetail | undefined {
   if (reply === null) return undefined;
-  const [fields, deliveries] = list(reply, "event");
+  const [fields, deliveries, logs] = list(reply, "event");
   const event = readRequest(eventId, fields, "event");
   if (!event) return undefined;
-  return {
-    event,
-    deliveries: list(deliveries, "event")
-      .map(readDelivery)
-      .filter((d) => d !== undefined),
-  };
+  const attemptLogs = list(logs, "event");
+  const out: DeliveryDetail[] = [];
+  list(deliveries, "event").forEach((row, i) => {
+    const d = readDelivery(row);
+    if (d) out.push({ ...d, attemptLog: list(attemptLogs[i] ?? [], "event").map(readAttempt) });
+  });
+  return { event, deliveries: out };
+}
+
+export function readEventPage(reply: unknown): PagedEvent[] {
+  return list(reply, "eventPage").map((row) => {
+    const [id, route, receivedAt, ms, member, deliveries, doc] = list(row, "eventPage");
+    const page: PagedEvent = {
+      id: text(id, "eventPage"),
+      route: text(route, "eventPage"),
+      receivedAt: text(receivedAt, "eventPage"),
+      receivedAtMs: num(ms, "eventPage"),
+      cursor: `${text(ms, "eventPage")}.${text(member, "eventPage")}`,
+      deliveries: list(deliveries, "eventPage")
+        .map(readDelivery)
+        .filter((d) => d !== undefined),
+    };
+    const event = doc === null || doc === false ? undefined : readRequest(page.id, doc, "eventPage");
+    if (event !== undefined) page.event = event;
+    return page;
+  });
 }
 
 export function readReplay(reply: unknown): ReplayResult {

@@ -1,21 +1,29 @@
 import type { Redis } from "ioredis";
 import type { StoreSettings } from "../../config/compile.js";
-import { StoreUnavailableError } from "../../errors.js";
+import { StoreUnavailableError, UserError } from "../../errors.js";
 import {
+  ATTEMPT_LOG_LIMIT,
+  type AttemptRecord,
   type ClaimedDelivery,
   type ClaimOptions,
+  COUNTS_KEEP_MS,
+  type CountQuery,
+  type CountRow,
   DEFAULT_EVENTS_LIMIT,
   type DeadLetter,
   type EnqueueRequest,
   type EnqueueResult,
   type EventDetail,
+  type EventPageQuery,
   type EventSummary,
+  type PagedEvent,
   type QueueDepth,
   type Queued,
   type ReplayResult,
   type Settlement,
   type Store,
   type TargetBacklog,
+  type TargetDepth,
   toQueued,
 } from "../store.js";
 import { closeClient, connectClient, runScript } from "./redis-client.js";
@@ -25,9 +33,32 @@ import { RedisGuard, type RedisGuardOptions } from "./redis-guard.js";
 import { isDeliveryId, queueName, RedisKeys } from "./redis-keys.js";
 import { CLAIM, RECLAIM, RELEASE, SETTLE } from "./redis-lua-lease.js";
 import type { LuaScript } from "./redis-lua-prelude.js";
-import { BACKLOG, DEAD_LETTERS, DEPTH, EVENT, EVENTS, PRUNE, REPLAY } from "./redis-lua-queue.js";
+import {
+  BACKLOG,
+  COUNTS,
+  DEAD_LETTERS,
+  DEPTH,
+  EVENT,
+  EVENT_PAGE,
+  EVENTS,
+  PRUNE,
+  REDELIVER,
+  REPLAY,
+  TARGET_DEPTHS,
+} from "./redis-lua-queue.js";
 import { RedisQueues } from "./redis-queues.js";
-import { list, num, readDeadLetters, readEvent, readEvents, readReplay, readRequest, routeTarget, text } from "./redis-read.js";
+import {
+  list,
+  num,
+  readDeadLetters,
+  readEvent,
+  readEventPage,
+  readEvents,
+  readReplay,
+  readRequest,
+  routeTarget,
+  text,
+} from "./redis-read.js";
 
 export type RedisStoreSettings = Pick<Extract<StoreSettings, { type: "redis" }>, "url" | "prefix">;
 /** A daemon's watch over the data (see redis-guard.ts); the CLI's short-lived verbs open without one. */
@@ -147,11 +178,21 @@ export class RedisStore implements Store {
     return claimed;
   }
 
-  async settle(deliveryId: string, owner: string, s: Settlement, now: number): Promise<void> {
+  async settle(deliveryId: string, owner: string, s: Settlement, now: number, record?: AttemptRecord): Promise<void> {
     if (!isDeliveryId(deliveryId)) return;
     const [at, note] =
       s.kind === "retry" ? [s.at, s.error] : s.kind === "dead" ? [0, s.error] : [0, s.kind === "delivered" ? (s.detail ?? s.kind) : s.kind];
-    await this.run(SETTLE, [deliveryId, owner, s.kind, Math.floor(now), Math.floor(at), note], "settle");
+    const args = [
+      deliveryId,
+      owner,
+      s.kind,
+      Math.floor(now),
+      Math.floor(at),
+      note,
+      record ? JSON.stringify(record) : "",
+      ATTEMPT_LOG_LIMIT,
+    ];
+    await this.run(SETTLE, args, "settle");
   }
 
   /** Leases given back keep their attempt: a delivery cut off by shutdown may have reached its target. */
@@ -184,6 +225,75 @@ export class RedisStore implements Store {
   async events(opts: { route?: string; limit?: number } = {}): Promise<EventSummary[]> {
     const limit = Math.floor(opts.limit ?? DEFAULT_EVENTS_LIMIT);
     return readEvents(await this.run(EVENTS, [opts.route ?? "", limit], "events"));
+  }
+
+  async eventPage(q: EventPageQuery): Promise<PagedEvent[]> {
+    const limit = Math.max(0, Math.floor(q.limit));
+    if (limit === 0) return [];
+    // The page starts at the cursor, or at the end of the time range when that is older.
+    let max = q.until === undefined ? "+inf" : `(${Math.floor(q.until)}`;
+    let after = "";
+    if (q.before !== undefined) {
+      const m = /^(\d{1,16})\.(\d{16}:.+)$/.exec(q.before);
+      if (!m?.[1] || !m[2]) throw new UserError("before: not a cursor this store gave (use an answer's next)");
+      const ms = Number(m[1]);
+      if (q.until === undefined || ms < q.until) {
+        max = m[1];
+        after = m[2];
+      }
+    }
+    const min = q.since === undefined ? "-inf" : String(Math.floor(q.since));
+    return readEventPage(
+      await this.run(EVENT_PAGE, [q.route ?? "", max, after, min, limit, q.withEvent ? 1 : 0], "eventPage", q.withEvent === true),
+    );
+  }
+
+  async targetDepths(): Promise<TargetDepth[]> {
+    return list(await this.run(TARGET_DEPTHS, [], "targetDepths"), "targetDepths").map((row) => {
+      const [names, pending, retrying, dead] = list(row, "targetDepths");
+      return {
+        ...routeTarget(names, "targetDepths"),
+        pending: num(pending, "targetDepths"),
+        retrying: num(retrying, "targetDepths"),
+        dead: num(dead, "targetDepths"),
+      };
+    });
+  }
+
+  async redeliver(eventId: string, targets: readonly string[] | "all", now: number): Promise<{ replayed: number; notFound: string[] }> {
+    const args = targets === "all" ? ["all"] : [...new Set(targets)];
+    if (args.length === 0) return { replayed: 0, notFound: [] };
+    return readReplay(await this.run(REDELIVER, [Math.floor(now), eventId, ...args], "redeliver"));
+  }
+
+  /** HINCRBY per counter on the minute's hash, which expires by itself after COUNTS_KEEP_MS. */
+  async addCounts(rows: readonly CountRow[]): Promise<void> {
+    if (rows.length === 0) return;
+    if (this.closed) throw new StoreUnavailableError("redis store: addCounts: the store is closed");
+    const tx = this.main.multi();
+    const minutes = new Set<number>();
+    for (const r of rows) {
+      tx.hincrby(`${this.keys.sy}counts:${r.minute}`, JSON.stringify([r.route, r.target, r.name]), r.n);
+      minutes.add(r.minute);
+    }
+    for (const minute of minutes) tx.pexpireat(`${this.keys.sy}counts:${minute}`, minute + COUNTS_KEEP_MS);
+    try {
+      const replies = await tx.exec();
+      for (const [err] of replies ?? []) if (err) throw err;
+    } catch (err) {
+      throw toStoreError(err, "addCounts");
+    }
+  }
+
+  async counts(q: CountQuery): Promise<CountRow[]> {
+    const width = Math.max(1, Math.floor(q.bucketMinutes)) * 60_000;
+    // Nothing older is kept, and the script walks minute by minute.
+    const since = Math.floor(Math.max(q.since, Date.now() - COUNTS_KEEP_MS) / 60_000) * 60_000;
+    return list(await this.run(COUNTS, [since, Date.now(), width], "counts"), "counts").map((row) => {
+      const [bucket, field, n] = list(row, "counts");
+      const [route, target, name] = list(JSON.parse(text(field, "counts")), "counts").map((v) => text(v, "counts"));
+      return { minute: num(bucket, "counts"), route: route ?? "", target: target ?? "", name: name ?? "", n: num(n, "counts") };
+    });
   }
 
   async depth(): Promise<QueueDepth> {

@@ -1,6 +1,7 @@
 import type Database from "better-sqlite3";
 import type { WebhookEvent } from "../../pipeline/event.js";
 import { fromLegacyDoc } from "../legacy-event.js";
+import { addConsoleTables } from "./sqlite-console-schema.js";
 
 /**
  * How a store file gets from one schema version (PRAGMA user_version) to the next. Step i takes
@@ -93,4 +94,4 @@ function requestAsReceived(db: Database.Database): void {
 }
 
 /** Index i takes version i to i + 1. */
-export const MIGRATIONS: readonly Migration[] = [(db) => db.exec(V1_TABLES), requestAsReceived];
+export const MIGRATIONS: readonly Migration[] = [(db) => db.exec(V1_TABLES), requestAsReceived, addConsoleTables];

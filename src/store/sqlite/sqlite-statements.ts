@@ -56,6 +56,37 @@ export interface DeliveryRow {
   lastError: string | null;
   dueAt: number;
 }
+export interface AttemptRow {
+  deliveryId: number;
+  attempt: number;
+  startedAt: number;
+  durationMs: number;
+  outcome: string;
+  status: number | null;
+  exitCode: number | null;
+  response: string | null;
+  error: string | null;
+}
+export interface PageRow {
+  rid: number;
+  id: string;
+  route: string;
+  ms: number;
+  method: string;
+  path: string;
+  query: string;
+  /** The request's headers and body, when asked for (a search reads the event). */
+  headers: string | null;
+  body: Buffer | null;
+}
+export interface PageParams {
+  route: string;
+  since: number;
+  ms: number;
+  rid: number;
+  limit: number;
+  withDoc: number;
+}
 export interface PruneRow {
   rid: number;
   ms: number;
@@ -196,6 +227,65 @@ export function prepareStatements(db: Db) {
       `SELECT id, event_id AS eventId, target, state, attempts, last_error AS lastError, due_at AS dueAt
        FROM deliveries WHERE event_id IN (SELECT value FROM json_each(@ids)) ORDER BY id`,
     ),
+    // The console's pages: keyset on (received_at_ms, rowid), which the received-time indexes
+    // hold (an index holds the rowid), so a page is one seek and a short walk on any store size.
+    page: db.prepare<PageParams, PageRow>(
+      `SELECT rowid AS rid, id, route, received_at_ms AS ms, method, path, query,
+         CASE WHEN @withDoc = 1 THEN headers END AS headers, CASE WHEN @withDoc = 1 THEN body END AS body
+       FROM events INDEXED BY events_received
+       WHERE received_at_ms >= @since AND (received_at_ms, rowid) < (@ms, @rid)
+       ORDER BY received_at_ms DESC, rowid DESC LIMIT @limit`,
+    ),
+    pageOfRoute: db.prepare<PageParams, PageRow>(
+      `SELECT rowid AS rid, id, route, received_at_ms AS ms, method, path, query,
+         CASE WHEN @withDoc = 1 THEN headers END AS headers, CASE WHEN @withDoc = 1 THEN body END AS body
+       FROM events INDEXED BY events_route_received
+       WHERE route = @route AND received_at_ms >= @since AND (received_at_ms, rowid) < (@ms, @rid)
+       ORDER BY received_at_ms DESC, rowid DESC LIMIT @limit`,
+    ),
+    insertAttempt: db.prepare<{
+      id: number;
+      attempt: number;
+      startedAt: number;
+      durationMs: number;
+      outcome: string;
+      status: number | null;
+      exitCode: number | null;
+      response: string | null;
+      error: string | null;
+    }>(
+      `INSERT INTO attempts (delivery_id, seq, attempt, started_at, duration_ms, outcome, status, exit_code, response, error)
+       VALUES (@id, COALESCE((SELECT MAX(seq) FROM attempts WHERE delivery_id = @id), 0) + 1,
+         @attempt, @startedAt, @durationMs, @outcome, @status, @exitCode, @response, @error)`,
+    ),
+    trimAttempts: db.prepare<{ id: number; keep: number }>(
+      `DELETE FROM attempts WHERE delivery_id = @id
+         AND seq <= (SELECT MAX(seq) FROM attempts WHERE delivery_id = @id) - @keep`,
+    ),
+    attemptsOf: db.prepare<{ ids: string }, AttemptRow>(
+      `SELECT delivery_id AS deliveryId, attempt, started_at AS startedAt, duration_ms AS durationMs, outcome, status,
+         exit_code AS exitCode, response, error
+       FROM attempts WHERE delivery_id IN (SELECT value FROM json_each(@ids)) ORDER BY delivery_id, seq`,
+    ),
+    // Finished and dead deliveries back to the queue; waiting and leased ones are on their way already.
+    redeliver: db.prepare<{ eventId: string; target: string; now: number }>(
+      `UPDATE deliveries SET state = 'pending', attempts = 0, due_at = @now, updated_at = @now
+       WHERE event_id = @eventId AND target = @target AND state IN ('delivered', 'skipped', 'coalesced', 'dead')`,
+    ),
+    targetsOf: db.prepare<{ eventId: string }, string>("SELECT target FROM deliveries WHERE event_id = @eventId ORDER BY id").pluck(),
+    targetDepths: db.prepare<[], { route: string; target: string; state: string; n: number }>(
+      `SELECT route, target, state, COUNT(*) AS n FROM deliveries
+       WHERE state IN ('pending', 'retrying', 'dead') GROUP BY route, target, state`,
+    ),
+    addCount: db.prepare<{ minute: number; route: string; target: string; name: string; n: number }>(
+      `INSERT INTO counts (minute, route, target, name, n) VALUES (@minute, @route, @target, @name, @n)
+       ON CONFLICT (minute, route, target, name) DO UPDATE SET n = n + excluded.n`,
+    ),
+    counts: db.prepare<{ since: number; width: number }, { minute: number; route: string; target: string; name: string; n: number }>(
+      `SELECT minute - minute % @width AS minute, route, target, name, SUM(n) AS n FROM counts
+       WHERE minute >= @since GROUP BY 1, 2, 3, 4`,
+    ),
+    pruneCounts: db.prepare<{ before: number }>("DELETE FROM counts WHERE minute < @before"),
     depth: db.prepare<[], { state: string; n: number }>(
       "SELECT state, COUNT(*) AS n FROM deliveries WHERE state IN ('pending', 'retrying', 'dead') GROUP BY state",
     ),

@@ -1,22 +1,31 @@
 import { mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
-import { StoreUnavailableError } from "../../errors.js";
+import { StoreUnavailableError, UserError } from "../../errors.js";
+import type { WebhookEvent } from "../../pipeline/event.js";
 import { GroupCommit, type ItemResult } from "../group-commit.js";
 import {
+  type AttemptRecord,
   type ClaimedDelivery,
   type ClaimOptions,
+  COUNTS_KEEP_MS,
+  type CountQuery,
+  type CountRow,
   DEFAULT_EVENTS_LIMIT,
   type DeadLetter,
+  type DeliverySummary,
   type EnqueueRequest,
   type EnqueueResult,
   type EventDetail,
+  type EventPageQuery,
   type EventSummary,
+  type PagedEvent,
   type QueueDepth,
   type Queued,
   type ReplayResult,
   type Settlement,
   type Store,
   type TargetBacklog,
+  type TargetDepth,
   toQueued,
 } from "../store.js";
 import type { SqliteConnection } from "./sqlite-connection.js";
@@ -25,7 +34,7 @@ import { isUnavailable, toStoreError } from "./sqlite-errors.js";
 import { cannotRead, refuseMissingOrEmpty } from "./sqlite-existing.js";
 import { problemError, SqliteKeeper, type StoreLog } from "./sqlite-keeper.js";
 import type { OpenMode } from "./sqlite-schema.js";
-import { PRUNE_BATCH, type PruneCursor, rowId, type WorkOp } from "./sqlite-transactions.js";
+import { PRUNE_BATCH, type PruneCursor, requestOf, rowId, summaryOf, type WorkOp } from "./sqlite-transactions.js";
 import type { WalSync } from "./wal-sync.js";
 
 export type { StoreLog } from "./sqlite-keeper.js";
@@ -64,6 +73,16 @@ const DEFAULT_CHECK_INTERVAL_MS = 1_000;
  * journal_size_limit trims the file to 16 MiB): the store then checkpoints itself, to hear why.
  */
 const DEFAULT_WAL_CHECK_BYTES = 32 * 1024 * 1024;
+
+/** Where a page starts: the cursor, or the end of the time range, whichever is older. */
+function startOfPage(q: EventPageQuery): [number, number] {
+  const end: [number, number] = [q.until ?? Number.MAX_SAFE_INTEGER, q.until === undefined ? Number.MAX_SAFE_INTEGER : 0];
+  const m = q.before === undefined ? null : /^(-?\d{1,16})\.(\d{1,16})$/.exec(q.before);
+  if (q.before !== undefined && !m) throw new UserError("before: not a cursor this store gave (use an answer's next)");
+  if (!m) return end;
+  const at: [number, number] = [Number(m[1]), Number(m[2])];
+  return at[0] < end[0] || (at[0] === end[0] && at[1] < end[1]) ? at : end;
+}
 
 const nextTurn = () => new Promise<void>((done) => setImmediate(done));
 const SILENT: StoreLog = { info() {}, warn() {}, error() {} };
@@ -206,7 +225,7 @@ export class SqliteStore implements Store {
     return (await this.work.submit({ kind: "claim", opts })) ?? [];
   }
 
-  async settle(deliveryId: string, owner: string, s: Settlement, now: number): Promise<void> {
+  async settle(deliveryId: string, owner: string, s: Settlement, now: number, record?: AttemptRecord): Promise<void> {
     const id = rowId(deliveryId);
     if (id === undefined) return;
     const change =
@@ -216,7 +235,7 @@ export class SqliteStore implements Store {
           ? { state: "dead", dueAt: null, error: s.error }
           : { state: s.kind, dueAt: null, error: null };
     this.refuseWork("settle");
-    await this.work.submit({ kind: "settle", row: { id, owner, now, ...change } });
+    await this.work.submit({ kind: "settle", row: { id, owner, now, ...change }, record });
   }
 
   /** What guard() refuses, checked before a write joins the turn's batch. */
@@ -279,6 +298,74 @@ export class SqliteStore implements Store {
     return this.guard("event", (c) => c.tx.event.deferred(id));
   }
 
+  async eventPage(q: EventPageQuery): Promise<PagedEvent[]> {
+    const [ms, rid] = startOfPage(q);
+    const params = {
+      route: q.route ?? "",
+      since: q.since ?? Number.MIN_SAFE_INTEGER,
+      ms,
+      rid,
+      limit: Math.max(0, Math.floor(q.limit)),
+      withDoc: q.withEvent ? 1 : 0,
+    };
+    return this.guard("eventPage", (c) =>
+      c.db
+        .transaction(() => {
+          const rows = q.route === undefined ? c.stmt.page.all(params) : c.stmt.pageOfRoute.all(params);
+          const byEvent = new Map<string, DeliverySummary[]>(rows.map((r) => [r.id, []]));
+          for (const d of c.stmt.deliveriesOf.all({ ids: JSON.stringify(rows.map((r) => r.id)) }))
+            byEvent.get(d.eventId)?.push(summaryOf(d));
+          return rows.map((r): PagedEvent => {
+            const page: PagedEvent = {
+              id: r.id,
+              route: r.route,
+              receivedAt: new Date(r.ms).toISOString(),
+              receivedAtMs: r.ms,
+              cursor: `${r.ms}.${r.rid}`,
+              deliveries: byEvent.get(r.id) ?? [],
+            };
+            if (r.headers !== null && r.body !== null) {
+              const { id: eventId, route, ms: receivedAtMs, method, path, query, headers, body } = r;
+              page.event = requestOf({ eventId, route, receivedAtMs, method, path, query, headers, body });
+            }
+            return page;
+          });
+        })
+        .deferred(),
+    );
+  }
+
+  async targetDepths(): Promise<TargetDepth[]> {
+    const byTarget = new Map<string, TargetDepth>();
+    for (const { route, target, state, n } of this.guard("targetDepths", (c) => c.stmt.targetDepths.all())) {
+      const key = `${route}\u0000${target}`;
+      const d = byTarget.get(key) ?? { route, target, pending: 0, retrying: 0, dead: 0 };
+      if (state === "pending" || state === "retrying" || state === "dead") d[state] = n;
+      byTarget.set(key, d);
+    }
+    return [...byTarget.values()];
+  }
+
+  async redeliver(eventId: string, targets: readonly string[] | "all", now: number): Promise<{ replayed: number; notFound: string[] }> {
+    return this.guard("redeliver", (c) => this.durably(c, () => c.tx.redeliver.immediate(eventId, targets, now)));
+  }
+
+  async addCounts(rows: readonly CountRow[]): Promise<void> {
+    if (rows.length === 0) return;
+    this.guard("addCounts", (c) =>
+      c.db
+        .transaction(() => {
+          for (const r of rows) c.stmt.addCount.run(r);
+        })
+        .immediate(),
+    );
+  }
+
+  async counts(q: CountQuery): Promise<CountRow[]> {
+    const width = Math.max(1, Math.floor(q.bucketMinutes)) * 60_000;
+    return this.guard("counts", (c) => c.stmt.counts.all({ since: q.since, width }));
+  }
+
   async depth(): Promise<QueueDepth> {
     const depth: QueueDepth = { pending: 0, retrying: 0, dead: 0 };
     for (const { state, n } of this.guard("depth", (c) => c.stmt.depth.all())) {
@@ -301,6 +388,7 @@ export class SqliteStore implements Store {
     while (this.guard("prune", (c) => c.stmt.pruneDedupe.run({ now, limit: PRUNE_BATCH }).changes) === PRUNE_BATCH) {
       await nextTurn();
     }
+    this.guard("prune", (c) => c.stmt.pruneCounts.run({ before: now - COUNTS_KEEP_MS }));
     return deleted;
   }
 

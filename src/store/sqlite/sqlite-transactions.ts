@@ -2,6 +2,9 @@ import type Database from "better-sqlite3";
 import { type ReceivedEvent, receivedEvent } from "../../pipeline/event.js";
 import type { ItemResult } from "../group-commit.js";
 import {
+  ATTEMPT_LOG_LIMIT,
+  type AttemptOutcome,
+  type AttemptRecord,
   type ClaimedDelivery,
   type ClaimOptions,
   type DeliveryState,
@@ -14,7 +17,7 @@ import {
   WAITING_STATES,
 } from "../store.js";
 import { isUnavailable } from "./sqlite-errors.js";
-import type { DeliveryRow, DueRow, RequestRow, Statements } from "./sqlite-statements.js";
+import type { AttemptRow, DeliveryRow, DueRow, RequestRow, Statements } from "./sqlite-statements.js";
 
 /** A settlement's row change, as the settle statement takes it. */
 export interface SettleRow {
@@ -27,7 +30,7 @@ export interface SettleRow {
 }
 
 /** One of the worker's writes, batched per turn with the others (see workBatchFast). */
-export type WorkOp = { kind: "settle"; row: SettleRow } | { kind: "claim"; opts: ClaimOptions };
+export type WorkOp = { kind: "settle"; row: SettleRow; record?: AttemptRecord } | { kind: "claim"; opts: ClaimOptions };
 
 /** Where prune() continues: the (received_at_ms, rowid) of the last event it looked at. */
 export interface PruneCursor {
@@ -38,7 +41,7 @@ export interface PruneCursor {
 /** Rows per prune transaction, so the daemon's ingress never waits long on the write lock. */
 export const PRUNE_BATCH = 500;
 
-function summaryOf(d: DeliveryRow): DeliverySummary {
+export function summaryOf(d: DeliveryRow): DeliverySummary {
   // The schema's CHECK constraint admits only DeliveryState values.
   const state = d.state as DeliveryState;
   const summary: DeliverySummary = { id: String(d.id), target: d.target, state, attempts: d.attempts };
@@ -48,7 +51,7 @@ function summaryOf(d: DeliveryRow): DeliverySummary {
 }
 
 /** The stored request as an event; its body is parsed from the bytes only when something reads it. */
-function requestOf(r: RequestRow): ReceivedEvent {
+export function requestOf(r: RequestRow): ReceivedEvent {
   // query and headers were written by enqueue from the event's own objects.
   return receivedEvent({
     id: r.eventId,
@@ -60,6 +63,20 @@ function requestOf(r: RequestRow): ReceivedEvent {
     headers: JSON.parse(r.headers) as Record<string, string>,
     rawBody: r.body,
   });
+}
+
+function attemptOf(a: AttemptRow): AttemptRecord {
+  return {
+    attempt: a.attempt,
+    startedAt: new Date(a.startedAt).toISOString(),
+    durationMs: a.durationMs,
+    // Written from an AttemptRecord by settle.
+    outcome: a.outcome as AttemptOutcome,
+    status: a.status,
+    exitCode: a.exitCode,
+    response: a.response,
+    error: a.error,
+  };
 }
 
 /** Delivery ids are integers in SQLite and strings outside; anything else cannot name a row. */
@@ -129,7 +146,10 @@ export function prepareTransactions(db: Database.Database, stmt: Statements) {
   };
   const runWork = (op: WorkOp): ClaimedDelivery[] | undefined => {
     if (op.kind === "claim") return claimRows(op.opts);
-    stmt.settle.run(op.row);
+    // The state and the attempt log change together, and only for the lease's holder.
+    if (stmt.settle.run(op.row).changes === 0 || !op.record) return undefined;
+    stmt.insertAttempt.run({ ...op.record, id: op.row.id, startedAt: Date.parse(op.record.startedAt) || op.row.now });
+    stmt.trimAttempts.run({ id: op.row.id, keep: ATTEMPT_LOG_LIMIT });
     return undefined;
   };
   const workOne = db.transaction(runWork);
@@ -203,7 +223,18 @@ export function prepareTransactions(db: Database.Database, stmt: Statements) {
     event: db.transaction((id: string): EventDetail | undefined => {
       const row = stmt.eventRequest.get({ id });
       if (row === undefined) return undefined;
-      return { event: requestOf(row), deliveries: stmt.deliveriesOf.all({ ids: JSON.stringify([id]) }).map(summaryOf) };
+      const rows = stmt.deliveriesOf.all({ ids: JSON.stringify([id]) });
+      const logs = new Map<number, AttemptRecord[]>(rows.map((d) => [d.id, []]));
+      for (const a of stmt.attemptsOf.all({ ids: JSON.stringify(rows.map((d) => d.id)) })) logs.get(a.deliveryId)?.push(attemptOf(a));
+      return { event: requestOf(row), deliveries: rows.map((d) => ({ ...summaryOf(d), attemptLog: logs.get(d.id) ?? [] })) };
+    }),
+
+    redeliver: db.transaction((eventId: string, targets: readonly string[] | "all", now: number) => {
+      const known = stmt.targetsOf.all({ eventId });
+      const wanted = targets === "all" ? known : [...new Set(targets)];
+      let replayed = 0;
+      for (const target of wanted) replayed += stmt.redeliver.run({ eventId, target, now }).changes;
+      return { replayed, notFound: wanted.filter((t) => !known.includes(t)) };
     }),
 
     pruneStep: db.transaction((before: number, after: PruneCursor): { deleted: number; next?: PruneCursor } => {

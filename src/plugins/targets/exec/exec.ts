@@ -143,8 +143,13 @@ export const exec = defineTarget({
         if (said.stderr) ctx.log.warn({ eventId, stderr: said.stderr }, "command error output");
         if (r.leftovers)
           ctx.log.warn({ eventId }, "the command left processes running in its process group; they were ended (setsid keeps one)");
-        if (!r.spawnError && !r.stopped && r.code === 0) return { kind: "delivered", detail: "exit 0" };
-        return { kind: "retry", error: failure(said, command, ctx.timeoutMs) };
+        // The attempt log keeps what the command said, output then error output.
+        const kept = {
+          ...(r.code === null ? {} : { exitCode: r.code }),
+          response: [said.stdout, said.stderr].filter((t) => t).join(said.stdout.endsWith("\n") ? "" : "\n"),
+        };
+        if (!r.spawnError && !r.stopped && r.code === 0) return { kind: "delivered", detail: "exit 0", ...kept };
+        return { kind: "retry", error: failure(said, command, ctx.timeoutMs), ...kept };
       },
     };
   },

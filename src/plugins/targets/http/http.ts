@@ -10,7 +10,10 @@ import { classifyHttpResponse, describeRequestError, isRedirectLoop, stripUserin
 const METHODS = ["POST", "PUT", "PATCH", "DELETE", "GET"] as const;
 const DEFAULT_METHOD = "POST";
 const MAX_REDIRECTS = 5;
+
 /** Enough of an error page to say what went wrong; a 10 MB answer must not sit in memory. */
+import { RESPONSE_EXCERPT_BYTES } from "../../../store/store.js";
+
 const MAX_RESPONSE_BYTES = 64 * 1024;
 /** The part of an error body that goes into the stored error text (and `switchyard events`). */
 const ERROR_BODY_CHARS = 500;
@@ -250,7 +253,10 @@ export const http = defineTarget({
           // Read what the error text needs, and on success read a small body to completion so the
           // connection can be reused; more than that is destroyed unread.
           const answer = await readBounded(res.body, MAX_RESPONSE_BYTES);
-          if (outcome.kind === "delivered") return outcome;
+          // The attempt log keeps the answer (masked: a target may echo our credentials).
+          // Masked a little past what is kept, so that the cut cannot split a secret that is kept.
+          const kept = { status: res.statusCode, response: ctx.redact(answer.text.slice(0, RESPONSE_EXCERPT_BYTES + 1024)) };
+          if (outcome.kind === "delivered") return { ...outcome, ...kept };
           const error =
             followRedirects && res.statusCode >= 300 && res.statusCode < 400
               ? `too many redirects: HTTP ${res.statusCode} still after following ${MAX_REDIRECTS} (point url at the final address)`
@@ -258,7 +264,7 @@ export const http = defineTarget({
           // Masked before it is cut: a secret the cut splits would no longer be recognised.
           const text = ctx.redact(answer.text).replace(/\s+/g, " ").trim();
           const shown = text.length > ERROR_BODY_CHARS || answer.truncated ? `${text.slice(0, ERROR_BODY_CHARS)}…` : text;
-          return { ...outcome, error: shown ? `${error}: ${shown}` : error };
+          return { ...outcome, ...kept, error: shown ? `${error}: ${shown}` : error };
         } catch (err) {
           if (signal.aborted) return { kind: "retry", error: "aborted: the daemon is shutting down" };
           if (deadline.signal.aborted) return { kind: "retry", error: `timed out after ${formatDelay(timeoutMs)}` };

@@ -141,7 +141,7 @@ for (const [mode, helper] of modes)
         });
         const outcome = await target.deliver({ event: makeEvent(hostile) }, never);
         delete process.env.SECRET_FOO;
-        expect(outcome).toEqual({ kind: "delivered", detail: "exit 0" });
+        expect(outcome).toMatchObject({ kind: "delivered", detail: "exit 0" });
 
         const got = JSON.parse(readFileSync(out, "utf8")) as Recorded;
         expect(got.argv).toEqual(["--pull", hostile.title, '{"full_name":"acme/app","tags":["a b","c"]}', "3", "false", "", '["a b","c"]']);
@@ -181,14 +181,14 @@ for (const [mode, helper] of modes)
 
       it("resolves a relative command and cwd against the config folder, and logs stdout with the event id", async () => {
         const { target, lines } = make({ command: ["bin/hello.sh"], cwd: "bin" });
-        expect(await target.deliver({ event: makeEvent({}) }, never)).toEqual({ kind: "delivered", detail: "exit 0" });
+        expect(await target.deliver({ event: makeEvent({}) }, never)).toMatchObject({ kind: "delivered", detail: "exit 0" });
         expect(lines).toContainEqual(
           expect.objectContaining({ level: 30, eventId: "evt_01", stdout: `${join(dir, "bin")}\nhello from bin\n` }),
         );
       });
 
       it("finds a bare name on PATH", async () => {
-        expect(await make({ command: ["true"] }).target.deliver({ event: makeEvent({}) }, never)).toEqual({
+        expect(await make({ command: ["true"] }).target.deliver({ event: makeEvent({}) }, never)).toMatchObject({
           kind: "delivered",
           detail: "exit 0",
         });
@@ -197,7 +197,7 @@ for (const [mode, helper] of modes)
       it("does not mind a command that never reads stdin", async () => {
         const big = { value: "x".repeat(4 * 1024 * 1024) };
         const o = await make({ command: ["./ignore-stdin.sh"] }).target.deliver({ event: makeEvent({}), transformed: big }, never);
-        expect(o).toEqual({ kind: "delivered", detail: "exit 0" });
+        expect(o).toMatchObject({ kind: "delivered", detail: "exit 0" });
       });
 
       it("renders argv, its own env and stdin without running anything", async () => {
@@ -214,7 +214,13 @@ for (const [mode, helper] of modes)
       it("retries a non-zero exit with the end of stderr, and logs stderr as a warning", async () => {
         const { target, lines } = make({ command: ["./fail.sh"] });
         const o = await target.deliver({ event: makeEvent({}) }, never);
-        expect(o).toEqual({ kind: "retry", error: "exit 3: deploy failed: no space left on device" });
+        expect(o).toEqual({
+          kind: "retry",
+          error: "exit 3: deploy failed: no space left on device",
+          // For the attempt log: the exit code, and what the command said (output, then error output).
+          exitCode: 3,
+          response: "progress...\ndeploy failed: no space left on device\n",
+        });
         expect(lines).toContainEqual(
           expect.objectContaining({ level: 40, eventId: "evt_01", stderr: "deploy failed: no space left on device\n" }),
         );
@@ -222,14 +228,14 @@ for (const [mode, helper] of modes)
       });
 
       it("falls back to stdout when stderr says nothing", async () => {
-        expect(await make({ command: ["./quiet-fail.sh"] }).target.deliver({ event: makeEvent({}) }, never)).toEqual({
+        expect(await make({ command: ["./quiet-fail.sh"] }).target.deliver({ event: makeEvent({}) }, never)).toMatchObject({
           kind: "retry",
           error: "exit 1: nothing on stderr",
         });
       });
 
       it("reports death by signal", async () => {
-        expect(await make({ command: ["./suicide.sh"] }).target.deliver({ event: makeEvent({}) }, never)).toEqual({
+        expect(await make({ command: ["./suicide.sh"] }).target.deliver({ event: makeEvent({}) }, never)).toMatchObject({
           kind: "retry",
           error: "killed by SIGKILL",
         });
@@ -255,7 +261,7 @@ for (const [mode, helper] of modes)
         [["switchyard-no-such-command"], "command not found on PATH: switchyard-no-such-command"],
         [["./not-executable.sh"], "command is not executable (permission denied): {dir}/not-executable.sh"],
       ])("%j cannot start: %s", async (command, error) => {
-        expect(await make({ command }).target.deliver({ event: makeEvent({}) }, never)).toEqual({
+        expect(await make({ command }).target.deliver({ event: makeEvent({}) }, never)).toMatchObject({
           kind: "retry",
           error: error.replace("{dir}", dir),
         });
@@ -269,7 +275,7 @@ for (const [mode, helper] of modes)
 
       it("fails for good when an argument would carry a NUL byte", async () => {
         const o = await make({ command: ["true"], args: ["body.s"] }).target.deliver({ event: makeEvent({ s: "a\u0000b" }) }, never);
-        expect(o).toEqual({ kind: "fail", error: "an args or env value contains a NUL byte, which a command line cannot carry" });
+        expect(o).toMatchObject({ kind: "fail", error: "an args or env value contains a NUL byte, which a command line cannot carry" });
       });
 
       it("refuses a cwd that is not a folder", () => {
@@ -282,7 +288,7 @@ for (const [mode, helper] of modes)
         const pidFile = join(dir, "hang.pid");
         const started = Date.now();
         const o = await make({ command: ["./hang.sh", pidFile] }, 500).target.deliver({ event: makeEvent({}) }, never);
-        expect(o).toEqual({ kind: "retry", error: "timed out after 500ms, process group killed" });
+        expect(o).toMatchObject({ kind: "retry", error: "timed out after 500ms, process group killed" });
         expect(Date.now() - started).toBeLessThan(2_000);
         const grandchild = Number(readFileSync(pidFile, "utf8"));
         expect(grandchild).toBeGreaterThan(0);
@@ -293,7 +299,7 @@ for (const [mode, helper] of modes)
         const pidFile = join(dir, "stubborn.pid");
         const started = Date.now();
         const o = await make({ command: ["./stubborn.sh", pidFile] }, 300).target.deliver({ event: makeEvent({}) }, never);
-        expect(o).toEqual({ kind: "retry", error: "timed out after 300ms, process group killed" });
+        expect(o).toMatchObject({ kind: "retry", error: "timed out after 300ms, process group killed" });
         expect(Date.now() - started).toBeGreaterThanOrEqual(5_000);
         const grandchild = Number(readFileSync(pidFile, "utf8"));
         expect(await eventually(() => !alive(grandchild))).toBe(true);
@@ -304,7 +310,7 @@ for (const [mode, helper] of modes)
         const ac = new AbortController();
         setTimeout(() => ac.abort(), 300);
         const o = await make({ command: ["./hang.sh", pidFile] }, 60_000).target.deliver({ event: makeEvent({}) }, ac.signal);
-        expect(o).toEqual({ kind: "retry", error: "aborted: the daemon is shutting down, process group killed" });
+        expect(o).toMatchObject({ kind: "retry", error: "aborted: the daemon is shutting down, process group killed" });
         const grandchild = Number(readFileSync(pidFile, "utf8"));
         expect(await eventually(() => !alive(grandchild))).toBe(true);
       });
@@ -332,7 +338,7 @@ for (const [mode, helper] of modes)
         // The other mode's run left its pid here: the script waits for the file to be written.
         rmSync(pidFile, { force: true });
         const o = await make({ command: ["./leave-setsid.sh", pidFile] }, 60_000).target.deliver({ event: makeEvent({}) }, never);
-        expect(o).toEqual({ kind: "delivered", detail: "exit 0" });
+        expect(o).toMatchObject({ kind: "delivered", detail: "exit 0" });
         const pid = Number(readFileSync(pidFile, "utf8"));
         try {
           expect(alive(pid)).toBe(true);
@@ -346,7 +352,7 @@ for (const [mode, helper] of modes)
         ac.abort();
         const out = join(dir, "never.json");
         const o = await make({ command: ["./record.cjs", out] }).target.deliver({ event: makeEvent({}) }, ac.signal);
-        expect(o).toEqual({ kind: "retry", error: "aborted: the daemon is shutting down" });
+        expect(o).toMatchObject({ kind: "retry", error: "aborted: the daemon is shutting down" });
         expect(existsSync(out)).toBe(false);
       });
 
@@ -387,7 +393,7 @@ for (const [mode, helper] of modes)
         // SIGTERM, or SIGKILL after the 5 s grace: a loaded machine may take its time.
         expect(await eventually(() => !alive(commandPid), 8_000)).toBe(true);
         const again = join(dir, "again.json");
-        expect(await make({ command: ["./record.cjs", again] }).target.deliver({ event: makeEvent({}) }, never)).toEqual({
+        expect(await make({ command: ["./record.cjs", again] }).target.deliver({ event: makeEvent({}) }, never)).toMatchObject({
           kind: "delivered",
           detail: "exit 0",
         });

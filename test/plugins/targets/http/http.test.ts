@@ -77,7 +77,7 @@ function stream(res: ServerResponse, total: number, progress: { written: number;
 describe("http target: what is sent", () => {
   it("POSTs the event body as JSON with Switchyard's headers", async () => {
     const outcome = await target({}).deliver(pushEvent, never);
-    expect(outcome).toEqual({ kind: "delivered", detail: "HTTP 200" });
+    expect(outcome).toMatchObject({ kind: "delivered", detail: "HTTP 200" });
     const [req] = sink.requests;
     expect(req?.method).toBe("POST");
     expect(req?.url).toBe("/hook");
@@ -183,6 +183,20 @@ describe("http target: how answers are classified", () => {
     expect(await target({}).deliver(pushEvent, never)).toEqual({
       kind: "retry",
       error: 'HTTP 500 Internal Server Error: {"error": "database is down"}',
+      // For the attempt log: the status and the answer as it came.
+      status: 500,
+      response: '{"error":  "database\n  is down"}',
+    });
+  });
+
+  it("keeps the answer of a delivery, masked, for the attempt log", async () => {
+    const secret = "tok-0123456789abcdef";
+    sink.respond = (_req, res) => res.writeHead(201).end(`created; you sent ${secret}`);
+    expect(await target({}, 2_000, createRedactor([secret])).deliver(pushEvent, never)).toEqual({
+      kind: "delivered",
+      detail: "HTTP 201",
+      status: 201,
+      response: `created; you sent ${REDACTED}`,
     });
   });
 
@@ -199,7 +213,7 @@ describe("http target: how answers are classified", () => {
 
   it("honours Retry-After on 429 (seconds) and 503 (HTTP-date)", async () => {
     sink.respond = (_req, res) => res.writeHead(429, { "Retry-After": "42" }).end();
-    expect(await target({}).deliver(pushEvent, never)).toEqual({
+    expect(await target({}).deliver(pushEvent, never)).toMatchObject({
       kind: "retry",
       error: "HTTP 429 Too Many Requests",
       retryAfterMs: 42_000,
@@ -214,7 +228,7 @@ describe("http target: how answers are classified", () => {
 
   it("ignores an unparseable Retry-After", async () => {
     sink.respond = (_req, res) => res.writeHead(503, { "Retry-After": "later, maybe" }).end();
-    expect(await target({}).deliver(pushEvent, never)).toEqual({ kind: "retry", error: "HTTP 503 Service Unavailable" });
+    expect(await target({}).deliver(pushEvent, never)).toMatchObject({ kind: "retry", error: "HTTP 503 Service Unavailable" });
   });
 
   it("reads at most 64 KiB of a 100 MB error page and hangs up on the rest", async () => {
@@ -238,7 +252,7 @@ describe("http target: how answers are classified", () => {
       res.writeHead(200);
       stream(res, 100 * 1024 * 1024, progress);
     };
-    expect(await target({}).deliver(pushEvent, never)).toEqual({ kind: "delivered", detail: "HTTP 200" });
+    expect(await target({}).deliver(pushEvent, never)).toMatchObject({ kind: "delivered", detail: "HTTP 200" });
     expect(progress.finished).toBe(false);
   });
 });
@@ -260,7 +274,7 @@ describe("http target: redirects", () => {
   });
 
   it("follows up to 5 with follow_redirects, replaying the body on a 307", async () => {
-    expect(await target({ follow_redirects: true }).deliver(pushEvent, never)).toEqual({ kind: "delivered", detail: "HTTP 200" });
+    expect(await target({ follow_redirects: true }).deliver(pushEvent, never)).toMatchObject({ kind: "delivered", detail: "HTTP 200" });
     expect(sink.requests.map((r) => [r.method, r.url])).toEqual([
       ["POST", "/hook"],
       ["POST", "/moved"],
@@ -272,7 +286,7 @@ describe("http target: redirects", () => {
     const { ctx } = makeContext("/tmp", 2_000);
     const t = http.create({ name: "n", type: "http", url: `${sink.url}/loop`, follow_redirects: true } as never, ctx);
     const o = await t.deliver(pushEvent, never);
-    expect(o).toEqual({
+    expect(o).toMatchObject({
       kind: "fail",
       error: "too many redirects: HTTP 307 still after following 5 (point url at the final address)",
     });
@@ -302,7 +316,7 @@ describe("http target: when the target does not answer", () => {
     sink.respond = () => {};
     const started = Date.now();
     const o = await target({}, 300).deliver(pushEvent, never);
-    expect(o).toEqual({ kind: "retry", error: "timed out after 300ms" });
+    expect(o).toMatchObject({ kind: "retry", error: "timed out after 300ms" });
     expect(Date.now() - started).toBeLessThan(1_500);
   });
 
@@ -333,7 +347,7 @@ describe("http target: when the target does not answer", () => {
     setTimeout(() => ac.abort(), 100);
     const started = Date.now();
     const o = await target({}, 10_000).deliver(pushEvent, ac.signal);
-    expect(o).toEqual({ kind: "retry", error: "aborted: the daemon is shutting down" });
+    expect(o).toMatchObject({ kind: "retry", error: "aborted: the daemon is shutting down" });
     expect(Date.now() - started).toBeLessThan(1_000);
   });
 });
