@@ -2,6 +2,11 @@ import type { ReceivedEvent } from "./event.js";
 
 /** Events kept at most: bounds the memory they hold (a 7 KB push parses to a few times that). */
 const MAX_EVENTS = 256;
+/**
+ * Body bytes kept at most, all events together: large bodies are read back from the store
+ * instead, so a burst of 1 MB payloads cannot pin hundreds of megabytes here.
+ */
+const MAX_BYTES = 8 * 1024 * 1024;
 /** An entry older than this is given up (its target left the config, or the backlog outgrew it). */
 const MAX_AGE_MS = 10_000;
 
@@ -24,28 +29,38 @@ interface Entry {
  */
 export class FreshEvents {
   private readonly entries = new Map<string, Entry>();
+  private bytes = 0;
 
   constructor(
     private readonly maxEvents = MAX_EVENTS,
     private readonly maxAgeMs = MAX_AGE_MS,
+    private readonly maxBytes = MAX_BYTES,
   ) {}
+
+  /** Body bytes held now. */
+  get heldBytes(): number {
+    return this.bytes;
+  }
 
   get size(): number {
     return this.entries.size;
   }
 
   add(event: ReceivedEvent, targets: number, now: number): void {
-    if (targets < 1) return;
-    if (this.entries.size >= this.maxEvents) this.dropOlderThan(now - this.maxAgeMs);
-    if (this.entries.size >= this.maxEvents) return;
+    const size = event.rawBody.length;
+    if (targets < 1 || size > this.maxBytes / 16) return;
+    const full = () => this.entries.size >= this.maxEvents || this.bytes + size > this.maxBytes;
+    if (full()) this.dropOlderThan(now - this.maxAgeMs);
+    if (full()) return;
     this.entries.set(event.id, { event, claims: targets, at: now });
+    this.bytes += size;
   }
 
   /** The event for a claim of one of its deliveries; forgotten once every target has claimed it. */
   take(eventId: string): ReceivedEvent | undefined {
     const entry = this.entries.get(eventId);
     if (!entry) return undefined;
-    if (--entry.claims <= 0) this.entries.delete(eventId);
+    if (--entry.claims <= 0) this.forget(eventId, entry);
     return entry.event;
   }
 
@@ -53,7 +68,12 @@ export class FreshEvents {
     // A Map iterates in insertion order: the oldest entries come first.
     for (const [id, entry] of this.entries) {
       if (entry.at >= cutoff) return;
-      this.entries.delete(id);
+      this.forget(id, entry);
     }
+  }
+
+  private forget(id: string, entry: Entry): void {
+    this.entries.delete(id);
+    this.bytes -= entry.event.rawBody.length;
   }
 }

@@ -1,17 +1,18 @@
 import { describe, expect, it } from "vitest";
-import type { WebhookEvent } from "../../src/pipeline/event.js";
+import { type ReceivedEvent, receivedEvent } from "../../src/pipeline/event.js";
 import { FreshEvents } from "../../src/pipeline/fresh-events.js";
 
-const event = (id: string): WebhookEvent => ({
-  id,
-  route: "r",
-  receivedAt: new Date(0).toISOString(),
-  method: "POST",
-  path: "/",
-  query: {},
-  headers: {},
-  body: {},
-});
+const event = (id: string, bytes = 2): ReceivedEvent =>
+  receivedEvent({
+    id,
+    route: "r",
+    receivedAt: new Date(0).toISOString(),
+    method: "POST",
+    path: "/",
+    query: {},
+    headers: {},
+    rawBody: Buffer.alloc(bytes, " "),
+  });
 
 describe("FreshEvents", () => {
   it("hands an event to each of its targets' claims, then forgets it", () => {
@@ -35,5 +36,22 @@ describe("FreshEvents", () => {
     expect(fresh.take("a")).toBeUndefined();
     expect(fresh.take("b")?.id).toBe("b");
     expect(fresh.take("d")?.id).toBe("d");
+  });
+
+  it("holds body bytes up to its bound: large bodies are left to the store, and the count goes down as they are taken", () => {
+    const fresh = new FreshEvents(256, 1_000, 1_600);
+    fresh.add(event("big", 101), 1, 0);
+    expect(fresh.take("big")).toBeUndefined();
+    fresh.add(event("a", 100), 1, 0);
+    for (let i = 0; i < 20; i++) fresh.add(event(`n${i}`, 100), 1, 0);
+    expect(fresh.size).toBe(16);
+    expect(fresh.heldBytes).toBe(1_600);
+    expect(fresh.take("a")?.id).toBe("a");
+    expect(fresh.heldBytes).toBe(1_500);
+    fresh.add(event("late", 100), 1, 2_000);
+    expect(fresh.size).toBe(16);
+    fresh.add(event("later", 100), 1, 2_000);
+    expect(fresh.size).toBe(2);
+    expect(fresh.heldBytes).toBe(200);
   });
 });
