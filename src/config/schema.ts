@@ -134,7 +134,7 @@ export const ServerSchema = Type.Object(
         Type.String({
           minLength: 16,
           description:
-            "at least 16 characters (write `${ADMIN_TOKEN}`): `/metrics` and the console API `/api/v1/…` then want `Authorization: Bearer <token>` and answer 401 without it; `/healthz` and `/readyz` stay open for orchestrators' probes. Required for the API's write endpoints (replay, try a route) when the admin address is not loopback: they answer 403 without it",
+            "at least 16 characters (write `${ADMIN_TOKEN}`): `/metrics` and the console API `/api/v1/…` then want `Authorization: Bearer <token>` and answer 401 without it; `/healthz` and `/readyz` stay open for orchestrators' probes. Required for the API's write endpoints (replay, try a route) when the admin address is not loopback: they answer 403 without it. Without it the API also answers only requests addressed to an IP address or `localhost` (no DNS rebinding)",
         }),
       ),
     ),

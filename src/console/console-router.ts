@@ -1,3 +1,4 @@
+import { isUtf8 } from "node:buffer";
 import type Router from "@koa/router";
 import type Koa from "koa";
 import { signedCurl } from "../cli/sign.js";
@@ -5,8 +6,9 @@ import type { CompiledConfig } from "../config/compile.js";
 import { UserError } from "../errors.js";
 import { type DryRunRequest, dryRunRequest } from "../pipeline/dry-run.js";
 import { compileExpression, ExpressionSyntaxError } from "../pipeline/expression.js";
+import type { SignedRequest } from "../plugins/verifiers/verifier.js";
 import { DELIVERY_STATES, type DeliveryState, isDeliveryState, type Store } from "../store/store.js";
-import { requireJson, requireTokenForRemoteWrites } from "./admin-security.js";
+import { requireJson, requireKnownHostWithoutToken, requireTokenForRemoteWrites } from "./admin-security.js";
 import { SEARCH_TIMEOUT_MS, searchEvents } from "./event-search.js";
 import { eventDetailView, replayableRequest } from "./event-view.js";
 import { BadRequest, jsonBody, stringList } from "./json-body.js";
@@ -97,8 +99,9 @@ function errors(): Koa.Middleware {
 
 export function addConsoleRoutes(router: Router, deps: ConsoleDeps, guarded: Koa.Middleware): void {
   const { store } = deps;
-  const write = [requireTokenForRemoteWrites(deps.config), guarded, requireJson(), errors()];
-  const read = [guarded, errors()];
+  const knownHost = requireKnownHostWithoutToken(deps.config);
+  const write = [knownHost, requireTokenForRemoteWrites(deps.config), guarded, requireJson(), errors()];
+  const read = [knownHost, guarded, errors()];
 
   router.get("/api/v1/status", ...read, async (ctx) => {
     const config = deps.config();
@@ -176,7 +179,7 @@ export function addConsoleRoutes(router: Router, deps: ConsoleDeps, guarded: Koa
   });
 
   // It carries a valid signature (for some schemes the secret itself): guarded as writes are.
-  router.get("/api/v1/events/:id/curl", requireTokenForRemoteWrites(deps.config), guarded, errors(), async (ctx) => {
+  router.get("/api/v1/events/:id/curl", knownHost, requireTokenForRemoteWrites(deps.config), guarded, errors(), async (ctx) => {
     const config = needConfig(deps);
     const detail = await store.event(ctx.params.id ?? "");
     if (!detail) {
@@ -187,6 +190,9 @@ export function addConsoleRoutes(router: Router, deps: ConsoleDeps, guarded: Koa
     const route = config.byName.get(detail.event.route);
     if (!route) throw new BadRequest("the event's route is no longer in the config", 404);
     const { body, headers } = replayableRequest(detail.event);
+    // A curl line carries the body inline as text: bytes that are not UTF-8 would not survive it.
+    if (!isUtf8(body))
+      throw new BadRequest("the event's body is not UTF-8 text, so no curl line can carry it: use switchyard events show ID --raw", 409);
     try {
       ctx.body = { curl: signedCurl(config, route, body, headers, { url: deps.listenUrl?.(), query: detail.event.query }).curl };
     } catch (err) {
@@ -266,7 +272,13 @@ export function addConsoleRoutes(router: Router, deps: ConsoleDeps, guarded: Koa
     const request: DryRunRequest = testRequest(body);
     if (body.sign === true) {
       // As `switchyard test --sign`: signed over the headers given, which the signature's headers join.
-      const signed = route.verifier.sign(request.rawBody, Date.now(), request.headers);
+      let signed: SignedRequest;
+      try {
+        signed = route.verifier.sign(request.rawBody, Date.now(), request.headers);
+      } catch (err) {
+        // A scheme that cannot sign here: a public-key scheme has no private key in the config.
+        throw new BadRequest(`cannot sign for route ${route.name}: ${(err as Error).message}`, 409);
+      }
       request.rawBody = signed.body;
       request.headers = { ...Object.fromEntries(Object.entries(signed.headers).map(([k, v]) => [k.toLowerCase(), v])), ...request.headers };
       request.query = { ...request.query, ...signed.query };

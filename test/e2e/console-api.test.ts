@@ -367,6 +367,36 @@ describe("console API", () => {
     }
   });
 
+  it("without admin_token answers only requests addressed to an IP address or localhost (no DNS rebinding)", async () => {
+    const url = new URL(daemon.adminUrl);
+    const withHost = (host: string, method = "GET", path = "/api/v1/events") =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = httpRequest(
+          { host: url.hostname, port: url.port, path, method, headers: { Host: host, "Content-Type": "application/json" } },
+          (res) => {
+            let body = "";
+            res.setEncoding("utf8").on("data", (c: string) => {
+              body += c;
+            });
+            res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+          },
+        );
+        req.on("error", reject);
+        req.end(method === "POST" ? '{"all":true}' : undefined);
+      });
+    // A page of another site that points its own name at 127.0.0.1 still sends that name.
+    for (const host of [`rebind.evil.example:${url.port}`, "evil.example"]) {
+      const read = await withHost(host);
+      expect(read.status, host).toBe(403);
+      expect(read.body).toContain("server.admin_token");
+      expect(read.body).not.toContain(ids[0]);
+      expect((await withHost(host, "POST", "/api/v1/dead-letters/replay")).status, host).toBe(403);
+    }
+    for (const host of [`127.0.0.1:${url.port}`, `localhost:${url.port}`, "[::1]", "LOCALHOST"]) {
+      expect((await withHost(host)).status, host).toBe(200);
+    }
+  });
+
   it("says what the last reload did, with the error text and line of a failed one", async () => {
     const file = join(dir, "switchyard.yaml");
     const good = (await import("node:fs")).readFileSync(file, "utf8");
