@@ -119,7 +119,10 @@ export function createIngressApp(opts: IngressOptions): Koa {
     }
     // allow_from, and a scheme's GET handshake (Meta): decided before any body is read, never stored.
     const gate = gateRequest(route, ctx, config.server);
-    if (gate) opts.metrics.eventsReceived.inc({ route: route.name, outcome: gate.outcome });
+    if (gate) {
+      opts.metrics.eventsReceived.inc({ route: route.name, outcome: gate.outcome });
+      opts.tally?.received(route.name, gate.outcome);
+    }
     if (gate?.kind === "refuse") {
       const { reason, message, fields } = gate;
       return refuse(ctx, { status: gate.status, error: gate.error, note: { route: route.name, reason, message, fields } });
