@@ -170,6 +170,15 @@ function compileServer(
   // Node refuses a header timeout longer than the request timeout; say so in the config's terms.
   if (headerTimeoutMs > requestTimeoutMs) issue(["server", "header_timeout"], "is longer than request_timeout");
   if (headerTimeoutMs < 1) issue(["server", "header_timeout"], "must be at least 1ms");
+  // The console shows every stored webhook: on an address others can reach, it wants a token.
+  const admin = addresses.admin ?? addresses.listen;
+  if (server.admin_token === undefined && !isLoopback(admin.host)) {
+    issue(
+      ["server", addresses.admin ? "admin" : "listen"],
+      `without admin_token, anyone who can reach ${formatAddress(admin)} can read every stored webhook in the console and its API (replays are refused): set server.admin_token`,
+      "warning",
+    );
+  }
   return {
     ...addresses,
     bodyLimit,
