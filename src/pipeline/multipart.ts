@@ -1,6 +1,6 @@
 import { Dicer } from "@fastify/busboy";
 
-/** A file part, as the event shows it: what it is, never its bytes (a Plex thumbnail is not worth storing). */
+/** A file part, as the parsed body shows it: what it is, not its bytes (the stored request keeps those). */
 export interface MultipartFile {
   name: string;
   type: string;
