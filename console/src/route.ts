@@ -13,6 +13,8 @@ export function currentRoute(): Route {
 
 /** Changes the address without adding to history when only filters change. */
 export function setParams(path: string, params: Record<string, string | undefined>): void {
+  // A page's late effect must not take the address back from the page the user went on to.
+  if (currentRoute().path !== path) return;
   const q = new URLSearchParams();
   for (const [k, v] of Object.entries(params)) if (v) q.set(k, v);
   const s = q.toString();

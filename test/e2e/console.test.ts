@@ -23,7 +23,9 @@ function github(body: unknown, event = "push"): [string, Record<string, string>]
   return [text, { "x-hub-signature-256": `sha256=${sig}`, "x-github-event": event, "x-github-delivery": crypto.randomUUID() }];
 }
 
-describe("e2e: the console in a browser", () => {
+// A loaded CI machine renders slowly: each test gets a minute, and each Playwright call gives up
+// after 10 s so that an expect.poll around it tries again instead of waiting out the test.
+describe("e2e: the console in a browser", { timeout: 60_000 }, () => {
   let sink: Sink;
   let daemon: RunningDaemon;
   let browser: Browser;
@@ -92,6 +94,7 @@ routes:
     browser = await launchBrowser();
     const context = await browser.newContext({ permissions: ["clipboard-read", "clipboard-write"] });
     page = await context.newPage();
+    page.setDefaultTimeout(10_000);
     watch = watchPage(page);
   }, 60_000);
 
