@@ -40,7 +40,10 @@ function seed(file: string, events: number): { newestId: string } {
   db.pragma("synchronous = OFF");
   const now = Date.now();
   const span = 7 * 24 * 60 * MINUTE;
-  const insertEvent = db.prepare("INSERT INTO events (id, route, received_at_ms, doc) VALUES (?, ?, ?, ?)");
+  const insertEvent = db.prepare(
+    "INSERT INTO events (id, route, received_at_ms, method, path, query, headers, body) VALUES (?, ?, ?, 'POST', ?, '{}', ?, ?)",
+  );
+  const headers = JSON.stringify({ "content-type": "application/json", "x-github-event": "push" });
   const insertDelivery = db.prepare(
     "INSERT INTO deliveries (event_id, route, target, state, attempts, due_at, last_error, updated_at) VALUES (?, ?, 'notify', ?, 1, ?, ?, ?)",
   );
@@ -55,18 +58,8 @@ function seed(file: string, events: number): { newestId: string } {
         const ms = now - span + Math.floor((span * i) / events);
         const route = ROUTES[i % ROUTES.length] ?? "github";
         const id = eventId(ms, i);
-        const receivedAt = new Date(ms).toISOString();
-        const doc = JSON.stringify({
-          id,
-          route,
-          receivedAt,
-          method: "POST",
-          path: `/hooks/${route}`,
-          query: {},
-          headers: { "content-type": "application/json", "x-github-event": "push" },
-          body: { ref: "refs/heads/main", repository: { full_name: `org/repo-${i % 1000}` }, n: i },
-        });
-        insertEvent.run(id, route, ms, doc);
+        const body = Buffer.from(JSON.stringify({ ref: "refs/heads/main", repository: { full_name: `org/repo-${i % 1000}` }, n: i }));
+        insertEvent.run(id, route, ms, `/hooks/${route}`, headers, body);
         const dead = i % 1000 === 7;
         const d = insertDelivery.run(id, route, dead ? "dead" : "delivered", ms, dead ? "HTTP 404 Not Found" : null, ms);
         insertAttempt.run(
