@@ -1,7 +1,6 @@
 import { mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { StoreUnavailableError, UserError } from "../../errors.js";
-import type { WebhookEvent } from "../../pipeline/event.js";
 import { GroupCommit, type ItemResult } from "../group-commit.js";
 import {
   type AttemptRecord,
