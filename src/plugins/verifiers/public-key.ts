@@ -1,5 +1,5 @@
 import { createPublicKey, type KeyObject, verify } from "node:crypto";
-import type { SigningKeys } from "./verifier.js";
+import { type InboundRequest, type SigningKeys, timestampFailure, type VerifyFailure } from "./verifier.js";
 
 /** Ed25519 public keys are 32 raw bytes, which Discord writes in hex and Telnyx in base64. */
 export function ed25519PublicKey(raw: Buffer | undefined, scheme: string): KeyObject {
@@ -43,4 +43,36 @@ export function privateKeyFor(keys: SigningKeys | undefined, publicKey: KeyObjec
   const same = derived.export({ format: "der", type: "spki" }).equals(publicKey.export({ format: "der", type: "spki" }));
   if (!same) throw new Error(`the --private-key is not the pair of this route's public_key, so the route would refuse what it signs`);
   return key;
+}
+
+/** How a scheme signs a timestamp and the body with its private key (Discord, Telnyx, SendGrid). */
+export interface TimestampedSignature {
+  /** Lower-cased header names. */
+  signatureHeader: string;
+  timestampHeader: string;
+  /** The signature header's bytes, or undefined when they are not in its encoding. */
+  decode(text: string): Buffer | undefined;
+  /** Whether decoded bytes can be a signature of the key's kind at all. */
+  wellFormed(signature: Buffer): boolean;
+  /** What was signed. */
+  message(timestamp: string, body: Buffer): Buffer;
+  algorithm: "sha256" | null;
+}
+
+/** Why the request fails the check against `key`, or undefined when it is signed in time. */
+export function checkTimestampedSignature(
+  req: InboundRequest,
+  key: KeyObject,
+  toleranceMs: number,
+  s: TimestampedSignature,
+): VerifyFailure | undefined {
+  const header = req.headers[s.signatureHeader];
+  const ts = req.headers[s.timestampHeader];
+  if (!header || !ts) return "missing_signature";
+  const given = s.decode(header);
+  const time = timestampFailure(ts, req.receivedAt, toleranceMs);
+  if (!given || !s.wellFormed(given) || (time !== undefined && time !== "timestamp_out_of_tolerance")) return "malformed_signature";
+  if (!signatureValid(s.algorithm, s.message(ts, req.rawBody), key, given)) return "signature_mismatch";
+  // After the signature: this reason then only names genuine but old (replayed) requests.
+  return time;
 }
