@@ -6,7 +6,8 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
-import { chromium, type Page } from "playwright-core";
+import type { Page } from "playwright-core";
+import { launchBrowser } from "./browser.js";
 import { CLI, REPO_ROOT } from "./paths.js";
 
 /**
@@ -251,18 +252,7 @@ async function main(): Promise<void> {
   await (await startDaemon(file)).stop();
   seedHistory(join(dir, "data", "switchyard.db"), Date.now());
   const daemon = await startDaemon(file);
-  const browser = await chromium.launch({
-    executablePath: process.env.SWITCHYARD_CHROMIUM ?? "/usr/bin/chromium",
-    args: [
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
-  });
+  const browser = await launchBrowser();
   try {
     await traffic(daemon.url);
     // Give the failing target time to use up its attempts.
