@@ -8,6 +8,7 @@ import { dlqList, dlqReplay } from "./dlq.js";
 import { events } from "./events.js";
 import { eventsShow } from "./events-show.js";
 import { health } from "./health.js";
+import { importWebhook } from "./import/import-webhook.js";
 import { INIT_PROVIDER_NAMES, init } from "./init.js";
 import { schemes } from "./schemes.js";
 import { serve } from "./serve.js";
@@ -156,6 +157,17 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .option("--public-url <url>", "the base URL providers reach the daemon at, filled into the printed steps")
     .option("--force", "replace switchyard.yaml and the secret files if they exist")
     .action((providers: string[], o) => setExit(init(providers, o)));
+  program
+    .command("import")
+    .description("convert another tool's configuration into a Switchyard config")
+    .command("webhook")
+    .description("convert an adnanh/webhook hooks file (JSON or YAML, templates too); exit 0 exact, 1 with warnings, 2 unusable file")
+    .argument("<hooks-file>", "hooks.json, hooks.yaml or a -template file")
+    .option("-o, --output <file>", "write the config here (default: stdout)")
+    .option("--url-prefix <prefix>", "webhook's -urlprefix: routes answer /<prefix>/<id> (default hooks; '' for /<id>)")
+    .option("--template", "read the file as a template even without template functions or a .tmpl name")
+    .option("--force", "replace the output file if it exists")
+    .action((file: string, o) => setExit(importWebhook(file, o)));
   return program;
 }
 
