@@ -166,7 +166,8 @@ export function convertHook(hook: Record<string, unknown>, o: ConvertOptions): C
   if (Object.keys(files).length > 0) {
     target.files = files;
     if (Object.keys(env).length === 0) delete target.env;
-    notes.add("pass-file-to-command: the files are written in a private temporary folder, not in command-working-directory");
+    // Without one, webhook used the system's temporary folder, as Switchyard does.
+    if (cwd !== undefined) notes.add("pass-file-to-command: the files are written in a private temporary folder, not in command-working-directory");
   }
   if (cwd !== undefined) target.cwd = cwd;
 

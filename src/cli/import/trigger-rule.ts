@@ -15,6 +15,8 @@ export interface ConvertedRule {
   filter?: string;
   problems: string[];
   notes: string[];
+  /** A signature rule stayed out of verify (while converting). */
+  signatureLeft?: boolean;
 }
 
 export interface RuleContext {
@@ -133,7 +135,13 @@ export function convertRule(rule: unknown, ctx: RuleContext): ConvertedRule {
     if (verify && !out.problems.some((p) => p.startsWith("or of signatures"))) out.verify = verify;
   }
   const filter = convert(rule, true, chosen, ctx, out);
-  if (filter !== "true") out.filter = filter;
+  if (out.signatureLeft && !ctx.softFailures) {
+    // Without soft failures a signature that does not match is an error (500) wherever it
+    // stands: the hook took no request without it. Dropping it would take unsigned ones.
+    out.problems.push("so that no unsigned request gets through, the route's filter refuses every request until this is fixed by hand");
+    out.filter = "false";
+  } else if (filter !== "true") out.filter = filter;
+  delete out.signatureLeft;
   return out;
 }
 
@@ -183,6 +191,7 @@ function convert(rule: Rule, positive: boolean, verified: Rule | undefined, ctx:
   if (!m) return refuse(`trigger-rule ${JSON.stringify(rule)}: not an and, or, not or match rule`);
   const type = String(m.type);
   if (type in SIGNATURES || type === "scalr-signature") {
+    out.signatureLeft = true;
     return refuse(
       `${type} inside or/not (or a second signature): only one signature, required for every request, can be the route's verify`,
     );
