@@ -205,7 +205,7 @@ export const RouteSchema = Type.Object(
     path: Type.String({
       pattern: "^/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*$",
       maxLength: 512,
-      description: "unique; the route answers POST on exactly this path (a trailing `/` is tolerated)",
+      description: "unique; the route answers POST (or its `methods`) on exactly this path (a trailing `/` is tolerated)",
     }),
     verify: byType(
       verifiers.map((v) => v.schema),

@@ -167,7 +167,8 @@ export function convertHook(hook: Record<string, unknown>, o: ConvertOptions): C
     target.files = files;
     if (Object.keys(env).length === 0) delete target.env;
     // Without one, webhook used the system's temporary folder, as Switchyard does.
-    if (cwd !== undefined) notes.add("pass-file-to-command: the files are written in a private temporary folder, not in command-working-directory");
+    if (cwd !== undefined)
+      notes.add("pass-file-to-command: the files are written in a private temporary folder, not in command-working-directory");
   }
   if (cwd !== undefined) target.cwd = cwd;
 
