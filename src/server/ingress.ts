@@ -13,7 +13,7 @@ import { gateRequest } from "./route-gate.js";
 
 /**
  * The webhook listener. Route lookup is one Map hit on the exact path (O(1) in the number of
- * routes, and a reload swaps the whole map at once); a route answers POST only.
+ * routes, and a reload swaps the whole map at once); a route answers POST, or the `methods` it names.
  */
 
 export interface IngressOptions extends ReceiveDeps {
