@@ -51,7 +51,9 @@ export function readHooksFile(path: string, forceTemplate: boolean): HooksFile {
   const seen = new Set<string>();
   for (const hook of data as Record<string, unknown>[]) {
     const id = hook.id;
-    if (typeof id !== "string" || id === "") throw new HooksFileError(`${path}: a hook has no id`);
+    if (id === undefined || id === null || id === "") throw new HooksFileError(`${path}: a hook has no id`);
+    // webhook reads ids as strings and refuses a file with another kind (`id: 123` unquoted in YAML).
+    if (typeof id !== "string") throw new HooksFileError(`${path}: hook id ${JSON.stringify(id)} is not a string: quote it`);
     // adnanh/webhook refuses such a file too.
     if (seen.has(id)) throw new HooksFileError(`${path}: hook id ${JSON.stringify(id)} appears twice`);
     seen.add(id);
