@@ -78,6 +78,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .option("-H, --header <line>", "a request header, 'Name: value' (repeatable)", collect)
     .option("-q, --query <pair>", "a query parameter, name=value (repeatable)", collect)
     .option("--sign", "sign the body with the route's secret first")
+    .option("--client <address>", "the address the request comes from, which a route filter sees as client")
     .option("--private-key <file>", "with --sign: a PEM private key, for public-key schemes (discord, telnyx, sendgrid, aws-sns)")
     .option("--json", "machine-readable output")
     .addOption(configOption())

@@ -1,7 +1,7 @@
 import { chmodSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { cleanupAfterEach, startDaemon, tempDir, waitFor, writeConfig } from "./harness.js";
+import { cleanupAfterEach, runCli, startDaemon, tempDir, waitFor, writeConfig } from "./harness.js";
 
 /**
  * A route's `methods`, `content_type` and the `client` its filter sees: the parts of a request a
@@ -87,6 +87,19 @@ routes:
       });
       expect(elsewhere.status).toBe(200);
       expect(await elsewhere.json()).toEqual({ status: "ignored" });
+
+      // The dry run: no client unless told, then the filter judges the address given.
+      writeFileSync(join(dir, "body.json"), "{}");
+      const dry = async (...extra: string[]) => {
+        const r = await runCli(["test", "elsewhere", "--body", join(dir, "body.json"), "--json", "-c", config, ...extra]);
+        return { code: r.code, report: r.stdout ? (JSON.parse(r.stdout) as { answer: number }) : undefined, stderr: r.stderr };
+      };
+      expect((await dry()).report?.answer).toBe(200);
+      expect((await dry("--client", "10.2.3.4")).report?.answer).toBe(202);
+      expect((await dry("--client", "192.0.2.1")).report?.answer).toBe(200);
+      const bad = await dry("--client", "ten");
+      expect(bad.code).toBe(1);
+      expect(bad.stderr).toContain("is not an IPv4 or IPv6 address");
     },
     SLOW,
   );
