@@ -24,7 +24,8 @@ export async function captureVerdict(config: CompiledConfig, req: InboundRequest
     const paths = config.routes.map((r) => r.path).join(", ") || "none";
     return { lines: [`route: no route (the daemon would answer 404; route paths: ${paths})`] };
   }
-  const lines = [`route: ${route.name} (POST ${route.path}, verify ${route.verifyType})`];
+  const methods = route.methods ?? ["POST"];
+  const lines = [`route: ${route.name} (${methods.join(", ")} ${route.path}, verify ${route.verifyType})`];
   // A provider checking the URL with a GET (Meta) gets its answer here too, so a hook can be registered against capture.
   const getHandshake = req.method === "GET" ? route.verifier.answerGet?.(req) : undefined;
   if (getHandshake?.kind === "answer") {
@@ -35,7 +36,9 @@ export async function captureVerdict(config: CompiledConfig, req: InboundRequest
   }
   if (getHandshake?.kind === "refused")
     return { lines: [...lines, `the daemon would answer 403: GET handshake refused: ${getHandshake.reason}`] };
-  if (req.method !== "POST") return { lines: [...lines, `the daemon would answer 405: routes answer POST only, this is ${req.method}`] };
+  if (!methods.includes(req.method)) {
+    return { lines: [...lines, `the daemon would answer 405: the route answers ${methods.join(", ")} only, this is ${req.method}`] };
+  }
   if (jsonTooDeep(req.rawBody)) {
     return { lines: [...lines, `the daemon would answer 400: body nested too deeply (over ${MAX_JSON_DEPTH} levels)`] };
   }

@@ -8,6 +8,7 @@ import { dlqList, dlqReplay } from "./dlq.js";
 import { events } from "./events.js";
 import { eventsShow } from "./events-show.js";
 import { health } from "./health.js";
+import { importWebhook } from "./import/import-webhook.js";
 import { INIT_PROVIDER_NAMES, init } from "./init.js";
 import { schemes } from "./schemes.js";
 import { serve } from "./serve.js";
@@ -77,6 +78,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .option("-H, --header <line>", "a request header, 'Name: value' (repeatable)", collect)
     .option("-q, --query <pair>", "a query parameter, name=value (repeatable)", collect)
     .option("--sign", "sign the body with the route's secret first")
+    .option("--client <address>", "the address the request comes from, which a route filter sees as client")
     .option("--private-key <file>", "with --sign: a PEM private key, for public-key schemes (discord, telnyx, sendgrid, aws-sns)")
     .option("--json", "machine-readable output")
     .addOption(configOption())
@@ -156,6 +158,17 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .option("--public-url <url>", "the base URL providers reach the daemon at, filled into the printed steps")
     .option("--force", "replace switchyard.yaml and the secret files if they exist")
     .action((providers: string[], o) => setExit(init(providers, o)));
+  program
+    .command("import")
+    .description("convert another tool's configuration into a Switchyard config")
+    .command("webhook")
+    .description("convert an adnanh/webhook hooks file (JSON or YAML, templates too); exit 0 exact, 1 with warnings, 2 unusable file")
+    .argument("<hooks-file>", "hooks.json, hooks.yaml or a -template file")
+    .option("-o, --output <file>", "write the config here (default: stdout)")
+    .option("--url-prefix <prefix>", "webhook's -urlprefix: routes answer /<prefix>/<id> (default hooks; '' for /<id>)")
+    .option("--template", "read the file as a template even without template functions or a .tmpl name")
+    .option("--force", "replace the output file if it exists")
+    .action((file: string, o) => setExit(importWebhook(file, o)));
   return program;
 }
 

@@ -1,3 +1,4 @@
+import { isIP } from "node:net";
 import { UserError } from "../errors.js";
 import { type DryRunReport, dryRunRequest } from "../pipeline/dry-run.js";
 import { capturedBody, readCapturedRequest } from "./captured-request.js";
@@ -24,6 +25,8 @@ export interface TestOptions {
   /** With --sign: a PEM private key, for public-key schemes. */
   privateKey?: string;
   json?: boolean;
+  /** The client address a route filter sees as `client`. */
+  client?: string;
 }
 
 export async function dryRun(routeName: string, options: TestOptions): Promise<DryRunReport> {
@@ -50,7 +53,10 @@ export async function dryRun(routeName: string, options: TestOptions): Promise<D
     headers = { ...new HeaderLines().set(signed.headers).lowerCased(), ...headers };
     query = { ...query, ...signed.query };
   }
-  return dryRunRequest(config, route, { rawBody, headers, query });
+  if (options.client !== undefined && isIP(options.client) === 0) {
+    throw new UserError(`--client ${JSON.stringify(options.client)} is not an IPv4 or IPv6 address`);
+  }
+  return dryRunRequest(config, route, { rawBody, headers, query, ...(options.client === undefined ? {} : { client: options.client }) });
 }
 
 function show(value: unknown): string {

@@ -39,6 +39,10 @@ export interface CompiledRoute {
   verifier: Verifier;
   /** `allow_from`: when present, requests from other addresses are refused before anything else. */
   allowFrom?: AllowList;
+  /** `methods`; undefined: POST only. */
+  methods?: readonly string[];
+  /** `content_type`: what every body is parsed as, whatever its header says. */
+  contentType?: string;
   filter?: Expression;
   /** Present when the route deduplicates; without `id` the scheme's delivery id is used. */
   dedupe?: { id?: Expression; ttlMs: number };
@@ -110,6 +114,8 @@ export function compileRoute(r: RouteConfig, at: Path, h: CompileHelpers): Compi
     verifyType: r.verify.type,
     verifier,
     ...(allowFrom ? { allowFrom } : {}),
+    ...(r.methods ? { methods: r.methods } : {}),
+    ...(r.content_type ? { contentType: r.content_type } : {}),
     filter,
     dedupe,
     targets,

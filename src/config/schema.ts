@@ -205,7 +205,7 @@ export const RouteSchema = Type.Object(
     path: Type.String({
       pattern: "^/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*$",
       maxLength: 512,
-      description: "unique; the route answers POST on exactly this path (a trailing `/` is tolerated)",
+      description: "unique; the route answers POST (or its `methods`) on exactly this path (a trailing `/` is tolerated)",
     }),
     verify: byType(
       verifiers.map((v) => v.schema),
@@ -218,9 +218,28 @@ export const RouteSchema = Type.Object(
           "IPv4 and IPv6 addresses or CIDR ranges (`192.168.1.0/24`, `10.0.0.5`, `fd00::/8`): a request from any other address gets 403 (counted as `rejected`, the address logged), whatever the scheme. See `server.trust_proxy` behind a reverse proxy",
       }),
     ),
+    methods: Type.Optional(
+      Type.Array(Type.String({ pattern: "^[A-Z]+$" }), {
+        minItems: 1,
+        uniqueItems: true,
+        default: ["POST"],
+        description:
+          "the HTTP methods the route takes (upper case, e.g. `[POST, GET]`); others get 405. A GET or HEAD is stored with its query and an empty body",
+      }),
+    ),
+    content_type: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description:
+          "parse every body as this Content-Type (`application/json`, `application/x-www-form-urlencoded`), whatever the request says: for senders that send none or a wrong one. The stored request keeps the header it came with",
+      }),
+    ),
     dedupe: Type.Optional(DedupeSchema),
     filter: Type.Optional(
-      ExpressionField({ description: 'JSONata over the event; a falsy result answers `200 {"status":"ignored"}` and stores nothing' }),
+      ExpressionField({
+        description:
+          'JSONata over the event, plus `client` (the sender\'s address, as `allow_from` judges it); a falsy result answers `200 {"status":"ignored"}` and stores nothing',
+      }),
     ),
     targets: Type.Array(
       byType(

@@ -28,7 +28,7 @@ export async function admit(route: CompiledRoute, req: InboundRequest): Promise<
     return verdict.reason === "body_not_json" ? { kind: "invalid", reason: verdict.reason } : { kind: "rejected", reason: verdict.reason };
   const { deliveryId } = verdict;
 
-  const parsed = parseBody(req.rawBody, route.verifier.jsonBody ? "application/json" : req.headers["content-type"]);
+  const parsed = parseBody(req.rawBody, route.verifier.jsonBody ? "application/json" : (route.contentType ?? req.headers["content-type"]));
   if (!parsed.ok) return { kind: "invalid", reason: parsed.reason };
 
   const answer = route.verifier.handshake?.(req.headers, parsed.value);
@@ -52,8 +52,11 @@ export async function admit(route: CompiledRoute, req: InboundRequest): Promise<
     { value: request.body },
   );
 
-  if (route.filter && !isTruthy(await route.filter.evaluate(event))) return { kind: "ignored", event, deliveryId };
+  // The client's address is the ingress's knowledge, not part of the stored request: the
+  // route-level expressions see it beside the event's fields; targets, later, do not.
+  const seen = req.client === undefined ? event : { ...event, client: req.client };
+  if (route.filter && !isTruthy(await route.filter.evaluate(seen))) return { kind: "ignored", event, deliveryId };
   let dedupeKey: string | undefined;
-  if (route.dedupe) dedupeKey = route.dedupe.id ? stringifyId(await route.dedupe.id.evaluate(event)) : deliveryId;
+  if (route.dedupe) dedupeKey = route.dedupe.id ? stringifyId(await route.dedupe.id.evaluate(seen)) : deliveryId;
   return { kind: "accept", event, deliveryId, dedupeKey };
 }

@@ -46,13 +46,23 @@ export interface DryRunRequest {
   /** Lower-cased names. */
   headers: Record<string, string>;
   query: Record<string, string>;
+  /** The address the request would come from (`test --client`), for a filter on `client`. */
+  client?: string;
 }
 
 export async function dryRunRequest(config: CompiledConfig, route: CompiledRoute, request: DryRunRequest): Promise<DryRunReport> {
   const { rawBody } = request;
   const headers = { ...request.headers };
   if (!headers["content-type"] && /^\s*[[{]/.test(rawBody.toString("utf8"))) headers["content-type"] = "application/json";
-  const req: InboundRequest = { method: "POST", path: route.path, headers, query: request.query, rawBody, receivedAt: Date.now() };
+  const req: InboundRequest = {
+    method: "POST",
+    path: route.path,
+    headers,
+    query: request.query,
+    rawBody,
+    receivedAt: Date.now(),
+    ...(request.client === undefined ? {} : { client: request.client }),
+  };
 
   const report = { route: route.name, path: route.path, verify: route.verifyType };
   // The daemon refuses these before verification, whatever the route: so does the dry run.

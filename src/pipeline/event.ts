@@ -81,3 +81,9 @@ export function readBodyAsJson(event: ReceivedEvent): void {
   const parsed = parseBody(event.rawBody, "application/json");
   if (parsed.ok) event.body = parsed.value;
 }
+
+/** Reads a stored event's body as the route's `content_type` says, whatever its own header says. */
+export function readBodyAs(event: ReceivedEvent, contentType: string): void {
+  const parsed = parseBody(event.rawBody, contentType);
+  if (parsed.ok) event.body = parsed.value;
+}

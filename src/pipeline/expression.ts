@@ -1,5 +1,6 @@
 import jsonata from "jsonata";
 import { ExpressionError } from "../errors.js";
+import { inRange } from "./in-range.js";
 
 /**
  * JSONata, compiled once at config load and evaluated with guardrails so that a runaway
@@ -53,6 +54,7 @@ export function compileExpression(source: string, where: string, timeoutMs = EXP
     const at = f.position !== undefined ? ` at position ${f.position}` : "";
     throw new ExpressionSyntaxError(where, f.position, `JSONata syntax error${at}: ${f.message ?? "invalid expression"}`);
   }
+  compiled.registerFunction("inRange", inRange);
   return {
     source,
     where,

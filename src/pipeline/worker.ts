@@ -9,7 +9,7 @@ import type { DeliveryOutcome } from "../plugins/targets/target.js";
 import { type AttemptRecord, type ClaimedDelivery, excerpt, type Settlement, type Store, type TargetKey } from "../store/store.js";
 import type { Metrics } from "../telemetry/metrics.js";
 import type { StoreOutage } from "../telemetry/store-outage.js";
-import { type ReceivedEvent, readBodyAsJson } from "./event.js";
+import { type ReceivedEvent, readBodyAs, readBodyAsJson } from "./event.js";
 import { FailingTargets } from "./failing-targets.js";
 import { FreshEvents } from "./fresh-events.js";
 import { prepare } from "./prepare.js";
@@ -248,10 +248,13 @@ export class Worker {
         known: this.known,
       });
       const jsonBody = config.byName.get(b.route)?.verifier.jsonBody === true;
+      const contentType = config.byName.get(b.route)?.contentType;
       claims.push(
         claim.then((claimed) => {
           for (const d of claimed) {
             if (jsonBody && typeof d.event.body === "string") readBodyAsJson(d.event);
+            // A route's content_type: the body the ingress filtered on is the body targets see.
+            else if (contentType !== undefined) readBodyAs(d.event, contentType);
             this.dispatch(key, d, target);
           }
         }),

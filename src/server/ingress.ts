@@ -5,6 +5,7 @@ import type { Rejections } from "../console/rejections.js";
 import { type ReceiveDeps, receive } from "../pipeline/receive.js";
 import { RefusalLog } from "../telemetry/refusal-log.js";
 import { BodyBudget } from "./body-budget.js";
+import { clientAddress } from "./client-address.js";
 import { jsonTooDeep, MAX_JSON_DEPTH } from "./json-depth.js";
 import { readBody } from "./read-body.js";
 import { firstValues, flattenHeaders } from "./request-parts.js";
@@ -12,7 +13,7 @@ import { gateRequest } from "./route-gate.js";
 
 /**
  * The webhook listener. Route lookup is one Map hit on the exact path (O(1) in the number of
- * routes, and a reload swaps the whole map at once); a route answers POST only.
+ * routes, and a reload swaps the whole map at once); a route answers POST, or the `methods` it names.
  */
 
 export interface IngressOptions extends ReceiveDeps {
@@ -135,14 +136,15 @@ export function createIngressApp(opts: IngressOptions): Koa {
       ctx.body = gate.body;
       return;
     }
-    if (ctx.method !== "POST") {
+    const methods = route.methods ?? ["POST"];
+    if (!methods.includes(ctx.method)) {
       const note = {
         route: route.name,
         reason: "method_not_allowed",
-        message: "request refused: routes answer POST only",
+        message: `request refused: the route answers ${methods.join(", ")} only`,
         fields: { method: ctx.method.slice(0, 16) },
       };
-      return refuse(ctx, { status: 405, error: "method not allowed", allow: "POST", note });
+      return refuse(ctx, { status: 405, error: "method not allowed", allow: methods.join(", "), note });
     }
     if (opts.draining()) return refuse(ctx, { status: 503, error: "shutting down", close: true, retryLater: true });
     const { bodyLimit } = config.server;
@@ -209,6 +211,11 @@ export function createIngressApp(opts: IngressOptions): Koa {
         query: firstValues(new URLSearchParams(ctx.querystring)),
         rawBody: read.body,
         receivedAt,
+        client: clientAddress(
+          ctx.req.socket.remoteAddress,
+          config.server.trustProxy > 0 ? ctx.get("X-Forwarded-For") : undefined,
+          config.server.trustProxy,
+        ),
       },
       deps,
     );

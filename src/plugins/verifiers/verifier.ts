@@ -13,6 +13,11 @@ export interface InboundRequest {
   rawBody: Buffer;
   /** Epoch milliseconds the request arrived; timestamped schemes check tolerance against it. */
   receivedAt: number;
+  /**
+   * The client's address as `allow_from` judges it (see server/client-address.ts): the route
+   * filter and `dedupe.id` see it as the event's `client`. Absent in a dry run.
+   */
+  client?: string;
 }
 
 /**

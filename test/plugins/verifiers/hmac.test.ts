@@ -1,6 +1,6 @@
 import { createHmac } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { hmac } from "../../../src/plugins/verifiers/hmac.js";
+import { hmac, MAX_SIGNATURES } from "../../../src/plugins/verifiers/hmac.js";
 import {
   build,
   malformed,
@@ -137,10 +137,51 @@ describe("hmac", () => {
   });
 
   it("refuses bad options in the schema", () => {
-    expect(schemaAccepts(hmac, { secret: SECRET })).toBe(false);
     expect(schemaAccepts(hmac, { secret: SECRET, header: "X-Sig", algorithm: "md5" })).toBe(false);
     expect(schemaAccepts(hmac, { secret: SECRET, header: "X-Sig", encoding: "base32" })).toBe(false);
     expect(schemaAccepts(hmac, { secret: SECRET, header: "X-Sig", tolerance: "soon" })).toBe(false);
     expect(schemaAccepts(hmac, { secret: SECRET, header: "X-Sig", algorithm: "sha512", encoding: "base64", prefix: "" })).toBe(true);
+  });
+});
+
+describe("hmac: several signatures in one value (adnanh/webhook's sha1=<a>,sha1=<b>)", () => {
+  const verifier = build(hmac, { header: "X-Hub-Signature", algorithm: "sha1", prefix: "sha1=", separator: "," });
+  const good = mac("sha1", body);
+  const other = mac("sha1", body, "hex", "an old secret");
+  it.each([
+    { name: "the only one", value: `sha1=${good}`, want: { ok: true } },
+    { name: "second of two", value: `sha1=${other},sha1=${good}`, want: { ok: true } },
+    { name: "first of two, joined with ', '", value: `sha1=${good}, sha1=${other}`, want: { ok: true } },
+    { name: "bare, without the prefix", value: good, want: { ok: true } },
+    { name: "none matches", value: `sha1=${other},sha1=${other}`, want: mismatch },
+    { name: "nothing well-formed", value: "sha1=zz,sha1=", want: malformed },
+    {
+      name: `more than ${MAX_SIGNATURES}`,
+      value: [...Array(MAX_SIGNATURES).fill(`sha1=${other}`), `sha1=${good}`].join(","),
+      want: malformed,
+    },
+  ])("$name", ({ value, want }) => {
+    expect(verifier.verify(request({ body, headers: { "X-Hub-Signature": value } }))).toEqual(want);
+  });
+
+  it("without separator a list is one malformed signature", () => {
+    const single = build(hmac, { header: "X-Hub-Signature", algorithm: "sha1", prefix: "sha1=" });
+    expect(single.verify(request({ body, headers: { "X-Hub-Signature": `sha1=${good},sha1=${other}` } }))).toEqual(malformed);
+  });
+});
+
+describe("hmac: the signature in a query parameter", () => {
+  const verifier = build(hmac, { query: "sig", algorithm: "sha512" });
+  it("accepts the right one, refuses others, signs into the query", () => {
+    expect(verifier.verify(request({ body, query: { sig: mac("sha512", body) } }))).toEqual({ ok: true });
+    expect(verifier.verify(request({ body: tamper(body), query: { sig: mac("sha512", body) } }))).toEqual(mismatch);
+    expect(verifier.verify(request({ body, headers: { sig: mac("sha512", body) } }))).toEqual(missing);
+    expect(verifier.sign(Buffer.from(body), NOW)).toMatchObject({ headers: {}, query: { sig: mac("sha512", body) } });
+    expect(roundTrip(verifier, body)).toEqual({ ok: true });
+  });
+
+  it("needs exactly one of header and query", () => {
+    expect(() => build(hmac, { query: "sig", header: "X-Sig" })).toThrow(/header or query/);
+    expect(() => build(hmac, {})).toThrow(/header or query/);
   });
 });

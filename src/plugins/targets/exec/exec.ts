@@ -6,6 +6,7 @@ import { formatDelay } from "../../../pipeline/backoff.js";
 import type { Expression } from "../../../pipeline/expression.js";
 import { type DeliveryInput, type DeliveryOutcome, defineTarget, OptionProblems } from "../target.js";
 import { commandProblem } from "./exec-command.js";
+import { compileFiles, filesOption, renderFiles, withTempFiles } from "./exec-files.js";
 import type { RunResult } from "./helper-client.js";
 
 /** The daemon's variables a command inherits; everything else (tokens, secrets) stays out of the child. */
@@ -64,6 +65,7 @@ export const exec = defineTarget({
         description: "name → JSONata; added to the command's environment (see below)",
       }),
     ),
+    files: Type.Optional(filesOption),
     cwd: Type.Optional(
       Type.String({
         minLength: 1,
@@ -93,6 +95,10 @@ export const exec = defineTarget({
     // Every field is checked before giving up, so that one `check` run lists every problem.
     const args: Expression[] = (o.args ?? []).map((source, i) => ctx.compile(source, `args[${i}]`));
     const env: [string, Expression][] = Object.entries(o.env ?? {}).map(([name, source]) => [name, ctx.compile(source, `env.${name}`)]);
+    const files = compileFiles(o.files, ctx.compile);
+    const clash = files.find((f) => o.env?.[f.name] !== undefined);
+    if (clash)
+      throw new OptionProblems([{ field: `files.${clash.name}`, message: `${clash.name} is also set in env: give it one meaning` }]);
     if (!statSync(cwd, { throwIfNoEntry: false })?.isDirectory())
       throw new OptionProblems([{ field: "cwd", message: `${cwd} is not a folder` }]);
 
@@ -110,12 +116,18 @@ export const exec = defineTarget({
       const nul = [...argv, ...Object.values(own)].some((v) => v.includes("\0"));
       if (nul) throw new Error("an args or env value contains a NUL byte, which a command line cannot carry");
       const json: string | undefined = JSON.stringify(input.transformed ? input.transformed.value : input.event);
-      return { argv, env: own, stdin: json === undefined ? "" : `${json}\n` };
+      const contents = await renderFiles(files, input.event, stringify);
+      return { argv, env: own, files: contents, stdin: json === undefined ? "" : `${json}\n` };
     };
 
     return {
       coalesce: o.coalesce === true,
-      render: prepare,
+      async render(input) {
+        const { files: contents, ...rest } = await prepare(input);
+        if (contents.size === 0) return rest;
+        // What each file would hold; its path exists only during a real run.
+        return { ...rest, files: Object.fromEntries([...contents].map(([name, bytes]) => [name, bytes.toString("utf8")])) };
+      },
 
       async deliver(input, signal): Promise<DeliveryOutcome> {
         let prepared: Awaited<ReturnType<typeof prepare>>;
@@ -128,13 +140,21 @@ export const exec = defineTarget({
         if (signal.aborted) return { kind: "retry", error: "aborted: the daemon is shutting down" };
         const inherited: NodeJS.ProcessEnv = {};
         for (const name of INHERITED_ENV) if (process.env[name] !== undefined) inherited[name] = process.env[name];
-        const r = await ctx.commands.run(prepared.argv, {
-          cwd,
-          env: { ...inherited, ...prepared.env },
-          stdin: prepared.stdin,
-          timeoutMs: ctx.timeoutMs,
-          signal,
-        });
+        let r: RunResult;
+        try {
+          r = await withTempFiles(prepared.files, (paths) =>
+            ctx.commands.run(prepared.argv, {
+              cwd,
+              env: { ...inherited, ...prepared.env, ...paths },
+              stdin: prepared.stdin,
+              timeoutMs: ctx.timeoutMs,
+              signal,
+            }),
+          );
+        } catch (err) {
+          // The temporary folder could not be written (disk full, TMPDIR gone): may pass later.
+          return { kind: "retry", error: `cannot write the files for the command: ${(err as Error).message}` };
+        }
         const eventId = input.event.id;
         // A script that prints its credentials must not put them in the daemon's log, nor in the
         // error text; masked before the error text is cut from it.

@@ -1,0 +1,259 @@
+import { createHmac } from "node:crypto";
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { describe, expect, it } from "vitest";
+import { cleanupAfterEach, runCli, startDaemon, tempDir, waitFor } from "./harness.js";
+
+/**
+ * `switchyard import webhook`: adnanh/webhook hooks files of our own, modelled on its documented
+ * examples, converted by the built CLI, checked with `switchyard check`, then served: a small
+ * script stands in for the hook's command and writes down the argv, environment and file
+ * contents it was given, which must be what adnanh/webhook would have given it.
+ */
+
+const FIXTURES = resolve(import.meta.dirname, "../fixtures/adnanh-webhook");
+const SLOW = 120_000;
+const SECRET = "hook-secret";
+const OLD = "old-secret";
+const NEW = "new-secret";
+
+/** Writes what it was run with to dumps/<event id>.json beside itself. */
+const DUMP = `#!${process.execPath}
+const fs = require("node:fs");
+const path = require("node:path");
+const files = {};
+for (const [name, value] of Object.entries(process.env)) {
+  if (!/switchyard-files-/.test(value)) continue;
+  const st = fs.statSync(value);
+  files[name] = { path: value, content: fs.readFileSync(value).toString("base64"), mode: st.mode & 0o777 };
+}
+const out = path.join(__dirname, "dumps");
+fs.mkdirSync(out, { recursive: true });
+fs.writeFileSync(path.join(out, process.env.SWITCHYARD_EVENT_ID + ".json"), JSON.stringify({ argv: process.argv.slice(2), env: process.env, files, cwd: process.cwd() }));
+`;
+
+interface Dump {
+  argv: string[];
+  env: Record<string, string>;
+  files: Record<string, { path: string; content: string; mode: number }>;
+  cwd: string;
+}
+
+function setup() {
+  const dir = tempDir("switchyard-import-");
+  const dump = join(dir, "dump.cjs");
+  writeFileSync(dump, DUMP);
+  chmodSync(dump, 0o755);
+  const work = join(dir, "work");
+  mkdirSync(work);
+  const env = {
+    DUMP: dump,
+    WORKDIR: work,
+    HOOK_SECRET: SECRET,
+    OLD_SECRET: OLD,
+    NEW_SECRET: NEW,
+    SWITCHYARD_LISTEN: "127.0.0.1:0",
+    SWITCHYARD_ADMIN: "127.0.0.1:0",
+  };
+  return { dir, work, env };
+}
+
+const hmacHex = (algorithm: string, secret: string, body: string) => createHmac(algorithm, secret).update(body).digest("hex");
+
+async function send(url: string, init: RequestInit): Promise<{ status: number; json: Record<string, unknown> }> {
+  const res = await fetch(url, init);
+  const text = await res.text();
+  return { status: res.status, json: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
+}
+
+async function dumpOf(dir: string, id: unknown): Promise<Dump> {
+  const file = join(dir, "dumps", `${String(id)}.json`);
+  await waitFor(() => existsSync(file), `the command to run for event ${String(id)}`, 30_000);
+  return JSON.parse(readFileSync(file, "utf8")) as Dump;
+}
+
+const text = (b64: string | undefined) => Buffer.from(b64 ?? "", "base64").toString("utf8");
+
+describe("switchyard import webhook", () => {
+  const { track } = cleanupAfterEach();
+
+  it(
+    "converts every rule type and parameter source exactly: same argv, env and files, check passes, exit 0",
+    async () => {
+      const { dir, work, env } = setup();
+      const out = join(dir, "switchyard.yaml");
+      const imported = await runCli(["import", "webhook", join(FIXTURES, "exact.json.tmpl"), "-o", out], env);
+      expect(imported.stderr).toContain("converted 4 of 4 hooks");
+      expect(imported.stderr).toContain("everything converted exactly");
+      expect(imported.code).toBe(0);
+      const config = readFileSync(out, "utf8");
+      // The hooks' order, each route named after its hook; template getenv kept as ${VAR}.
+      expect([...config.matchAll(/# hook "([^"]+)"/g)].map((m) => m[1])).toEqual(["deploy", "ops/restart", "nightly", "rotating"]);
+      expect(config).toContain("secret: ${HOOK_SECRET}");
+      expect(config).not.toContain(SECRET);
+      expect(config).toContain("concurrency: 1");
+
+      const checked = await runCli(["check", "-c", out], env);
+      expect(checked.stdout).toContain("ok (4 routes, 4 targets)");
+      expect(checked.code).toBe(0);
+
+      const daemon = track(await startDaemon(out, env));
+
+      // and[signature, value, regex]; several signatures in the header, the second one right.
+      const push = JSON.stringify({
+        ref: "refs/heads/main",
+        head_commit: { id: "c0ffee", message: "fix" },
+        commits: [{ id: "aaa" }, { id: "bbb" }],
+        pusher: { name: "ana" },
+        logo: Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x00, 0xff]).toString("base64"),
+      });
+      const signatures = `sha256=${hmacHex("sha256", "wrong", push)},sha256=${hmacHex("sha256", SECRET, push)}`;
+      const headers = { "content-type": "application/json", "x-signature": signatures, "x-event": "push" };
+      const accepted = await send(`${daemon.url}/hooks/deploy?branch=main`, { method: "PUT", body: push, headers });
+      expect(accepted).toMatchObject({ status: 202, json: { status: "accepted" } });
+      const d = await dumpOf(dir, accepted.json.id);
+      expect(d.argv).toEqual(["c0ffee", "bbb", "push", "main", "PUT", "--now", '{"id":"c0ffee","message":"fix"}', ""]);
+      expect(d.env).toMatchObject({ PUSHER: "ana", HOOK_branch: "main", QUERY_JSON: '{"branch":"main"}' });
+      expect(JSON.parse(d.env.HEADERS_JSON ?? "{}")).toMatchObject({ "X-Event": "push", "Content-Type": "application/json" });
+      expect(text(d.files.COMMIT_FILE?.content)).toBe('{"id":"c0ffee","message":"fix"}');
+      expect([...Buffer.from(d.files.HOOK_LOGO?.content ?? "", "base64")]).toEqual([0x89, 0x50, 0x4e, 0x47, 0x00, 0xff]);
+      for (const f of Object.values(d.files)) {
+        expect(f.mode).toBe(0o600);
+        // Removed once the run is over.
+        await waitFor(() => !existsSync(f.path), "the temporary file to be removed");
+      }
+
+      // The value rule says no: ignored; a bad signature: 401; a method the hook does not take: 405.
+      const other = push.replace("refs/heads/main", "refs/heads/dev");
+      const sig = (body: string) => `sha256=${hmacHex("sha256", SECRET, body)}`;
+      expect(
+        await send(`${daemon.url}/hooks/deploy`, { method: "POST", body: other, headers: { ...headers, "x-signature": sig(other) } }),
+      ).toMatchObject({ status: 200, json: { status: "ignored" } });
+      expect(
+        await send(`${daemon.url}/hooks/deploy`, {
+          method: "POST",
+          body: push,
+          headers: { ...headers, "x-event": "fork", "x-signature": sig(push) },
+        }),
+      ).toMatchObject({ status: 200, json: { status: "ignored" } });
+      expect(
+        (await send(`${daemon.url}/hooks/deploy`, { method: "POST", body: push, headers: { ...headers, "x-signature": sig("x") } })).status,
+      ).toBe(401);
+      expect((await fetch(`${daemon.url}/hooks/deploy`, { method: "GET" })).status).toBe(405);
+
+      // or / not / ip-whitelist over a JSON text inside a form body sent with the wrong Content-Type.
+      const form = (data: unknown) => `data=${encodeURIComponent(JSON.stringify(data))}`;
+      const opsInit = (data: unknown) => ({ method: "POST", body: form(data), headers: { "content-type": "text/plain" } });
+      const ops = await send(`${daemon.url}/hooks/ops/restart`, opsInit({ service: "web", hosts: ["h1", "h2"], env: "staging" }));
+      expect(ops).toMatchObject({ status: 202 });
+      expect((await dumpOf(dir, ops.json.id)).argv).toEqual(["web", "h1"]);
+      expect(await send(`${daemon.url}/hooks/ops/restart`, opsInit({ service: "web", hosts: [], env: "PROD" }))).toMatchObject({
+        status: 200,
+        json: { status: "ignored" },
+      });
+
+      // A signature in a query parameter; a JSON array payload read as adnanh/webhook's root.0.
+      const list = JSON.stringify([{ name: "first" }, { name: "second" }]);
+      const sigQuery = encodeURIComponent(`sha1=${hmacHex("sha1", SECRET, list)}`);
+      const nightly = await send(`${daemon.url}/hooks/nightly?sig=${sigQuery}`, {
+        method: "POST",
+        body: list,
+        headers: { "content-type": "application/json" },
+      });
+      expect(nightly).toMatchObject({ status: 202 });
+      const n = await dumpOf(dir, nightly.json.id);
+      expect(n.argv).toEqual(["first"]);
+      expect(n.cwd).toBe(work);
+      expect((await send(`${daemon.url}/hooks/nightly`, { method: "POST", body: list })).status).toBe(401);
+
+      // or of two signatures with soft failures: either secret, as while rotating it.
+      for (const secret of [OLD, NEW]) {
+        const body = JSON.stringify({ rotated: secret });
+        const rotated = await send(`${daemon.url}/hooks/rotating`, {
+          method: "POST",
+          body,
+          headers: { "content-type": "application/json", "x-hub-signature-512": `sha512=${hmacHex("sha512", secret, body)}` },
+        });
+        expect(rotated).toMatchObject({ status: 202 });
+        expect((await dumpOf(dir, rotated.json.id)).argv).toEqual([]);
+      }
+    },
+    SLOW,
+  );
+
+  it(
+    "lists what it cannot convert per hook id, exits 1, and the output still passes check and runs",
+    async () => {
+      const { dir, env } = setup();
+      const out = join(dir, "switchyard.yaml");
+      const imported = await runCli(["import", "webhook", join(FIXTURES, "lossy.yaml"), "-o", out], env);
+      expect(imported.code).toBe(1);
+      const lines = imported.stderr.split("\n");
+      const about = (id: string, what: string) => lines.some((l) => l.startsWith(`warning: hook "${id}": `) && l.includes(what));
+      for (const option of ["response-message", "response-headers", "success-http-response-code", "include-command-output-in-response"]) {
+        expect(about("notify", `${option}: not converted yet`)).toBe(true);
+      }
+      expect(about("notify", "timeout: not an adnanh/webhook hook option")).toBe(true);
+      expect(about("notify", 'request "remote-addr"')).toBe(true);
+      expect(about("notify", "entire-payload")).toBe(true);
+      expect(about("notify", "raw-request-body")).toBe(true);
+      expect(about("notify", "HOOK_user_name")).toBe(true);
+      expect(about("guarded", "payload-hmac-sha1")).toBe(true);
+      expect(about("guarded", "refuses every request")).toBe(true);
+      expect(about("no-command", "no execute-command")).toBe(true);
+      expect(imported.stderr).toContain("converted 2 of 3 hooks");
+
+      const checked = await runCli(["check", "-c", out], env);
+      expect(checked.code).toBe(0);
+
+      const daemon = track(await startDaemon(out, env));
+      const body = '{"action":"go","user":{"name":"bo"}}';
+      const notify = await send(`${daemon.url}/hooks/notify`, { method: "POST", body, headers: { "content-type": "application/json" } });
+      expect(notify).toMatchObject({ status: 202 });
+      const d = await dumpOf(dir, notify.json.id);
+      expect(d.argv).toEqual([body, body, ""]);
+      expect(d.env.HOOK_user_name).toBe("bo");
+      // The signature it could not check: nothing gets through, signed or not.
+      expect(
+        await send(`${daemon.url}/hooks/guarded`, { method: "POST", body, headers: { "content-type": "application/json" } }),
+      ).toMatchObject({
+        status: 200,
+        json: { status: "ignored" },
+      });
+    },
+    SLOW,
+  );
+
+  it(
+    "exits 2 and writes nothing for a file it cannot use",
+    async () => {
+      const dir = tempDir("switchyard-import-");
+      const out = join(dir, "out.yaml");
+      writeFileSync(join(dir, "broken.json"), '[{"id": "a", ');
+      writeFileSync(join(dir, "twice.json"), '[{"id": "a", "execute-command": "/bin/true"}, {"id": "a", "execute-command": "/bin/true"}]');
+      writeFileSync(join(dir, "object.json"), '{"id": "a"}');
+      writeFileSync(join(dir, "go.tmpl"), '[{"id": "{{ .Name }}", "execute-command": "/bin/true"}]');
+      for (const [file, said] of [
+        ["missing.json", "cannot read"],
+        ["broken.json", "neither JSON nor YAML"],
+        ["twice.json", "appears twice"],
+        ["object.json", "a list of hooks"],
+        ["go.tmpl", "template action {{ .Name }}"],
+      ] as const) {
+        const r = await runCli(["import", "webhook", join(dir, file), "-o", out]);
+        expect(r.stderr).toContain(said);
+        expect(r.code).toBe(2);
+        expect(readdirSync(dir)).not.toContain("out.yaml");
+      }
+      // An existing output is kept unless --force.
+      writeFileSync(out, "mine\n");
+      writeFileSync(join(dir, "ok.json"), '[{"id": "a", "execute-command": "/bin/true"}]');
+      expect((await runCli(["import", "webhook", join(dir, "ok.json"), "-o", out])).code).toBe(2);
+      expect(readFileSync(out, "utf8")).toBe("mine\n");
+      const forced = await runCli(["import", "webhook", join(dir, "ok.json"), "-o", out, "--force", "--url-prefix", "api/v1"]);
+      expect(forced.code).toBe(0);
+      expect(readFileSync(out, "utf8")).toContain("path: /api/v1/a");
+    },
+    SLOW,
+  );
+});
