@@ -12,8 +12,13 @@ import { LiveFeed } from "./console/live-feed.js";
 import { Rejections } from "./console/rejections.js";
 import { Tally } from "./console/tally.js";
 import { ConfigError, formatIssue } from "./errors.js";
+import type { ReceivedEvent } from "./pipeline/event.js";
 import { Worker } from "./pipeline/worker.js";
 import { HelperClient } from "./plugins/targets/exec/helper-client.js";
+import { serveRelay } from "./relay/relay-endpoint.js";
+import { RelayHub } from "./relay/relay-hub.js";
+import { RelayMetrics } from "./relay/relay-metrics.js";
+import { RelayPullers } from "./relay/relay-pullers.js";
 import { createAdminApp, createAdminRouter } from "./server/admin.js";
 import { createIngressApp } from "./server/ingress.js";
 import { listenOn } from "./server/listen-on.js";
@@ -80,6 +85,10 @@ export class Daemon {
   private readonly rejections = new Rejections();
   private readonly startedAt = Date.now();
   private lastReload: ReloadStatus | undefined;
+  /** The relay: pulls waiting at this edge, its metrics, and the pullers of `relays:`. */
+  private readonly relayHub = new RelayHub();
+  private readonly relayMetrics: RelayMetrics;
+  private readonly pullers: RelayPullers;
   listenAddress: AddressInfo | undefined;
   adminAddress: AddressInfo | undefined;
 
@@ -97,7 +106,17 @@ export class Daemon {
     private readonly tally: Tally,
   ) {
     this.pruner = new Pruner({ store, log: opts.log, retentionMs: () => this.live.store.retentionMs });
+    this.relayMetrics = new RelayMetrics(metrics.registry, store, () => this.live);
+    this.relayMetrics.declare(live);
+    const receiveDeps = { store, metrics, log: opts.log, onAccepted: this.accepted, outage, refusals, tally, feed };
+    this.pullers = new RelayPullers(receiveDeps, this.relayMetrics, () => this.live, opts.log);
   }
+
+  /** An event is stored: the worker delivers its pushed targets, waiting pulls take its relayed ones. */
+  private readonly accepted = (event: ReceivedEvent, targets: number): void => {
+    this.worker.accepted(event, targets);
+    this.relayHub.accepted(event.route);
+  };
 
   static async start(opts: DaemonOptions): Promise<Daemon> {
     const log = opts.log;
@@ -136,6 +155,7 @@ export class Daemon {
       throw err;
     }
     worker.start();
+    await daemon.pullers.sync(config.relays);
     tally.start();
     daemon.pruner.start();
     if (opts.watch !== false) daemon.watchConfig();
@@ -183,7 +203,9 @@ export class Daemon {
       log,
       config: () => this.live,
       draining: () => this.draining,
-      onAccepted: (event, targets) => this.worker.accepted(event, targets),
+      onAccepted: this.accepted,
+      relay: (ctx, found) =>
+        serveRelay(ctx, found, { store: this.store, log, hub: this.relayHub, metrics: this.relayMetrics, draining: () => this.draining }),
       outage: this.outage,
       refusals: this.refusals,
       rejections: this.rejections,
@@ -271,6 +293,8 @@ export class Daemon {
     const after = names(next);
     const removed = [...before].filter((t) => !after.has(t));
     log.info({ trigger, routes: next.routes.length, added: [...after].filter((t) => !before.has(t)), removed }, "config reloaded");
+    this.relayMetrics.declare(this.live);
+    await this.pullers.sync(this.live.relays);
     this.worker.wake();
     return true;
   }
@@ -315,6 +339,8 @@ export class Daemon {
     this.pruner.stop();
     this.watcher?.close();
     unwatchFile(this.live.file);
+    // Before the store closes: a pull being written finishes and is acknowledged.
+    await this.pullers.stop();
     const closing = this.servers.map(closeServer);
     await this.worker.stop(this.live.server.shutdownTimeoutMs);
     await this.reloading;

@@ -6,6 +6,7 @@ import { compileExpression, type Expression, ExpressionSyntaxError } from "../pi
 import { buildRedactor, type Redactor } from "../pipeline/redact.js";
 import { type CommandRunner, NO_COMMANDS } from "../plugins/targets/exec/helper-client.js";
 import { findVerifier } from "../plugins/verifiers/index.js";
+import { compileRelays, type RelayEndpoint, type RelaySettings, relayPaths } from "../relay/relay-settings.js";
 import { type AddressOverrides, formatAddress, isLoopback, type ListenAddress, resolveAddresses } from "./addresses.js";
 import { type CompiledRoute, type CompileHelpers, compileRoute } from "./compile-route.js";
 import { type Path, placeOf } from "./interpolate.js";
@@ -57,6 +58,10 @@ export interface CompiledConfig {
   routes: CompiledRoute[];
   byPath: ReadonlyMap<string, CompiledRoute>;
   byName: ReadonlyMap<string, CompiledRoute>;
+  /** Relay targets by the path their puller fetches from (src/relay/relay-endpoint.ts). */
+  relayPaths: ReadonlyMap<string, RelayEndpoint>;
+  /** Top-level `relays:`: the edges this instance pulls from. */
+  relays: RelaySettings[];
   warnings: ConfigIssue[];
 }
 
@@ -139,12 +144,14 @@ function* compileSteps(loaded: LoadedConfig, opts: CompileOptions): Generator<vo
   const redact: Redactor = (text) => redactor(text);
   const routes = yield* compileRoutes(loaded, { issue, expr, dir, env, log: opts.log, unsound, redact, commands });
   warn(loaded, server.listen, issue);
+  const relays = compileRelays(config.relays, issue);
+  const relayEndpoints = relayPaths(routes.routes, routes.byPath, issue, server.listen, false);
 
   const errors = issues.filter((i) => i.severity === "error");
   if (errors.length > 0) throw new ConfigError(file, issues);
   yield; // the redactor walks every route's secrets at once
   redactor = buildRedactor(config, dir, loaded.raw);
-  return { file, dir, server, store, redact, ...routes, warnings: issues };
+  return { file, dir, server, store, redact, ...routes, relayPaths: relayEndpoints, relays, warnings: issues };
 }
 
 type Issue = CompileHelpers["issue"];

@@ -1,6 +1,7 @@
 import { type Static, type TSchema, Type } from "@sinclair/typebox";
 import { targets } from "../plugins/targets/index.js";
 import { verifiers } from "../plugins/verifiers/index.js";
+import { RelaySchema } from "../relay/relay-settings.js";
 import { ADDRESS_PATTERN, DEFAULT_LISTEN } from "./addresses.js";
 import { DEFAULT_TEXT_MARK, ExpressionField, SecretField } from "./marks.js";
 import { DURATION_PATTERN, SIZE_PATTERN } from "./units.js";
@@ -238,6 +239,11 @@ export const ConfigSchema = Type.Object(
     server: Type.Optional(ServerSchema),
     store: Type.Optional(StoreSchema),
     routes: Type.Array(RouteSchema, { description: "The webhook routes." }),
+    relays: Type.Optional(
+      Type.Array(RelaySchema, {
+        description: "Edges this instance pulls webhooks from: see [Relay](#relay-receive-webhooks-at-home-without-opening-a-port).",
+      }),
+    ),
   },
   { additionalProperties: false },
 );
