@@ -3,8 +3,13 @@ import { Agent, request } from "undici";
 import { VERSION } from "../version.js";
 import { type PullAnswer, parsePullAnswer } from "./relay-wire.js";
 
-/** A connection silent this much longer than the poll's wait is taken as stalled. */
-export const STALL_MARGIN_MS = 10_000;
+/**
+ * A connection silent longer than the poll's wait plus this is taken as stalled: half the wait
+ * plus 2 s (a 25 s wait: 14.5 s), room for a slow edge or proxy without waiting minutes.
+ */
+export function stallMarginMs(waitMs: number): number {
+  return 2_000 + waitMs / 2;
+}
 /** A pull answer holds at most `batch` bodies; beyond this it is refused rather than held in memory. */
 const MAX_ANSWER_BYTES = 256 * 1024 * 1024;
 
@@ -32,10 +37,10 @@ export class RelayClient {
   private readonly ackUrl: URL;
 
   constructor(private readonly o: RelayClientOptions) {
-    const idle = o.waitMs + STALL_MARGIN_MS;
+    const idle = o.waitMs + stallMarginMs(o.waitMs);
     const ca = o.caFile ? readFileSync(o.caFile, "utf8") : undefined;
     this.agent = new Agent({
-      connectTimeout: STALL_MARGIN_MS,
+      connectTimeout: 10_000,
       headersTimeout: idle,
       bodyTimeout: idle,
       ...(ca ? { connect: { ca } } : {}),

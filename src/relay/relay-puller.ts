@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import { RelayClient, type RelayClientOptions } from "./relay-client.js";
+import { RelayClient, type RelayClientOptions, stallMarginMs } from "./relay-client.js";
 import type { WireEvent } from "./relay-wire.js";
 
 /**
@@ -97,7 +97,7 @@ export class RelayPuller {
     }
     if (acks.length > 0) {
       // Not aborted by stop: what is stored here should not wait for a lease to expire at the edge.
-      await this.client.ack(answer.lease, acks, AbortSignal.timeout(this.o.waitMs + 10_000));
+      await this.client.ack(answer.lease, acks, AbortSignal.timeout(this.o.waitMs + stallMarginMs(this.o.waitMs)));
       this.o.counters.acknowledged(acks.length);
     }
     return kept;

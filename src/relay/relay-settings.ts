@@ -32,7 +32,7 @@ export const RelaySchema = Type.Object(
         pattern: DURATION_PATTERN,
         default: RELAY_WAIT_DEFAULT,
         description:
-          "how long a pull waits at the edge for an event to arrive (long polling; at most 55s); a connection silent for this plus 10s is taken as stalled and made again",
+          "how long a pull waits at the edge for an event to arrive (long polling; at most 55s); a connection silent for one and a half times this plus 2s is taken as stalled and made again",
       }),
     ),
     ca_file: Type.Optional(
