@@ -22,7 +22,7 @@ import { RelayPullers } from "./relay/relay-pullers.js";
 import { createAdminApp, createAdminRouter } from "./server/admin.js";
 import { createIngressApp } from "./server/ingress.js";
 import { listenOn } from "./server/listen-on.js";
-import { applyListenerLimits, createListener } from "./server/listener.js";
+import { applyListenerLimits, applyListenerTls, createListener } from "./server/listener.js";
 import { openStore } from "./store/open.js";
 import { Pruner } from "./store/pruner.js";
 import type { Store } from "./store/store.js";
@@ -193,7 +193,7 @@ export class Daemon {
         const a = this.listenAddress;
         if (!a) return undefined;
         const host = a.address === "0.0.0.0" || a.address === "::" ? "127.0.0.1" : a.family === "IPv6" ? `[${a.address}]` : a.address;
-        return `http://${host}:${a.port}`;
+        return `${this.live.server.tls ? "https" : "http"}://${host}:${a.port}`;
       },
     });
     const separateAdmin = this.live.server.admin !== undefined;
@@ -216,7 +216,7 @@ export class Daemon {
     // Slow and abusive clients: connection cap, header and request timeouts, keep-alive limits.
     const limits = this.live.server;
     const onDrop = () => this.metrics.ingressRefused.inc({ reason: "max_connections" });
-    const ingressServer = createListener(ingress.callback(), { limits, log, name: "listen", onDrop });
+    const ingressServer = createListener(ingress.callback(), { limits, log, name: "listen", onDrop, tls: this.live.server.tls });
     this.servers.push(ingressServer);
     this.listenAddress = await listenOn(ingressServer, this.live.server.listen, this.live.server.listenFrom);
     if (this.live.server.admin) {
@@ -274,15 +274,19 @@ export class Daemon {
     const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
     if (!same(old.server.listen, next.server.listen)) needsRestart.push("server.listen");
     if (!same(old.server.admin, next.server.admin)) needsRestart.push("server.admin");
+    // The certificate and key are swapped in place; turning HTTPS on or off needs a new listener.
+    if ((old.server.tls === undefined) !== (next.server.tls === undefined)) needsRestart.push("server.tls");
     // The store is not reopened on reload; its retention is only a setting of the pruner.
     if (!same({ ...old.store, retentionMs: 0 }, { ...next.store, retentionMs: 0 })) needsRestart.push("store");
     const retentionChanged = old.store.retentionMs !== next.store.retentionMs;
     // Listeners and the store are not rebuilt on reload: keep running ones, say so, apply the rest.
     applyLogLevel(log, next, this.opts.env ?? process.env);
     const store = { ...old.store, retentionMs: next.store.retentionMs };
-    this.live = { ...next, server: { ...next.server, listen: old.server.listen, admin: old.server.admin }, store };
+    const tls = (old.server.tls === undefined) === (next.server.tls === undefined) ? next.server.tls : old.server.tls;
+    this.live = { ...next, server: { ...next.server, listen: old.server.listen, admin: old.server.admin, tls }, store };
     if (retentionChanged) this.pruner.runSoon();
     for (const server of this.servers) applyListenerLimits(server, this.live.server);
+    if (this.servers[0]) applyListenerTls(this.servers[0], this.live.server.tls);
     for (const w of next.warnings) log.warn({ place: w.place, line: w.line }, `config warning: ${w.message}`);
     if (needsRestart.length > 0) log.warn({ keys: needsRestart }, "these settings changed and take effect only after a restart");
     this.metrics.reloads.inc({ result: "success" });

@@ -120,6 +120,22 @@ export const ServerSchema = Type.Object(
           "total size of the request bodies being received and processed at once; beyond it a webhook gets `503` with `Retry-After` before its body is read. Bounds the memory a flood of large requests can take",
       }),
     ),
+    tls: Type.Optional(
+      Type.Object(
+        {
+          cert_file: Type.String({
+            minLength: 1,
+            description: "PEM certificate chain (certbot's `fullchain.pem`), relative to the config file's folder",
+          }),
+          key_file: Type.String({ minLength: 1, description: "PEM private key (certbot's `privkey.pem`)" }),
+        },
+        {
+          additionalProperties: false,
+          description:
+            "serve `listen` over HTTPS with this certificate and key; both files are read again on every reload (SIGHUP after a certbot renewal), and a reload that cannot read them keeps the old ones serving. The admin address on a port of its own stays plain HTTP",
+        },
+      ),
+    ),
     trust_proxy: Type.Optional(
       Type.Integer({
         minimum: 0,

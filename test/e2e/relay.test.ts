@@ -28,7 +28,7 @@ function githubEvent(i: number): SentEvent {
   return { delivery: randomUUID(), body };
 }
 
-function edgeConfig(dir: string, store: string): string {
+function edgeConfig(store: string): string {
   return `server: { listen: 127.0.0.1:0 }
 store: ${store}
 routes:
@@ -135,7 +135,7 @@ describe("e2e: relay", () => {
     async () => {
       const dir = tempDir("switchyard-relay-");
       const env = { RELAY_TOKEN: randomBytes(16).toString("hex"), GITHUB_SECRET: SECRET };
-      const edgeFile = writeConfig(dir, edgeConfig(dir, `{ path: ${join(dir, "edge.db")} }`), "edge.yaml");
+      const edgeFile = writeConfig(dir, edgeConfig(`{ path: ${join(dir, "edge.db")} }`), "edge.yaml");
       let edge = track(await startDaemon(edgeFile, env));
       const proxy: TcpProxy = await startTcpProxy(portOf(edge.url));
       later(() => proxy.close());
@@ -211,7 +211,7 @@ describe("e2e: relay", () => {
       later(() => redis.destroy());
       const dir = tempDir("switchyard-relay-redis-");
       const env = { RELAY_TOKEN: randomBytes(16).toString("hex"), GITHUB_SECRET: SECRET };
-      const edgeFile = writeConfig(dir, edgeConfig(dir, `{ type: redis, url: "${redis.url}" }`), "edge.yaml");
+      const edgeFile = writeConfig(dir, edgeConfig(`{ type: redis, url: "${redis.url}" }`), "edge.yaml");
       let edge = track(await startDaemon(edgeFile, env));
       const proxy = await startTcpProxy(portOf(edge.url));
       later(() => proxy.close());

@@ -55,8 +55,15 @@ export async function startTcpProxy(upstream: number): Promise<TcpProxy> {
     },
     stall(on) {
       stalled = on;
-      if (on) for (const p of pairs) p.stalled = true;
-      else for (const p of [...pairs].filter((x) => x.stalled)) p.a.destroy(), p.b.destroy(), pairs.delete(p);
+      if (on) {
+        for (const p of pairs) p.stalled = true;
+        return;
+      }
+      for (const p of [...pairs].filter((x) => x.stalled)) {
+        p.a.destroy();
+        p.b.destroy();
+        pairs.delete(p);
+      }
     },
     close() {
       proxy.cut();
