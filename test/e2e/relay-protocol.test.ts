@@ -77,6 +77,9 @@ routes:
         "the lag gauge to show the waiting events",
       );
 
+      const overview = (await (await fetch(`${d.url}/api/v1/routes`)).json()) as { routes: { targets: { relayLagSeconds?: number }[] }[] };
+      expect(overview.routes[0]?.targets[0]?.relayLagSeconds).toBeGreaterThan(0);
+
       // Asking for 100 gets the batch limit, 5, oldest first, the request as received.
       const a = await pull("?max=100");
       expect(a.status).toBe(200);
