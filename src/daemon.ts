@@ -114,8 +114,11 @@ export class Daemon {
 
   /** An event is stored: the worker delivers its pushed targets, waiting pulls take its relayed ones. */
   private readonly accepted = (event: ReceivedEvent, targets: number): void => {
-    this.worker.accepted(event, targets);
-    this.relayHub.accepted(event.route);
+    const route = this.live.byName.get(event.route);
+    const pulled = route ? route.targets.filter((t) => t.target.pulled).length : 0;
+    // The worker keeps the event in memory for the targets it will claim, not for pulled ones.
+    if (targets > pulled) this.worker.accepted(event, targets - pulled);
+    if (pulled > 0) this.relayHub.accepted(event.route);
   };
 
   static async start(opts: DaemonOptions): Promise<Daemon> {

@@ -111,7 +111,7 @@ async function pull(ctx: Koa.Context, endpoint: RelayEndpoint, deps: RelayEndpoi
   const owner = `${OWNER_PREFIX}${lease}`;
   // The puller hung up (or the proxy did): stop waiting, lease nothing more.
   const gone = new AbortController();
-  ctx.req.once("close", () => gone.abort());
+  ctx.res.once("close", () => gone.abort());
   for (;;) {
     const events = await leaseBatch(endpoint, owner, limit, deps);
     if (events.length > 0 || Date.now() >= deadline || gone.signal.aborted || deps.draining()) {
