@@ -91,7 +91,16 @@ export async function relayPull(url: string, o: RelayPullOptions): Promise<numbe
     waitMs,
     ...(o.caFile ? { caFile: o.caFile } : {}),
     log,
-    handle: forward,
+    // One at a time, in order: a local server sees them as the provider sent them.
+    handle: async (events) => {
+      const results: Handled[] = [];
+      for (const event of events) {
+        const r = await forward(event);
+        results.push(r);
+        if (r === "keep") break;
+      }
+      return results;
+    },
     counters: { pulled: () => undefined, acknowledged: () => undefined, reconnect: () => undefined },
   });
   puller.start();

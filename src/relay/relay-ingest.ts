@@ -1,6 +1,7 @@
 import type { CompiledConfig } from "../config/compile.js";
 import { type ReceiveDeps, receive } from "../pipeline/receive.js";
 import { jsonTooDeep } from "../server/json-depth.js";
+import type { Store } from "../store/store.js";
 import type { Handled } from "./relay-puller.js";
 import type { WireEvent } from "./relay-wire.js";
 
@@ -54,4 +55,43 @@ function nullProto(record: Record<string, string>): Record<string, string> {
   const out: Record<string, string> = Object.create(null);
   for (const [k, v] of Object.entries(record)) out[k] = v;
   return out;
+}
+
+/**
+ * A pulled batch, in order: each event's durable write joins the same group commit (one fsync
+ * for the batch rather than one per event), yet the writes are submitted in the order the edge
+ * received the events, because each waits until the one before it has submitted its own (or
+ * has finished without one: refused, ignored, a duplicate).
+ */
+export async function ingestBatch(
+  events: readonly WireEvent[],
+  relay: string,
+  config: CompiledConfig,
+  deps: ReceiveDeps,
+): Promise<Handled[]> {
+  let previous: Promise<void> = Promise.resolve();
+  const results = events.map((event) => {
+    let turn: () => void = () => undefined;
+    const submitted = new Promise<void>((r) => {
+      turn = r;
+    });
+    const mine = previous;
+    previous = submitted;
+    // The same store, but telling the next event when this one has submitted its write.
+    const store = new Proxy(deps.store, {
+      get(target, key) {
+        if (key === "enqueue") {
+          return (req: Parameters<Store["enqueue"]>[0]) => {
+            const written = target.enqueue(req);
+            turn();
+            return written;
+          };
+        }
+        const value: unknown = Reflect.get(target, key);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    return mine.then(() => ingestRelayed(event, relay, config, { ...deps, store })).finally(turn);
+  });
+  return Promise.all(results);
 }

@@ -19,7 +19,8 @@ export interface PullerCounters {
 export interface RelayPullerOptions extends RelayClientOptions {
   name: string;
   log: Logger;
-  handle(event: WireEvent): Promise<Handled>;
+  /** One result per event, in order; only the leading `ack`s are acknowledged. */
+  handle(events: readonly WireEvent[]): Promise<Handled[]>;
   counters: PullerCounters;
 }
 
@@ -85,22 +86,15 @@ export class RelayPuller {
     const answer = await this.client.pull(signal);
     if (answer.events.length === 0) return false;
     this.o.counters.pulled(answer.events.length);
-    const acks: string[] = [];
-    let kept = false;
-    for (const event of answer.events) {
-      if (signal.aborted) break;
-      if ((await this.o.handle(event)) === "keep") {
-        kept = true;
-        break;
-      }
-      acks.push(event.ack);
-    }
+    const handled = await this.o.handle(answer.events);
+    const kept = handled.indexOf("keep");
+    const acks = answer.events.slice(0, kept === -1 ? handled.length : kept).map((e) => e.ack);
     if (acks.length > 0) {
       // Not aborted by stop: what is stored here should not wait for a lease to expire at the edge.
       await this.client.ack(answer.lease, acks, AbortSignal.timeout(this.o.waitMs + stallMarginMs(this.o.waitMs)));
       this.o.counters.acknowledged(acks.length);
     }
-    return kept;
+    return kept !== -1;
   }
 
   private sleep(ms: number): Promise<void> {

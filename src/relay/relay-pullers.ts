@@ -1,7 +1,7 @@
 import type { Logger } from "pino";
 import type { CompiledConfig } from "../config/compile.js";
 import type { ReceiveDeps } from "../pipeline/receive.js";
-import { ingestRelayed } from "./relay-ingest.js";
+import { ingestBatch } from "./relay-ingest.js";
 import type { RelayMetrics } from "./relay-metrics.js";
 import { RelayPuller } from "./relay-puller.js";
 import type { RelaySettings } from "./relay-settings.js";
@@ -49,7 +49,7 @@ export class RelayPullers {
     return new RelayPuller({
       ...r,
       log: this.log,
-      handle: (event) => ingestRelayed(event, relay, this.config(), this.deps),
+      handle: (events) => ingestBatch(events, relay, this.config(), this.deps),
       counters: {
         pulled: (n) => this.metrics.pulled.inc({ relay }, n),
         acknowledged: (n) => this.metrics.acknowledged.inc({ relay }, n),
