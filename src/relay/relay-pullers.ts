@@ -27,7 +27,7 @@ export class RelayPullers {
       const next = wanted.get(name);
       if (next && JSON.stringify(next) === run.settings) continue;
       this.running.delete(name);
-      stopping.push(run.puller.stop());
+      stopping.push(run.puller.stop().then(() => this.log.info({ relay: name }, "relay puller stopped")));
     }
     await Promise.all(stopping);
     for (const r of relays) {

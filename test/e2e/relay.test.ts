@@ -250,4 +250,37 @@ describe("e2e: relay", () => {
     },
     SLOW,
   );
+  it(
+    "a reload starts the puller of a relay added to relays: and stops the one removed",
+    async () => {
+      const dir = tempDir("switchyard-relay-reload-");
+      const env = { RELAY_TOKEN: randomBytes(16).toString("hex"), GITHUB_SECRET: SECRET };
+      const edge = track(await startDaemon(writeConfig(dir, edgeConfig(`{ path: ${join(dir, "edge.db")} }`), "edge.yaml"), env));
+      const sink = track(await startSink());
+      const withRelay = homeConfig(dir, edge.url, sink.url);
+      const without = withRelay.replace(/relays:[\s\S]*?batch: 50\n/, "");
+      const homeFile = writeConfig(dir, without, "home.yaml");
+      const home = track(await startDaemon(homeFile, env));
+      const accepted = async () =>
+        metric(await scrape(home), "switchyard_events_received_total", { route: "github", outcome: "accepted" }) ?? 0;
+      const lag = async () => metric(await scrape(edge), "switchyard_relay_lag_seconds", { route: "github", target: "home" }) ?? 0;
+      for (let i = 0; i < 3; i++) await deliverToEdge(() => edge.url, githubEvent(i));
+
+      writeConfig(dir, withRelay, "home.yaml");
+      home.proc.kill("SIGHUP");
+      await waitFor(async () => (await accepted()) === 3, "the added relay's events at home", 30_000);
+
+      writeConfig(dir, without, "home.yaml");
+      home.proc.kill("SIGHUP");
+      await waitFor(
+        () => home.logs.some((l) => l.msg === "relay puller stopped" && l.relay === "edge"),
+        "the removed relay's puller to stop",
+      );
+      await deliverToEdge(() => edge.url, githubEvent(3));
+      // It waits at the edge, unpulled, while nothing at home asks for it.
+      await waitFor(async () => (await lag()) >= 2, "the edge's lag to grow", 30_000);
+      expect(await accepted()).toBe(3);
+    },
+    SLOW,
+  );
 });
