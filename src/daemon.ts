@@ -208,7 +208,14 @@ export class Daemon {
       draining: () => this.draining,
       onAccepted: this.accepted,
       relay: (ctx, found) =>
-        serveRelay(ctx, found, { store: this.store, log, hub: this.relayHub, metrics: this.relayMetrics, draining: () => this.draining }),
+        serveRelay(ctx, found, {
+          store: this.store,
+          log,
+          hub: this.relayHub,
+          metrics: this.relayMetrics,
+          draining: () => this.draining,
+          refused: (fields, message) => this.refusals.note(`${String(fields.route)}\0relay_unauthorized`, "warn", fields, message),
+        }),
       outage: this.outage,
       refusals: this.refusals,
       rejections: this.rejections,

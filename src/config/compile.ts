@@ -152,7 +152,7 @@ function* compileSteps(loaded: LoadedConfig, opts: CompileOptions): Generator<vo
   const redact: Redactor = (text) => redactor(text);
   const routes = yield* compileRoutes(loaded, { issue, expr, dir, env, log: opts.log, unsound, redact, commands });
   warn(loaded, server.listen, issue);
-  const relays = compileRelays(config.relays, issue);
+  const relays = compileRelays(config.relays, dir, issue);
   const relayEndpoints = relayPaths(routes.routes, routes.byPath, issue, server.listen, server.tls !== undefined);
 
   const errors = issues.filter((i) => i.severity === "error");

@@ -28,6 +28,8 @@ export interface RelayEndpointDeps {
   hub: RelayHub;
   metrics: RelayMetrics;
   draining: () => boolean;
+  /** Logs a refused pull: the first at once, a flood as one line a minute (the ingress's refusal log). */
+  refused: (fields: Record<string, unknown>, message: string) => void;
 }
 
 /** How often a waiting pull reads the store again: events enqueued by another instance (Redis), leases expired. */
@@ -77,8 +79,8 @@ export async function serveRelay(
   }
   if (!authorized(ctx, pulled.tokens)) {
     // The token is never logged, nor which part was wrong.
-    deps.log.warn(
-      { route: route.name, target: target.name, remoteAddress: ctx.req.socket.remoteAddress },
+    deps.refused(
+      { route: route.name, target: target.name, status: 401, remoteAddress: ctx.req.socket.remoteAddress },
       "relay pull refused: wrong or missing token",
     );
     ctx.set("WWW-Authenticate", 'Bearer realm="switchyard relay"');

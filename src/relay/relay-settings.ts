@@ -1,3 +1,5 @@
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
 import { type Static, Type } from "@sinclair/typebox";
 import { formatAddress, isLoopback, type ListenAddress } from "../config/addresses.js";
 import type { CompiledRoute, CompiledTarget } from "../config/compile-route.js";
@@ -38,7 +40,8 @@ export const RelaySchema = Type.Object(
     ca_file: Type.Optional(
       Type.String({
         minLength: 1,
-        description: "a PEM certificate to trust for the edge's HTTPS besides the system's (a self-signed edge)",
+        description:
+          "a PEM certificate to trust for the edge's HTTPS besides the system's (a self-signed edge), relative to the config file's folder; read again on reload",
       }),
     ),
   },
@@ -64,7 +67,7 @@ export interface RelayEndpoint {
 
 type Issue = (path: Path, message: string, severity?: "error" | "warning") => void;
 
-export function compileRelays(relays: readonly RelayConfig[] | undefined, issue: Issue): RelaySettings[] {
+export function compileRelays(relays: readonly RelayConfig[] | undefined, dir: string, issue: Issue): RelaySettings[] {
   const out: RelaySettings[] = [];
   const names = new Set<string>();
   for (const [i, r] of (relays ?? []).entries()) {
@@ -78,13 +81,22 @@ export function compileRelays(relays: readonly RelayConfig[] | undefined, issue:
     } catch {
       issue(["relays", i, "url"], "is not a URL");
     }
+    const caFile = r.ca_file === undefined ? undefined : resolve(dir, r.ca_file);
+    if (caFile !== undefined) {
+      try {
+        if (!readFileSync(caFile, "utf8").includes("-----BEGIN CERTIFICATE-----"))
+          issue(["relays", i, "ca_file"], `${caFile} holds no PEM certificate`);
+      } catch (err) {
+        issue(["relays", i, "ca_file"], `cannot read ${caFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      }
+    }
     out.push({
       name: r.name,
       url: r.url,
       token: r.token,
       batch: r.batch ?? RELAY_BATCH_DEFAULT,
       waitMs,
-      ...(r.ca_file ? { caFile: r.ca_file } : {}),
+      ...(caFile ? { caFile } : {}),
     });
   }
   return out;

@@ -124,10 +124,12 @@ routes:
     SLOW,
   );
 
-  it("check warns when a relay target is served over plain HTTP on an address others can reach, and not with server.tls", async () => {
-    const dir = tempDir("switchyard-relay-check-");
-    const { cert, key } = makeCert(dir, "edge");
-    const config = (tls: string) => `server:
+  it(
+    "check warns when a relay target is served over plain HTTP on an address others can reach, and not with server.tls",
+    async () => {
+      const dir = tempDir("switchyard-relay-check-");
+      const { cert, key } = makeCert(dir, "edge");
+      const config = (tls: string) => `server:
   listen: 0.0.0.0:18080
   admin: 127.0.0.1:19090
   admin_token: "\${ADMIN_TOKEN}"${tls}
@@ -137,23 +139,40 @@ routes:
     verify: { type: none }
     targets: [{ name: home, type: relay, path: /relay/home, token: "\${RELAY_TOKEN}" }]
 `;
-    const env = { RELAY_TOKEN: randomBytes(16).toString("hex"), ADMIN_TOKEN: randomBytes(16).toString("hex") };
-    const plain = await runCli(["check", "-c", writeConfig(dir, config(""), "plain.yaml")], env);
-    expect(plain.code).toBe(0);
-    expect(plain.stdout + plain.stderr).toMatch(/routes\[0\]\.targets\[0\]\.path.*plain HTTP/);
-    const secure = await runCli(
-      ["check", "-c", writeConfig(dir, config(`\n  tls: { cert_file: ${cert}, key_file: ${key} }`), "tls.yaml")],
-      env,
-    );
-    expect(secure.code).toBe(0);
-    expect(secure.stdout + secure.stderr).not.toContain("plain HTTP");
-    // A key that is not the certificate's is an error check reports.
-    const other = makeCert(dir, "other");
-    const mismatched = await runCli(
-      ["check", "-c", writeConfig(dir, config(`\n  tls: { cert_file: ${cert}, key_file: ${other.key} }`), "bad.yaml")],
-      env,
-    );
-    expect(mismatched.code).toBe(1);
-    expect(mismatched.stdout + mismatched.stderr).toContain("server.tls.cert_file");
-  });
+      const env = { RELAY_TOKEN: randomBytes(16).toString("hex"), ADMIN_TOKEN: randomBytes(16).toString("hex") };
+      const plain = await runCli(["check", "-c", writeConfig(dir, config(""), "plain.yaml")], env);
+      expect(plain.code).toBe(0);
+      expect(plain.stdout + plain.stderr).toMatch(/routes\[0\]\.targets\[0\]\.path.*plain HTTP/);
+      const secure = await runCli(
+        ["check", "-c", writeConfig(dir, config(`\n  tls: { cert_file: ${cert}, key_file: ${key} }`), "tls.yaml")],
+        env,
+      );
+      expect(secure.code).toBe(0);
+      expect(secure.stdout + secure.stderr).not.toContain("plain HTTP");
+      // A key that is not the certificate's is an error check reports.
+      const other = makeCert(dir, "other");
+      const mismatched = await runCli(
+        ["check", "-c", writeConfig(dir, config(`\n  tls: { cert_file: ${cert}, key_file: ${other.key} }`), "bad.yaml")],
+        env,
+      );
+      expect(mismatched.code).toBe(1);
+      expect(mismatched.stdout + mismatched.stderr).toContain("server.tls.cert_file");
+      // A home whose ca_file cannot be read is told so by check, not by a puller that never connects.
+      const home = writeConfig(
+        dir,
+        `relays: [{ name: edge, url: "https://127.0.0.1:1/relay/home", token: "\${RELAY_TOKEN}", ca_file: ./missing.pem }]
+routes:
+  - name: hooks
+    path: /hooks/in
+    verify: { type: none }
+    targets: [{ name: t, type: http, url: "http://127.0.0.1:9/" }]
+`,
+        "home.yaml",
+      );
+      const missingCa = await runCli(["check", "-c", home], env);
+      expect(missingCa.code).toBe(1);
+      expect(missingCa.stdout + missingCa.stderr).toMatch(/relays\[0\]\.ca_file.*cannot read/);
+    },
+    SLOW,
+  );
 });
