@@ -12,12 +12,17 @@ import { LiveFeed } from "./console/live-feed.js";
 import { Rejections } from "./console/rejections.js";
 import { Tally } from "./console/tally.js";
 import { ConfigError, formatIssue } from "./errors.js";
+import type { ReceivedEvent } from "./pipeline/event.js";
 import { Worker } from "./pipeline/worker.js";
 import { HelperClient } from "./plugins/targets/exec/helper-client.js";
+import { serveRelay } from "./relay/relay-endpoint.js";
+import { RelayHub } from "./relay/relay-hub.js";
+import { RelayMetrics } from "./relay/relay-metrics.js";
+import { RelayPullers } from "./relay/relay-pullers.js";
 import { createAdminApp, createAdminRouter } from "./server/admin.js";
 import { createIngressApp } from "./server/ingress.js";
 import { listenOn } from "./server/listen-on.js";
-import { applyListenerLimits, createListener } from "./server/listener.js";
+import { applyListenerLimits, applyListenerTls, createListener } from "./server/listener.js";
 import { openStore } from "./store/open.js";
 import { Pruner } from "./store/pruner.js";
 import type { Store } from "./store/store.js";
@@ -80,6 +85,10 @@ export class Daemon {
   private readonly rejections = new Rejections();
   private readonly startedAt = Date.now();
   private lastReload: ReloadStatus | undefined;
+  /** The relay: pulls waiting at this edge, its metrics, and the pullers of `relays:`. */
+  private readonly relayHub = new RelayHub();
+  private readonly relayMetrics: RelayMetrics;
+  private readonly pullers: RelayPullers;
   listenAddress: AddressInfo | undefined;
   adminAddress: AddressInfo | undefined;
 
@@ -97,7 +106,20 @@ export class Daemon {
     private readonly tally: Tally,
   ) {
     this.pruner = new Pruner({ store, log: opts.log, retentionMs: () => this.live.store.retentionMs });
+    this.relayMetrics = new RelayMetrics(metrics.registry, store, () => this.live);
+    this.relayMetrics.declare(live);
+    const receiveDeps = { store, metrics, log: opts.log, onAccepted: this.accepted, outage, refusals, tally, feed };
+    this.pullers = new RelayPullers(receiveDeps, this.relayMetrics, () => this.live, opts.log);
   }
+
+  /** An event is stored: the worker delivers its pushed targets, waiting pulls take its relayed ones. */
+  private readonly accepted = (event: ReceivedEvent, targets: number): void => {
+    const route = this.live.byName.get(event.route);
+    const pulled = route ? route.targets.filter((t) => t.target.pulled).length : 0;
+    // The worker keeps the event in memory for the targets it will claim, not for pulled ones.
+    if (targets > pulled) this.worker.accepted(event, targets - pulled);
+    if (pulled > 0) this.relayHub.accepted(event.route);
+  };
 
   static async start(opts: DaemonOptions): Promise<Daemon> {
     const log = opts.log;
@@ -136,6 +158,7 @@ export class Daemon {
       throw err;
     }
     worker.start();
+    await daemon.pullers.sync(config.relays);
     tally.start();
     daemon.pruner.start();
     if (opts.watch !== false) daemon.watchConfig();
@@ -173,7 +196,7 @@ export class Daemon {
         const a = this.listenAddress;
         if (!a) return undefined;
         const host = a.address === "0.0.0.0" || a.address === "::" ? "127.0.0.1" : a.family === "IPv6" ? `[${a.address}]` : a.address;
-        return `http://${host}:${a.port}`;
+        return `${this.live.server.tls ? "https" : "http"}://${host}:${a.port}`;
       },
     });
     const separateAdmin = this.live.server.admin !== undefined;
@@ -183,7 +206,16 @@ export class Daemon {
       log,
       config: () => this.live,
       draining: () => this.draining,
-      onAccepted: (event, targets) => this.worker.accepted(event, targets),
+      onAccepted: this.accepted,
+      relay: (ctx, found) =>
+        serveRelay(ctx, found, {
+          store: this.store,
+          log,
+          hub: this.relayHub,
+          metrics: this.relayMetrics,
+          draining: () => this.draining,
+          refused: (fields, message) => this.refusals.note(`${String(fields.route)}\0relay_unauthorized`, "warn", fields, message),
+        }),
       outage: this.outage,
       refusals: this.refusals,
       rejections: this.rejections,
@@ -194,7 +226,7 @@ export class Daemon {
     // Slow and abusive clients: connection cap, header and request timeouts, keep-alive limits.
     const limits = this.live.server;
     const onDrop = () => this.metrics.ingressRefused.inc({ reason: "max_connections" });
-    const ingressServer = createListener(ingress.callback(), { limits, log, name: "listen", onDrop });
+    const ingressServer = createListener(ingress.callback(), { limits, log, name: "listen", onDrop, tls: this.live.server.tls });
     this.servers.push(ingressServer);
     this.listenAddress = await listenOn(ingressServer, this.live.server.listen, this.live.server.listenFrom);
     if (this.live.server.admin) {
@@ -252,15 +284,19 @@ export class Daemon {
     const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
     if (!same(old.server.listen, next.server.listen)) needsRestart.push("server.listen");
     if (!same(old.server.admin, next.server.admin)) needsRestart.push("server.admin");
+    // The certificate and key are swapped in place; turning HTTPS on or off needs a new listener.
+    if ((old.server.tls === undefined) !== (next.server.tls === undefined)) needsRestart.push("server.tls");
     // The store is not reopened on reload; its retention is only a setting of the pruner.
     if (!same({ ...old.store, retentionMs: 0 }, { ...next.store, retentionMs: 0 })) needsRestart.push("store");
     const retentionChanged = old.store.retentionMs !== next.store.retentionMs;
     // Listeners and the store are not rebuilt on reload: keep running ones, say so, apply the rest.
     applyLogLevel(log, next, this.opts.env ?? process.env);
     const store = { ...old.store, retentionMs: next.store.retentionMs };
-    this.live = { ...next, server: { ...next.server, listen: old.server.listen, admin: old.server.admin }, store };
+    const tls = (old.server.tls === undefined) === (next.server.tls === undefined) ? next.server.tls : old.server.tls;
+    this.live = { ...next, server: { ...next.server, listen: old.server.listen, admin: old.server.admin, tls }, store };
     if (retentionChanged) this.pruner.runSoon();
     for (const server of this.servers) applyListenerLimits(server, this.live.server);
+    if (this.servers[0]) applyListenerTls(this.servers[0], this.live.server.tls);
     for (const w of next.warnings) log.warn({ place: w.place, line: w.line }, `config warning: ${w.message}`);
     if (needsRestart.length > 0) log.warn({ keys: needsRestart }, "these settings changed and take effect only after a restart");
     this.metrics.reloads.inc({ result: "success" });
@@ -271,6 +307,8 @@ export class Daemon {
     const after = names(next);
     const removed = [...before].filter((t) => !after.has(t));
     log.info({ trigger, routes: next.routes.length, added: [...after].filter((t) => !before.has(t)), removed }, "config reloaded");
+    this.relayMetrics.declare(this.live);
+    await this.pullers.sync(this.live.relays);
     this.worker.wake();
     return true;
   }
@@ -315,6 +353,8 @@ export class Daemon {
     this.pruner.stop();
     this.watcher?.close();
     unwatchFile(this.live.file);
+    // Before the store closes: a pull being written finishes and is acknowledged.
+    await this.pullers.stop();
     const closing = this.servers.map(closeServer);
     await this.worker.stop(this.live.server.shutdownTimeoutMs);
     await this.reloading;

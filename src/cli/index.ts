@@ -10,6 +10,7 @@ import { eventsShow } from "./events-show.js";
 import { health } from "./health.js";
 import { importWebhook } from "./import/import-webhook.js";
 import { INIT_PROVIDER_NAMES, init } from "./init.js";
+import { relayPull } from "./relay-pull.js";
 import { schemes } from "./schemes.js";
 import { serve } from "./serve.js";
 import { sign } from "./sign.js";
@@ -150,6 +151,17 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .option("--out <file.jsonl>", "also append each request as a JSON line, for switchyard test --request")
     .option("--show-secrets", "show credential headers (Authorization, tokens) instead of [redacted]")
     .action(async (o) => setExit(await capture(o)));
+  const relay = program.command("relay").description("the pull relay: receive webhooks taken by an edge instance");
+  relay
+    .command("pull")
+    .description("pull from an edge's relay target and forward each request byte for byte to a local URL; acknowledged only after a 2xx")
+    .argument("<url>", "the edge's relay target: its listener and the target's path (https://edge.example.com/relay/home)")
+    .option("--token <token>", "the relay target's token (default $SWITCHYARD_RELAY_TOKEN, which keeps it out of ps)")
+    .requiredOption("--to <url>", "where to send each request (http://localhost:3000/hook)")
+    .option("--batch <n>", "events asked for per pull (default 100)", positiveInt)
+    .option("--wait <duration>", "how long a pull waits at the edge (default 25s, at most 55s)")
+    .option("--ca-file <pem>", "a certificate to trust for the edge's HTTPS (a self-signed edge)")
+    .action(async (url, o) => setExit(await relayPull(url, o)));
   program
     .command("init")
     .description("write a starter config: a route, a generated secret file and the hook's registration steps per provider")

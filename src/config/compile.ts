@@ -6,6 +6,8 @@ import { compileExpression, type Expression, ExpressionSyntaxError } from "../pi
 import { buildRedactor, type Redactor } from "../pipeline/redact.js";
 import { type CommandRunner, NO_COMMANDS } from "../plugins/targets/exec/helper-client.js";
 import { findVerifier } from "../plugins/verifiers/index.js";
+import { compileRelays, type RelayEndpoint, type RelaySettings, relayPaths } from "../relay/relay-settings.js";
+import { readTls, type TlsSettings } from "../server/listener-tls.js";
 import { type AddressOverrides, formatAddress, isLoopback, type ListenAddress, resolveAddresses } from "./addresses.js";
 import { type CompiledRoute, type CompileHelpers, compileRoute } from "./compile-route.js";
 import { type Path, placeOf } from "./interpolate.js";
@@ -45,6 +47,8 @@ export interface ServerSettings {
   adminToken?: string;
   /** `trust_proxy`: how many X-Forwarded-For hops back the client address is read. */
   trustProxy: number;
+  /** `tls`: listen serves HTTPS with these, read at this load. */
+  tls?: TlsSettings;
 }
 
 export interface CompiledConfig {
@@ -57,6 +61,10 @@ export interface CompiledConfig {
   routes: CompiledRoute[];
   byPath: ReadonlyMap<string, CompiledRoute>;
   byName: ReadonlyMap<string, CompiledRoute>;
+  /** Relay targets by the path their puller fetches from (src/relay/relay-endpoint.ts). */
+  relayPaths: ReadonlyMap<string, RelayEndpoint>;
+  /** Top-level `relays:`: the edges this instance pulls from. */
+  relays: RelaySettings[];
   warnings: ConfigIssue[];
 }
 
@@ -133,18 +141,25 @@ function* compileSteps(loaded: LoadedConfig, opts: CompileOptions): Generator<vo
   };
 
   const server = compileServer(config.server ?? {}, { env, overrides: opts.overrides, file, lineOf }, issues, issue);
+  if (config.server?.tls) {
+    const read = readTls(config.server.tls, dir);
+    if (read.ok) server.tls = read.settings;
+    else for (const p of read.problems) issue(["server", "tls", p.key], p.message);
+  }
   const store = storeSettings(config.store, dir, issue);
   // Built once the config is known to be sound (below); targets call it only when delivering.
   let redactor: Redactor = (text) => text;
   const redact: Redactor = (text) => redactor(text);
   const routes = yield* compileRoutes(loaded, { issue, expr, dir, env, log: opts.log, unsound, redact, commands });
   warn(loaded, server.listen, issue);
+  const relays = compileRelays(config.relays, dir, issue);
+  const relayEndpoints = relayPaths(routes.routes, routes.byPath, issue, server.listen, server.tls !== undefined);
 
   const errors = issues.filter((i) => i.severity === "error");
   if (errors.length > 0) throw new ConfigError(file, issues);
   yield; // the redactor walks every route's secrets at once
   redactor = buildRedactor(config, dir, loaded.raw);
-  return { file, dir, server, store, redact, ...routes, warnings: issues };
+  return { file, dir, server, store, redact, ...routes, relayPaths: relayEndpoints, relays, warnings: issues };
 }
 
 type Issue = CompileHelpers["issue"];

@@ -1,6 +1,7 @@
 import { type Static, type TSchema, Type } from "@sinclair/typebox";
 import { targets } from "../plugins/targets/index.js";
 import { verifiers } from "../plugins/verifiers/index.js";
+import { RelaySchema } from "../relay/relay-settings.js";
 import { ADDRESS_PATTERN, DEFAULT_LISTEN } from "./addresses.js";
 import { DEFAULT_TEXT_MARK, ExpressionField, SecretField } from "./marks.js";
 import { DURATION_PATTERN, SIZE_PATTERN } from "./units.js";
@@ -118,6 +119,22 @@ export const ServerSchema = Type.Object(
         description:
           "total size of the request bodies being received and processed at once; beyond it a webhook gets `503` with `Retry-After` before its body is read. Bounds the memory a flood of large requests can take",
       }),
+    ),
+    tls: Type.Optional(
+      Type.Object(
+        {
+          cert_file: Type.String({
+            minLength: 1,
+            description: "PEM certificate chain (certbot's `fullchain.pem`), relative to the config file's folder",
+          }),
+          key_file: Type.String({ minLength: 1, description: "PEM private key (certbot's `privkey.pem`)" }),
+        },
+        {
+          additionalProperties: false,
+          description:
+            "serve `listen` over HTTPS with this certificate and key; both files are read again on every reload (SIGHUP after a certbot renewal), and a reload that cannot read them keeps the old ones serving. The admin address on a port of its own stays plain HTTP",
+        },
+      ),
     ),
     trust_proxy: Type.Optional(
       Type.Integer({
@@ -257,6 +274,11 @@ export const ConfigSchema = Type.Object(
     server: Type.Optional(ServerSchema),
     store: Type.Optional(StoreSchema),
     routes: Type.Array(RouteSchema, { description: "The webhook routes." }),
+    relays: Type.Optional(
+      Type.Array(RelaySchema, {
+        description: "Edges this instance pulls webhooks from: see [Relay](#relay-receive-webhooks-at-home-without-opening-a-port).",
+      }),
+    ),
   },
   { additionalProperties: false },
 );

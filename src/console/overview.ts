@@ -1,4 +1,5 @@
 import type { CompiledConfig } from "../config/compile.js";
+import { relayLags } from "../relay/relay-metrics.js";
 import type { CountRow, Store, TargetDepth } from "../store/store.js";
 import { LATENCY_BUCKETS_MS } from "./tally.js";
 
@@ -50,6 +51,8 @@ export interface TargetOverview {
   latencyMs: { p50: number | null; p95: number | null };
   queueDepth: { pending: number; retrying: number };
   lastError: { at: string; error: string } | null;
+  /** Relay targets: age of the oldest event no puller has taken yet (0 when none waits). */
+  relayLagSeconds?: number;
 }
 
 export interface RouteOverview extends RouteCounts {
@@ -115,12 +118,14 @@ export async function routesOverview({ config, store, now, lastErrors }: Overvie
   const hourStart = Math.floor((now - HOUR) / MINUTE) * MINUTE + MINUTE;
   const dayStep = DAY_STEP_MINUTES * MINUTE;
   const dayStart = Math.floor((now - DAY) / dayStep) * dayStep + dayStep;
-  const [perMinute, perStep, depths, dead] = await Promise.all([
+  const [perMinute, perStep, depths, dead, lags] = await Promise.all([
     store.counts({ since: hourStart, bucketMinutes: 1 }),
     store.counts({ since: dayStart, bucketMinutes: DAY_STEP_MINUTES }),
     store.targetDepths(),
     store.deadLetters({ limit: 200 }),
+    relayLags(store, config),
   ]);
+  const lagOf = new Map(lags.map((l) => [`${l.route}\u0000${l.target}`, l.seconds]));
   const depthOf = new Map<string, TargetDepth>(depths.map((d) => [`${d.route}\u0000${d.target}`, d]));
   const deadError = new Map<string, { at: number; error: string }>();
   for (const d of dead) {
@@ -158,6 +163,7 @@ export async function routesOverview({ config, store, now, lastErrors }: Overvie
         latencyMs: { p50: quantile(0.5, c), p95: quantile(0.95, c) },
         queueDepth: { pending: depth?.pending ?? 0, retrying: depth?.retrying ?? 0 },
         lastError: last ? { at: new Date(last.at).toISOString(), error: last.error } : null,
+        ...(t.target.pulled ? { relayLagSeconds: lagOf.get(key) ?? 0 } : {}),
       };
     });
     return {

@@ -5,6 +5,7 @@ import { targets } from "../plugins/targets/index.js";
 import { TARGET_COMMON_KEYS } from "../plugins/targets/target.js";
 import { verifiers } from "../plugins/verifiers/index.js";
 import { SECRET_KEYS } from "../plugins/verifiers/verifier.js";
+import { RelaySchema } from "../relay/relay-settings.js";
 
 /**
  * The README's reference tables, generated from the schema and the plugin registries: the
@@ -148,6 +149,7 @@ export function referenceBlocks(): Record<string, string> {
     "config-routes": routesTable(),
     "config-schemes": schemesBlock(),
     "config-targets": targetsBlock(),
+    "config-relays": `Each entry of \`relays\`:\n\n${keyTable(RelaySchema)}`,
   };
 }
 

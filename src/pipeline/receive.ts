@@ -43,7 +43,26 @@ export interface ReceiveDeps {
   feed?: LiveFeed;
 }
 
-export async function receive(route: CompiledRoute, req: InboundRequest, deps: ReceiveDeps): Promise<Answer> {
+/**
+ * How long the home remembers a relayed event's edge id: the edge hands an event out again only
+ * when its ack was lost, which a home that was down for days may send that late.
+ */
+export const RELAY_DEDUPE_MS = 7 * 24 * 60 * 60_000;
+
+/**
+ * The dedupe key an event is stored under. A relayed event (pulled from an edge) is always
+ * deduplicated: by the route's own key when it has one, kept at least RELAY_DEDUPE_MS, or else
+ * by the edge's event id.
+ */
+function dedupeFor(route: CompiledRoute, key: string | undefined, receivedAt: number, relayedId?: string) {
+  const own = key && route.dedupe ? { key, expiresAt: receivedAt + route.dedupe.ttlMs } : undefined;
+  if (relayedId === undefined) return own;
+  const until = Date.now() + RELAY_DEDUPE_MS;
+  return own ? { key: own.key, expiresAt: Math.max(own.expiresAt, until) } : { key: `relay:${relayedId}`, expiresAt: until };
+}
+
+/** `relayedId`: the edge's event id, for a request pulled from a relay (src/relay/relay-ingest.ts). */
+export async function receive(route: CompiledRoute, req: InboundRequest, deps: ReceiveDeps, relayedId?: string): Promise<Answer> {
   const { metrics, log } = deps;
   const r = route.name;
   const count = (outcome: "accepted" | "rejected" | "duplicate" | "ignored" | "invalid") => {
@@ -125,7 +144,7 @@ export async function receive(route: CompiledRoute, req: InboundRequest, deps: R
     const result = await deps.store.enqueue({
       event,
       targets: route.targetNames,
-      dedupe: dedupeKey && route.dedupe ? { key: dedupeKey, expiresAt: req.receivedAt + route.dedupe.ttlMs } : undefined,
+      dedupe: dedupeFor(route, dedupeKey, req.receivedAt, relayedId),
     });
     deps.outage?.succeeded();
     if (result.status === "duplicate") {

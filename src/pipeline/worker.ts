@@ -229,6 +229,8 @@ export class Worker {
         this.reportOrphan(config, b);
         continue;
       }
+      // Handed out by the relay endpoint to its puller, never pushed from here.
+      if (target.target.pulled) continue;
       if (b.nextDueAt > now) {
         nextAt = Math.min(nextAt, b.nextDueAt);
         continue;

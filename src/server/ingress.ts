@@ -3,6 +3,8 @@ import Koa from "koa";
 import type { CompiledConfig } from "../config/compile.js";
 import type { Rejections } from "../console/rejections.js";
 import { type ReceiveDeps, receive } from "../pipeline/receive.js";
+import { findRelayEndpoint } from "../relay/relay-endpoint.js";
+import type { RelayEndpoint } from "../relay/relay-settings.js";
 import { RefusalLog } from "../telemetry/refusal-log.js";
 import { BodyBudget } from "./body-budget.js";
 import { clientAddress } from "./client-address.js";
@@ -27,6 +29,8 @@ export interface IngressOptions extends ReceiveDeps {
   budget?: BodyBudget;
   /** The console's list of refused requests (401, 400, 404, 405, 413). */
   rejections?: Rejections;
+  /** Serves a relay target's pull and ack paths (src/relay/relay-endpoint.ts). */
+  relay?: (ctx: Koa.Context, found: { endpoint: RelayEndpoint; ack: boolean }) => Promise<void>;
 }
 
 /** What a 503 asks the provider to wait, in seconds: the condition is usually short-lived. */
@@ -100,6 +104,8 @@ export function createIngressApp(opts: IngressOptions): Koa {
   app.on("error", (err: Error) => opts.log.error({ err: err.message }, "request failed"));
   app.use(async (ctx, next) => {
     const config = opts.config();
+    const relayed = opts.relay && findRelayEndpoint(config, ctx.path);
+    if (relayed && opts.relay) return opts.relay(ctx, relayed);
     const route =
       config.byPath.get(ctx.path) ?? (ctx.path.length > 1 && ctx.path.endsWith("/") ? config.byPath.get(ctx.path.slice(0, -1)) : undefined);
     if (!route) {

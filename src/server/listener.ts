@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
 import type { Logger } from "pino";
 
 /**
@@ -38,19 +39,21 @@ export interface ListenerOptions {
   name: string;
   /** Called for each connection closed at once because max_connections was reached. */
   onDrop?: () => void;
+  /** Serve HTTPS with this certificate and key (`server.tls`). */
+  tls?: { cert: Buffer; key: Buffer };
 }
 
 export function createListener(handler: RequestHandler, opts: ListenerOptions): Server {
   const { limits } = opts;
-  const server = createServer(
-    {
-      headersTimeout: limits.headerTimeoutMs,
-      requestTimeout: limits.requestTimeoutMs,
-      connectionsCheckingInterval: CONNECTIONS_CHECK_INTERVAL_MS,
-      keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
-    },
-    handler,
-  );
+  const options = {
+    headersTimeout: limits.headerTimeoutMs,
+    requestTimeout: limits.requestTimeoutMs,
+    connectionsCheckingInterval: CONNECTIONS_CHECK_INTERVAL_MS,
+    keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+  };
+  const server: Server = opts.tls
+    ? createHttpsServer({ ...options, cert: opts.tls.cert, key: opts.tls.key }, handler)
+    : createServer(options, handler);
   server.maxHeadersCount = MAX_HEADERS_COUNT;
   server.maxRequestsPerSocket = MAX_REQUESTS_PER_SOCKET;
   applyListenerLimits(server, limits);
@@ -80,4 +83,12 @@ export function applyListenerLimits(server: Server, limits: ListenerLimits): voi
   server.maxConnections = limits.maxConnections;
   server.headersTimeout = limits.headerTimeoutMs;
   server.requestTimeout = limits.requestTimeoutMs;
+}
+
+/**
+ * A reload's new certificate and key on a running HTTPS listener: new connections get them,
+ * open ones keep theirs (a certbot renewal needs no restart).
+ */
+export function applyListenerTls(server: Server, tls: { cert: Buffer; key: Buffer } | undefined): void {
+  if (tls && "setSecureContext" in server) (server as HttpsServer).setSecureContext({ cert: tls.cert, key: tls.key });
 }

@@ -730,6 +730,36 @@ export function storeContract(name: string, open: () => Promise<StoreHarness>): 
       expect(all.reduce((n, r) => n + r.n, 0)).toBe(7);
     });
 
+    it("relay leases: pullers share a target's work in order of receipt, only the holder settles, and an expired lease keeps its lag", async () => {
+      const events: ReceivedEvent[] = [];
+      for (let i = 0; i < 5; i++) {
+        const e = makeEvent("github", Date.now(), { n: i });
+        await enqueue(e, ["home"]);
+        events.push(e);
+      }
+      const enqueuedBy = Date.now();
+      const now = Date.now();
+      const relay = (owner: string, limit: number, at = now) => claimOpts("github", "home", at, { owner, limit, leaseMs: 1_000 });
+      const a = await store.claim(relay("relay:a", 3));
+      const b = await store.claim(relay("relay:b", 10));
+      expect(a.map((d) => d.eventId)).toEqual(events.slice(0, 3).map((e) => e.id));
+      expect(b.map((d) => d.eventId)).toEqual(events.slice(3).map((e) => e.id));
+      expect(await store.backlog()).toEqual([]);
+      // b acknowledging a's deliveries changes nothing; a's own acknowledgement settles them.
+      for (const d of a) await store.settle(d.id, "relay:b", { kind: "delivered" }, now);
+      expect(await store.depth()).toMatchObject({ pending: 5 });
+      for (const d of a) await store.settle(d.id, "relay:a", { kind: "delivered" }, now);
+      expect(await store.depth()).toMatchObject({ pending: 2 });
+      // b never acknowledges: its lease expires and the events wait again, as old as they are.
+      expect(await store.reclaimExpired(now + 1_001)).toBe(2);
+      const [waiting] = await store.backlog();
+      expect(waiting).toMatchObject({ route: "github", target: "home" });
+      expect(waiting?.nextDueAt).toBeLessThanOrEqual(enqueuedBy);
+      const c = await store.claim(relay("relay:c", 10, now + 1_001));
+      expect(c.map((d) => d.eventId)).toEqual(events.slice(3).map((e) => e.id));
+      expect(c[0]?.event.rawBody.toString()).toBe(JSON.stringify({ n: 3 }));
+    });
+
     it("keeps everything across close and reopen", async (ctx) => {
       if (!h.reopen) ctx.skip();
       const e1 = makeEvent("github", Date.now() - MINUTE);

@@ -203,7 +203,15 @@ function TargetsTable({ routes }: { routes: RouteOverview[] }) {
                   <td class="num">{percent(t.successRate)}</td>
                   <td class="num">{ms(t.latencyMs.p50)}</td>
                   <td class="num">{ms(t.latencyMs.p95)}</td>
-                  <td class="num">{num(t.queueDepth.pending + t.queueDepth.retrying)}</td>
+                  <td class="num">
+                    {num(t.queueDepth.pending + t.queueDepth.retrying)}
+                    {t.relayLagSeconds !== undefined && (
+                      <span class="muted" title="relay: age of the oldest event the home has not pulled yet">
+                        {" "}
+                        lag {duration(t.relayLagSeconds)}
+                      </span>
+                    )}
+                  </td>
                   <td class="small">
                     {t.lastError ? (
                       <>

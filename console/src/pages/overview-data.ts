@@ -41,6 +41,8 @@ export interface TargetOverview {
   latencyMs: { p50: number | null; p95: number | null };
   queueDepth: { pending: number; retrying: number };
   lastError: { at: string; error: string } | null;
+  /** Relay targets only: age of the oldest event the home has not pulled yet. */
+  relayLagSeconds?: number;
 }
 
 export interface RouteOverview extends RouteCounts {

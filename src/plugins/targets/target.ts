@@ -36,7 +36,19 @@ export interface DeliveryInput {
   transformed?: { value: unknown };
 }
 
+/** A target whose deliveries wait in the store to be pulled (relay), instead of being pushed by the worker. */
+export interface PulledTarget {
+  /** Where the puller fetches them on the webhook listener. */
+  path: string;
+  /** Credentials a puller may present; any one matches. */
+  tokens: readonly Buffer[];
+  /** Most events handed out per pull. */
+  batch: number;
+}
+
 export interface Target {
+  /** Present on a relay target: the worker leaves its deliveries to the relay endpoint. */
+  readonly pulled?: PulledTarget;
   /**
    * Only the newest due delivery matters (a deploy of the latest commit): the worker claims it
    * and finishes the older waiting ones as `coalesced` in the same step.
