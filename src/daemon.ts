@@ -14,6 +14,13 @@ import { Tally } from "./console/tally.js";
 import { ConfigError, formatIssue } from "./errors.js";
 import { Worker } from "./pipeline/worker.js";
 import { HelperClient } from "./plugins/targets/exec/helper-client.js";
+import {
+  carryConnections,
+  closeConnections,
+  connectedTargets,
+  connectionStates,
+  openConnections,
+} from "./plugins/targets/target-connections.js";
 import { createAdminApp, createAdminRouter } from "./server/admin.js";
 import { createIngressApp } from "./server/ingress.js";
 import { listenOn } from "./server/listen-on.js";
@@ -109,16 +116,17 @@ export class Daemon {
     for (const w of config.warnings) log.warn({ place: w.place, line: w.line }, `config warning: ${w.message}`);
     // The metrics exist before the store, which reports a Redis that lost its data into them.
     let opened: Store | undefined;
+    let daemon: Daemon | undefined;
     const metrics = new Metrics(
       () => (opened ? opened.depth() : Promise.reject(new Error("the store is not open yet"))),
       () => opened?.walBytes?.(),
+      () => connectionStates(daemon?.live ?? config),
     );
     const store = await openStore(config.store, { log, onDataLost: () => metrics.storeDataLost.inc() });
     opened = store;
     metrics.declareRoutes(config.routes);
     metrics.configLoaded(true);
     metrics.reloads.inc({ result: "success" }, 0);
-    let daemon: Daemon | undefined;
     const outage = new StoreOutage(log, describeStore(config.store));
     const feed = new LiveFeed();
     const tally = new Tally(store, log);
@@ -135,6 +143,7 @@ export class Daemon {
       await store.close();
       throw err;
     }
+    openConnections(config);
     worker.start();
     tally.start();
     daemon.pruner.start();
@@ -258,7 +267,11 @@ export class Daemon {
     // Listeners and the store are not rebuilt on reload: keep running ones, say so, apply the rest.
     applyLogLevel(log, next, this.opts.env ?? process.env);
     const store = { ...old.store, retentionMs: next.store.retentionMs };
+    const dropped = carryConnections(old, next);
     this.live = { ...next, server: { ...next.server, listen: old.server.listen, admin: old.server.admin }, store };
+    openConnections(next);
+    // Deliveries already on a dropped target finish on it: its close waits for their acks.
+    void closeConnections(dropped, log);
     if (retentionChanged) this.pruner.runSoon();
     for (const server of this.servers) applyListenerLimits(server, this.live.server);
     for (const w of next.warnings) log.warn({ place: w.place, line: w.line }, `config warning: ${w.message}`);
@@ -325,6 +338,7 @@ export class Daemon {
     await this.tally.stop().catch(() => undefined);
     // The worker has drained (or aborted) every delivery: no command is left to wait for.
     this.commands.close();
+    await closeConnections(connectedTargets(this.live), this.opts.log);
     await this.store.close();
     this.opts.log.info("stopped");
   }

@@ -50,6 +50,8 @@ export interface TargetOverview {
   latencyMs: { p50: number | null; p95: number | null };
   queueDepth: { pending: number; retrying: number };
   lastError: { at: string; error: string } | null;
+  /** Targets that keep a connection (mqtt, nats, amqp): whether it is up now; absent for the others. */
+  connected?: boolean;
 }
 
 export interface RouteOverview extends RouteCounts {
@@ -158,6 +160,7 @@ export async function routesOverview({ config, store, now, lastErrors }: Overvie
         latencyMs: { p50: quantile(0.5, c), p95: quantile(0.95, c) },
         queueDepth: { pending: depth?.pending ?? 0, retrying: depth?.retrying ?? 0 },
         lastError: last ? { at: new Date(last.at).toISOString(), error: last.error } : null,
+        ...(t.target.connected ? { connected: t.target.connected() } : {}),
       };
     });
     return {

@@ -41,6 +41,8 @@ export interface TargetOverview {
   latencyMs: { p50: number | null; p95: number | null };
   queueDepth: { pending: number; retrying: number };
   lastError: { at: string; error: string } | null;
+  /** Broker targets (mqtt, nats, amqp) only: whether their connection is up. */
+  connected?: boolean;
 }
 
 export interface RouteOverview extends RouteCounts {

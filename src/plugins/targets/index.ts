@@ -1,9 +1,10 @@
+import { mqtt } from "./broker/mqtt.js";
 import { exec } from "./exec/exec.js";
 import { http } from "./http/http.js";
 import type { TargetPlugin } from "./target.js";
 
 /** Every delivery target, by `type`. An explicit list: adding one is one line here. */
-export const targets: readonly TargetPlugin[] = [http, exec];
+export const targets: readonly TargetPlugin[] = [http, exec, mqtt];
 
 export function findTarget(type: string): TargetPlugin | undefined {
   return targets.find((t) => t.type === type);
