@@ -1,5 +1,3 @@
-import { readFileSync } from "node:fs";
-import { resolve } from "node:path";
 import { Type } from "@sinclair/typebox";
 import { connect, type IClientOptions, type MqttClient } from "mqtt";
 import { SecretField } from "../../../config/marks.js";
@@ -15,6 +13,7 @@ import {
   shownPayload,
   shownUrl,
 } from "./broker-message.js";
+import { readTls, tlsProperties } from "./broker-tls.js";
 import { ConnectionKeeper } from "./connection-keeper.js";
 
 const PROTOCOLS = ["mqtt:", "mqtts:", "ws:", "wss:"];
@@ -27,19 +26,6 @@ function topicProblem(topic: string): string | undefined {
   if (topic.includes("\0")) return "a topic may not contain a NUL character";
   if (Buffer.byteLength(topic) > 65_535) return "a topic is at most 65 535 bytes";
   return undefined;
-}
-
-function readFile(path: string | undefined, field: string, dir: string, problems: OptionProblem[]): Buffer | undefined {
-  if (path === undefined) return undefined;
-  try {
-    return readFileSync(resolve(dir, path));
-  } catch (err) {
-    problems.push({
-      field,
-      message: `cannot read ${resolve(dir, path)}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
-    });
-    return undefined;
-  }
 }
 
 /** MQTT.js's `end`, which waits for in-flight acknowledgements, bounded: a dead broker sends none. */
@@ -96,11 +82,7 @@ export const mqtt = defineTarget({
         description: "5 (MQTT 5: the event id, route and received time go along as user properties) or 4 (MQTT 3.1.1, for older brokers)",
       }),
     ),
-    ca_file: Type.Optional(
-      Type.String({ minLength: 1, description: "PEM CA certificate(s) that sign the broker's (mqtts, wss), relative to the config file" }),
-    ),
-    cert_file: Type.Optional(Type.String({ minLength: 1, description: "PEM client certificate, with `key_file`" })),
-    key_file: Type.Optional(Type.String({ minLength: 1, description: "PEM private key of `cert_file`" })),
+    ...tlsProperties,
     forward: forwardProperty,
   },
   check(o) {
@@ -131,11 +113,7 @@ export const mqtt = defineTarget({
         field: "transform",
         message: "cannot be used with forward: raw, which sends the body as received: remove one of them",
       });
-    if ((o.cert_file === undefined) !== (o.key_file === undefined))
-      problems.push({ field: o.cert_file === undefined ? "cert_file" : "key_file", message: "cert_file and key_file go together" });
-    const ca = readFile(o.ca_file, "ca_file", ctx.configDir, problems);
-    const cert = readFile(o.cert_file, "cert_file", ctx.configDir, problems);
-    const key = readFile(o.key_file, "key_file", ctx.configDir, problems);
+    const tls = readTls(o, ctx.configDir, problems);
     if (problems.length > 0 || !url) throw new OptionProblems(problems);
     const qos = o.qos ?? 1;
     const retain = o.retain === true;
@@ -152,8 +130,7 @@ export const mqtt = defineTarget({
       connectTimeout: ctx.timeoutMs,
       ...(o.username === undefined ? {} : { username: o.username }),
       ...(o.password === undefined ? {} : { password: o.password }),
-      ...(ca ? { ca } : {}),
-      ...(cert && key ? { cert, key } : {}),
+      ...tls,
     };
     const keeper = new ConnectionKeeper<MqttClient>({
       what,

@@ -157,3 +157,12 @@ export async function startMosquitto(program: string, password: string): Promise
   const broker = await startProcess({ program, args: ["-c", conf], port, dir, startTimeoutMs: 10_000 });
   return { ...broker, url: `mqtt://127.0.0.1:${port}` };
 }
+
+/** nats-server with JetStream (file storage in the temp dir, kept across a restart) and one user. */
+export async function startNats(program: string, password: string): Promise<Broker & { url: string }> {
+  const dir = mkdtempSync(join(tmpdir(), "switchyard-nats-"));
+  const port = await freePort();
+  const args = ["-a", "127.0.0.1", "-p", String(port), "-js", "-sd", dir, "--user", "switchyard", "--pass", password];
+  const broker = await startProcess({ program, args, port, dir, startTimeoutMs: 15_000 });
+  return { ...broker, url: `nats://127.0.0.1:${port}` };
+}
