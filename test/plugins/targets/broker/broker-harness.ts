@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { connect, createServer } from "node:net";
 import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
@@ -102,7 +102,10 @@ export async function startProcess(spec: LaunchSpec): Promise<Broker> {
     const ready = spec.ready ?? (() => accepts(spec.port));
     while (!(await ready())) {
       if (child.exitCode !== null) throw new Error(`${spec.program} exited with ${child.exitCode}:\n${out}`);
-      if (Date.now() > deadline) throw new Error(`${spec.program} did not start on ${spec.port} within ${spec.startTimeoutMs} ms:\n${out}`);
+      if (Date.now() > deadline) {
+        if (child.pid !== undefined) process.kill(-child.pid, "SIGKILL");
+        throw new Error(`${spec.program} did not start on ${spec.port} within ${spec.startTimeoutMs} ms:\n${out}`);
+      }
       await new Promise((r) => setTimeout(r, 50));
     }
   };
@@ -165,4 +168,77 @@ export async function startNats(program: string, password: string): Promise<Brok
   const args = ["-a", "127.0.0.1", "-p", String(port), "-js", "-sd", dir, "--user", "switchyard", "--pass", password];
   const broker = await startProcess({ program, args, port, dir, startTimeoutMs: 15_000 });
   return { ...broker, url: `nats://127.0.0.1:${port}` };
+}
+
+/**
+ * RabbitMQ as its own node in the temp dir: node name, AMQP port, distribution port and epmd
+ * port all its own, so it neither meets a system RabbitMQ nor another test's. Started from
+ * /usr/lib/rabbitmq/bin (Debian's /usr/sbin wrapper switches to the rabbitmq user). The
+ * default user guest/guest may log in from 127.0.0.1.
+ */
+export async function startRabbit(program: string): Promise<Broker & { url: string; startedInMs: number }> {
+  const dir = mkdtempSync(join(tmpdir(), "switchyard-rabbitmq-"));
+  const [port, distPort, epmdPort] = [await freePort(), await freePort(), await freePort()];
+  const env: NodeJS.ProcessEnv = {
+    HOME: dir,
+    RABBITMQ_NODENAME: `switchyard${port}@localhost`,
+    RABBITMQ_NODE_IP_ADDRESS: "127.0.0.1",
+    RABBITMQ_NODE_PORT: String(port),
+    RABBITMQ_DIST_PORT: String(distPort),
+    ERL_EPMD_PORT: String(epmdPort),
+    RABBITMQ_MNESIA_BASE: join(dir, "mnesia"),
+    RABBITMQ_LOG_BASE: join(dir, "log"),
+    RABBITMQ_LOGS: "-",
+    RABBITMQ_CONFIG_FILE: join(dir, "rabbitmq"),
+    RABBITMQ_ADVANCED_CONFIG_FILE: join(dir, "advanced.config"),
+    RABBITMQ_CONF_ENV_FILE: join(dir, "rabbitmq-env.conf"),
+    RABBITMQ_ENABLED_PLUGINS_FILE: join(dir, "enabled_plugins"),
+    RABBITMQ_PID_FILE: join(dir, "rabbitmq.pid"),
+  };
+  mkdirSync(join(dir, "mnesia"));
+  mkdirSync(join(dir, "log"));
+  // epmd daemonizes out of the broker's process group; its own -kill ends it.
+  const endEpmd = () =>
+    spawnSync(findProgram("epmd") ?? "/usr/lib/erlang/bin/epmd", ["-kill"], {
+      env: { ...process.env, ERL_EPMD_PORT: String(epmdPort) },
+      stdio: "ignore",
+    });
+  const started = Date.now();
+  let base: Broker;
+  try {
+    // Debian's /usr/sbin/rabbitmq-server switches to the rabbitmq user, who cannot write this temp dir.
+    const direct = "/usr/lib/rabbitmq/bin/rabbitmq-server";
+    const server = existsSync(direct) ? direct : program;
+    base = await startProcess({ program: server, args: [], env, port, dir, ready: () => rabbitUp(port), startTimeoutMs: 120_000 });
+  } catch (err) {
+    endEpmd();
+    throw err;
+  }
+  const startedInMs = Date.now() - started;
+  return {
+    ...base,
+    url: `amqp://guest:guest@127.0.0.1:${port}`,
+    startedInMs,
+    destroy: async () => {
+      await base.stop();
+      endEpmd();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** An AMQP 0-9-1 protocol header answered with connection.start: the broker takes connections. */
+function rabbitUp(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, "127.0.0.1");
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(1_000, () => done(false));
+    socket.once("error", () => done(false));
+    socket.once("connect", () => socket.write(Buffer.from("AMQP\x00\x00\x09\x01", "latin1")));
+    // A method frame (type 1) on channel 0: connection.start.
+    socket.once("data", (chunk) => done(chunk[0] === 1));
+  });
 }
