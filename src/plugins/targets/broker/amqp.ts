@@ -1,6 +1,6 @@
 import { Type } from "@sinclair/typebox";
 import { type ChannelModel, type ConfirmChannel, connect } from "amqplib";
-import { SecretField } from "../../../config/marks.js";
+import { DEFAULT_TEXT_MARK, SecretField } from "../../../config/marks.js";
 import { type DeliveryOutcome, defineTarget, type OptionProblem, OptionProblems } from "../target.js";
 import { deliverToBroker } from "./broker-delivery.js";
 import {
@@ -72,8 +72,8 @@ export const amqp = defineTarget({
     ),
     exchange: Type.Optional(
       Type.String({
-        default: "",
-        description: 'the exchange to publish to; `""` is the default exchange, which routes to the queue named by the routing key',
+        [DEFAULT_TEXT_MARK]: '`""` (the default exchange)',
+        description: "the exchange to publish to; the default exchange routes to the queue named by the routing key",
       }),
     ),
     routing_key: nameField("routing_key", "routing key"),
