@@ -56,14 +56,6 @@ export class ConnectionKeeper<C> {
     throw new Error(`not connected to ${this.spec.what}${this.lastError ? `: ${this.lastError}` : ""}`);
   }
 
-  /** The connection failed under a delivery (a broken channel): drop it and connect again. */
-  reset(client: C, err: Error): void {
-    if (this.client !== client) return;
-    this.client = undefined;
-    this.spec.disconnect(client).catch(() => undefined);
-    this.lost(err);
-  }
-
   async close(): Promise<void> {
     this.closed = true;
     clearTimeout(this.timer);

@@ -186,6 +186,12 @@ describe.skipIf(!mosquitto)("mqtt target (real mosquitto)", () => {
     const res = await post(`${daemon.url}/meraki`, JSON.stringify({ alertType: "smoke" }));
     const { id } = res.json() as { id: string };
     expect((await waitFor(() => sub.got.find((m) => m.eventId === id), "the message")).topic).toBe("switchyard/meraki/v2/smoke");
+    // A target the config no longer has is closed, and its series leaves the metric.
+    expect(metric(await scrape(), "switchyard_target_connected", { route: "bad", target: "wrong" })).toBe(0);
+    writeFileSync(file, config(broker.url).replace(/ {2}- name: bad[\s\S]*$/, ""));
+    await waitFor(() => reloads() > r0 + 2, "the third reload");
+    expect(metric(await scrape(), "switchyard_target_connected", { route: "bad", target: "wrong" })).toBeUndefined();
+    expect(metric(await scrape(), "switchyard_target_connected", { route: "meraki", target: "ha" })).toBe(1);
   });
 
   it("check warns that qos 0 can lose messages", async () => {
