@@ -67,7 +67,12 @@ export const mqtt = defineTarget({
         description: "the broker keeps the last message and gives it to every new subscriber (Home Assistant state)",
       }),
     ),
-    username: Type.Optional(Type.String({ minLength: 1 })),
+    username: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description: "with `password`, for a broker that wants a login (Mosquitto with a password_file, the Home Assistant add-on)",
+      }),
+    ),
     password: Type.Optional(SecretField("value", Type.String({ description: "`${VAR}` recommended; never logged" }))),
     client_id: Type.Optional(
       Type.String({

@@ -64,7 +64,7 @@ export const nats = defineTarget({
       }),
     ),
     token: Type.Optional(SecretField("value", Type.String({ minLength: 1, description: "token authentication" }))),
-    user: Type.Optional(Type.String({ minLength: 1 })),
+    user: Type.Optional(Type.String({ minLength: 1, description: "with `password`: user/password authentication" })),
     password: Type.Optional(SecretField("value", Type.String({ description: "with `user`; never logged" }))),
     creds_file: Type.Optional(
       SecretField(
