@@ -15,6 +15,13 @@ import { ConfigError, formatIssue } from "./errors.js";
 import type { ReceivedEvent } from "./pipeline/event.js";
 import { Worker } from "./pipeline/worker.js";
 import { HelperClient } from "./plugins/targets/exec/helper-client.js";
+import {
+  carryConnections,
+  closeConnections,
+  connectedTargets,
+  connectionStates,
+  openConnections,
+} from "./plugins/targets/target-connections.js";
 import { serveRelay } from "./relay/relay-endpoint.js";
 import { RelayHub } from "./relay/relay-hub.js";
 import { RelayMetrics } from "./relay/relay-metrics.js";
@@ -131,16 +138,17 @@ export class Daemon {
     for (const w of config.warnings) log.warn({ place: w.place, line: w.line }, `config warning: ${w.message}`);
     // The metrics exist before the store, which reports a Redis that lost its data into them.
     let opened: Store | undefined;
+    let daemon: Daemon | undefined;
     const metrics = new Metrics(
       () => (opened ? opened.depth() : Promise.reject(new Error("the store is not open yet"))),
       () => opened?.walBytes?.(),
+      () => connectionStates(daemon?.live ?? config),
     );
     const store = await openStore(config.store, { log, onDataLost: () => metrics.storeDataLost.inc() });
     opened = store;
     metrics.declareRoutes(config.routes);
     metrics.configLoaded(true);
     metrics.reloads.inc({ result: "success" }, 0);
-    let daemon: Daemon | undefined;
     const outage = new StoreOutage(log, describeStore(config.store));
     const feed = new LiveFeed();
     const tally = new Tally(store, log);
@@ -157,6 +165,7 @@ export class Daemon {
       await store.close();
       throw err;
     }
+    openConnections(config);
     worker.start();
     await daemon.pullers.sync(config.relays);
     tally.start();
@@ -293,7 +302,11 @@ export class Daemon {
     applyLogLevel(log, next, this.opts.env ?? process.env);
     const store = { ...old.store, retentionMs: next.store.retentionMs };
     const tls = (old.server.tls === undefined) === (next.server.tls === undefined) ? next.server.tls : old.server.tls;
+    const dropped = carryConnections(old, next);
     this.live = { ...next, server: { ...next.server, listen: old.server.listen, admin: old.server.admin, tls }, store };
+    openConnections(next);
+    // Deliveries already on a dropped target finish on it: its close waits for their acks.
+    void closeConnections(dropped, log);
     if (retentionChanged) this.pruner.runSoon();
     for (const server of this.servers) applyListenerLimits(server, this.live.server);
     if (this.servers[0]) applyListenerTls(this.servers[0], this.live.server.tls);
@@ -365,6 +378,7 @@ export class Daemon {
     await this.tally.stop().catch(() => undefined);
     // The worker has drained (or aborted) every delivery: no command is left to wait for.
     this.commands.close();
+    await closeConnections(connectedTargets(this.live), this.opts.log);
     await this.store.close();
     this.opts.log.info("stopped");
   }

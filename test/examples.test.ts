@@ -13,6 +13,7 @@ const env = {
   STRIPE_WEBHOOK_SECRET: "whsec_test",
   BILLING_TOKEN: "billing-t0ken",
   DEMO_TOKEN: "t0ken",
+  MQTT_PASSWORD: "mqtt-pass",
 };
 const recipes = readdirSync(join(root, "examples"), { withFileTypes: true })
   .filter((d) => d.isDirectory())
@@ -51,6 +52,23 @@ describe("shipped configs", () => {
     expect(report.verification).toBe("ok");
     expect(report.routeFilter).toBe("pass");
     expect(report.targets[0]?.would.argv.slice(1)).toEqual(["Codertocat/Hello-World", "6113728f27ae82c7b1a177c8d03f9e96e0adf246"]);
+  });
+
+  it("the Meraki → MQTT recipe's motion alert is published to its alert type's topic without the secret (dry run)", async () => {
+    const dir = join(root, "examples/meraki-mqtt-home-assistant");
+    const r = await runCli(["test", "meraki", "-c", join(dir, "switchyard.yaml"), "--body", join(dir, "motion-alert.json"), "--json"], env);
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.stdout) as {
+      verification: string;
+      targets: { would: { topic: string; retain: boolean; payload: string } }[];
+    };
+    expect(report.verification).toBe("ok");
+    expect(report.targets.map((t) => [t.would.topic, t.would.retain])).toEqual([
+      ["switchyard/meraki/motion_alert", false],
+      ["switchyard/meraki/device/Q2FV-ABCD-1234/last_alert", true],
+    ]);
+    expect(JSON.parse(report.targets[0]?.would.payload ?? "")).toMatchObject({ device: "Porch camera", type: "motion_alert" });
+    expect(r.stdout).not.toContain("meraki-secret");
   });
 
   it("the Meraki recipe's sample alert passes the route and becomes an ntfy message without the secret (dry run)", async () => {
@@ -130,7 +148,7 @@ describe("the recipes' READMEs, as written", () => {
     async ({ script, expected }) => {
       requireBuild();
       const r = await sh(script);
-      expect(r.out).not.toMatch(/route filter: no/);
+      expect(r.out).not.toMatch(/route filter: no\b/);
       expect(r.code, r.out).toBe(0);
       for (const line of expected) expect(r.out).toContain(line);
     },

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import type { TObject } from "@sinclair/typebox";
@@ -29,6 +30,11 @@ export interface CompiledTarget {
   concurrency: number;
   coalesce: boolean;
   timeoutMs: number;
+  /**
+   * A hash of the target's options as loaded (after `${VAR}`): a reload that finds the same one
+   * for the same route and target keeps the running target, and the connection it holds.
+   */
+  fingerprint: string;
 }
 
 export interface CompiledRoute {
@@ -182,7 +188,8 @@ function compileTarget(block: PluginBlock, at: Path, route: string, h: CompileHe
   if (!plugin) return undefined;
   const where = placeOf(at);
   const name = String(block.name);
-  for (const problem of plugin.check(block, { configDir: h.dir, env: h.env })) h.issue([...at, ...problem.at], problem.message);
+  for (const problem of plugin.check(block, { configDir: h.dir, env: h.env }))
+    h.issue([...at, ...problem.at], problem.message, problem.severity);
   // Every JSONata field the plugin's schema marks is compiled here, whether or not the plugin
   // asks for it, so that `check` reports each one; the plugin gets them through `compile`.
   const expressions = new Map<string, Expression | undefined>();
@@ -236,6 +243,7 @@ function compileTarget(block: PluginBlock, at: Path, route: string, h: CompileHe
     concurrency: typeof block.concurrency === "number" ? block.concurrency : plugin.defaultConcurrency,
     coalesce: target.coalesce === true,
     timeoutMs,
+    fingerprint: createHash("sha256").update(JSON.stringify(block)).digest("hex"),
   };
 }
 

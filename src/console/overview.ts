@@ -53,6 +53,8 @@ export interface TargetOverview {
   lastError: { at: string; error: string } | null;
   /** Relay targets: age of the oldest event no puller has taken yet (0 when none waits). */
   relayLagSeconds?: number;
+  /** Targets that keep a connection (mqtt, nats, amqp): whether it is up now; absent for the others. */
+  connected?: boolean;
 }
 
 export interface RouteOverview extends RouteCounts {
@@ -164,6 +166,7 @@ export async function routesOverview({ config, store, now, lastErrors }: Overvie
         queueDepth: { pending: depth?.pending ?? 0, retrying: depth?.retrying ?? 0 },
         lastError: last ? { at: new Date(last.at).toISOString(), error: last.error } : null,
         ...(t.target.pulled ? { relayLagSeconds: lagOf.get(key) ?? 0 } : {}),
+        ...(t.target.connected ? { connected: t.target.connected() } : {}),
       };
     });
     return {

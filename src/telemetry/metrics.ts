@@ -28,8 +28,13 @@ export class Metrics {
   readonly ingressRefused: Counter<"reason">;
   readonly storeDataLost: Counter;
   readonly walBytes: Gauge;
+  readonly targetConnected: Gauge<"route" | "target">;
 
-  constructor(depth: () => Promise<QueueDepth>, walBytes: () => number | undefined = () => undefined) {
+  constructor(
+    depth: () => Promise<QueueDepth>,
+    walBytes: () => number | undefined = () => undefined,
+    connections: () => readonly { route: string; target: string; connected: boolean }[] = () => [],
+  ) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
     this.eventsReceived = new Counter({
@@ -106,6 +111,17 @@ export class Metrics {
       // Read at scrape time: one fstat.
       collect() {
         this.set(walBytes() ?? 0);
+      },
+    });
+    this.targetConnected = new Gauge({
+      name: "switchyard_target_connected",
+      help: "1 while a target that keeps a connection (mqtt, nats, amqp) is connected to its broker, 0 while it is not.",
+      labelNames: ["route", "target"],
+      registers,
+      // Read at scrape time from the live config: a target a reload removed has no series.
+      collect() {
+        this.reset();
+        for (const c of connections()) this.set({ route: c.route, target: c.target }, c.connected ? 1 : 0);
       },
     });
   }

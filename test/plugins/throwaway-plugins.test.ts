@@ -171,8 +171,10 @@ describe("a new verifier and target, known only by their own files", () => {
     const generated = referenceBlocks();
     expect(generated["config-schemes"]).toContain("| `carrier-pigeon` | `X-Pigeon-Key` equals the secret");
     expect(generated["config-schemes"]).toContain("| `carrier-pigeon` | `ring_code` | required | the code on the pigeon's ring |");
-    expect(generated["config-targets"]).toContain("`http`, `exec` or `semaphore`");
-    expect(generated["config-targets"]).toContain("| `timeout` | http `10s`, exec `5m`, semaphore `1m` |");
+    expect(generated["config-targets"]).toContain("`http`, `exec`, `relay`, `mqtt`, `nats`, `amqp` or `semaphore`");
+    expect(generated["config-targets"]).toContain(
+      "| `timeout` | http `10s`, exec `5m`, relay `60s`, mqtt `10s`, nats `10s`, amqp `10s`, semaphore `1m` |",
+    );
     expect(generated["config-targets"]).toContain("| `flags` | required | JSONata over the event: the flags to raise |");
     const readme = readmeBlocks(readFileSync(join(import.meta.dirname, "../../README.md"), "utf8"));
     expect(readme["config-schemes"]).not.toBe(generated["config-schemes"]);

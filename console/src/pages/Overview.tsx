@@ -194,6 +194,9 @@ function TargetsTable({ routes }: { routes: RouteOverview[] }) {
                     <a href={`#/events?route=${encodeURIComponent(t.route)}&target=${encodeURIComponent(t.name)}`}>
                       {t.route} / {t.name}
                     </a>
+                    {t.connected !== undefined && (
+                      <span class={`small ${t.connected ? "muted" : "error-text"}`}> {t.connected ? "connected" : "not connected"}</span>
+                    )}
                   </th>
                   <td class="num">{num(t.delivered)}</td>
                   <td class="num">{num(t.failing)}</td>

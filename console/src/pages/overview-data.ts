@@ -43,6 +43,8 @@ export interface TargetOverview {
   lastError: { at: string; error: string } | null;
   /** Relay targets only: age of the oldest event the home has not pulled yet. */
   relayLagSeconds?: number;
+  /** Broker targets (mqtt, nats, amqp) only: whether their connection is up. */
+  connected?: boolean;
 }
 
 export interface RouteOverview extends RouteCounts {

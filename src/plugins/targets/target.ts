@@ -61,6 +61,15 @@ export interface Target {
   render(input: DeliveryInput): Promise<Record<string, unknown>>;
   /** Sends one delivery. `signal` aborts it on shutdown. Never throws for a target's failure. */
   deliver(input: DeliveryInput, signal: AbortSignal): Promise<DeliveryOutcome>;
+  /**
+   * Targets that keep a connection (brokers): `open` starts connecting once the daemon serves
+   * the target (never at `check` or `test`), `connected` is its state for the metric and the
+   * console, and `close` ends it when a reload drops the target or the daemon stops. A reload
+   * that keeps a target's options identical keeps the target, and its connection.
+   */
+  open?(): void;
+  connected?(): boolean;
+  close?(): Promise<void>;
 }
 
 /** One problem with one option of a target, found when it is built: `url`, `headers.X-Token`, `cwd`. */
@@ -161,6 +170,8 @@ export const TARGET_COMMON_KEYS: readonly string[] = [
 export interface TargetProblem {
   at: Path;
   message: string;
+  /** A warning is shown by `check` and at load, and does not stop the config (a setting that can lose messages). */
+  severity?: "error" | "warning";
 }
 
 /** What a load-time check may look at beyond the options. */

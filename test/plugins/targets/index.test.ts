@@ -12,10 +12,14 @@ function valid(block: Record<string, unknown>): boolean {
 }
 
 describe("target registry", () => {
-  it("lists http and exec, with their defaults", () => {
+  it("lists http, exec, relay and the brokers, with their defaults", () => {
     expect(targets.map((t) => [t.type, t.defaultTimeoutMs, t.defaultConcurrency])).toEqual([
       ["http", 10_000, 4],
       ["exec", 300_000, 1],
+      ["relay", 60_000, 1],
+      ["mqtt", 10_000, 16],
+      ["nats", 10_000, 16],
+      ["amqp", 10_000, 16],
     ]);
     expect(findTarget("smtp")).toBeUndefined();
   });
