@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import type { Logger } from "pino";
+import type { Alerter } from "../alerts/alerter.js";
 import type { CompiledConfig, CompiledTarget } from "../config/compile.js";
 import type { LiveFeed } from "../console/live-feed.js";
 import type { Tally } from "../console/tally.js";
@@ -69,6 +70,8 @@ export interface WorkerDeps {
   tally?: Tally;
   /** The console's live tail. */
   feed?: LiveFeed;
+  /** Raises `delivery.dead` on the routes that listen for it. */
+  alerts?: Pick<Alerter, "raise">;
 }
 
 export class Worker {
@@ -197,7 +200,7 @@ export class Worker {
         // A pass can succeed while webhooks still cannot be stored (a read-only store file still
         // takes the worker's bookkeeping in its WAL): the outage ends when the store vouches for
         // a 202 again, as /readyz asks it.
-        if (this.deps.outage?.active) {
+        if (this.deps.outage?.isDown) {
           await this.deps.store.ping();
           this.deps.outage.succeeded();
         }
@@ -346,6 +349,14 @@ export class Worker {
       case "dead":
         metrics.deliveries.inc({ route: d.route, target: d.target, outcome: "dead" });
         log.error({ ...fields, outcome: "dead", error: settlement.error }, "delivery failed for good; kept in the dead-letter queue");
+        this.deps.alerts?.raise({
+          kind: "delivery.dead",
+          route: d.route,
+          target: d.target,
+          eventId: d.eventId,
+          attempts: d.attempt,
+          error: settlement.error,
+        });
         break;
       case "skipped":
         break;
