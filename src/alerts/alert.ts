@@ -13,6 +13,11 @@ export interface Alert {
   attempts?: number;
   /** The last error, a config error's text, the store's fault. */
   error?: string;
+  /**
+   * Names the happening itself (a pause, by its target and start): instances sharing a store that
+   * each see it store one alert, unless the route has a `dedupe` of its own.
+   */
+  key?: string;
 }
 
 /**

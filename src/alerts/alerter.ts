@@ -21,6 +21,9 @@ import { type Alert, alertBody, alertEvent, subjectOf } from "./alert.js";
  *   small bounded queue in memory and are stored when it is back (lost if the daemon stops first).
  */
 
+/** How long an alert's own key (Alert.key) is remembered, for instances that each see the happening. */
+const ALERT_KEY_TTL_MS = 24 * 60 * 60_000;
+
 /** Alerts held while the store is down; beyond it the oldest are dropped (and counted in the log). */
 export const HELD_ALERTS_MAX = 100;
 
@@ -105,21 +108,22 @@ export class Alerter {
     const now = this.now();
     const body = alertBody(alert, grouped, since, now, this.deps.config().server.publicUrl);
     const event = alertEvent(route.name, body, now);
-    const run = this.store(route, event).finally(() => this.pending.delete(run));
+    const run = this.store(route, event, alert.key).finally(() => this.pending.delete(run));
     this.pending.add(run);
   }
 
-  private async store(route: CompiledRoute, event: ReceivedEvent): Promise<void> {
+  private async store(route: CompiledRoute, event: ReceivedEvent, alertKey: string | undefined): Promise<void> {
     const { log, metrics } = this.deps;
     try {
       if (route.filter && !isTruthy(await route.filter.evaluate(event))) {
         metrics?.eventsReceived.inc({ route: route.name, outcome: "ignored" });
         return;
       }
-      const key = route.dedupe?.id ? await route.dedupe.id.evaluate(event) : undefined;
+      const key = route.dedupe?.id ? await route.dedupe.id.evaluate(event) : alertKey;
+      const ttlMs = route.dedupe?.ttlMs ?? ALERT_KEY_TTL_MS;
       const dedupe =
-        route.dedupe && key !== undefined && key !== null && key !== ""
-          ? { key: typeof key === "string" ? key : JSON.stringify(key), expiresAt: this.now() + route.dedupe.ttlMs }
+        key !== undefined && key !== null && key !== ""
+          ? { key: typeof key === "string" ? key : JSON.stringify(key), expiresAt: this.now() + ttlMs }
           : undefined;
       await this.enqueue({ event, targets: route.targetNames, ...(dedupe ? { dedupe } : {}) });
     } catch (err) {

@@ -6,6 +6,7 @@ import type { AlertKind } from "../alerts/alert-kinds.js";
 import { type ConfigIssue, ExpressionError } from "../errors.js";
 import { type RetryPolicy, resolveRetryPolicy } from "../pipeline/backoff.js";
 import type { Expression } from "../pipeline/expression.js";
+import { type PauseAfterConfig, type PausePolicy, resolvePausePolicy } from "../pipeline/pause-policy.js";
 import type { CommandRunner } from "../plugins/targets/exec/helper-client.js";
 import { findTarget } from "../plugins/targets/index.js";
 import { OptionProblems, type Target } from "../plugins/targets/target.js";
@@ -27,6 +28,8 @@ export interface CompiledTarget {
   filter?: Expression;
   transform?: Expression;
   retry: RetryPolicy;
+  /** `pause_after`; undefined when the target is never paused. */
+  pause?: PausePolicy;
   concurrency: number;
   coalesce: boolean;
   timeoutMs: number;
@@ -256,6 +259,7 @@ function compileTarget(block: PluginBlock, at: Path, route: string, h: CompileHe
     filter,
     transform,
     retry: resolveRetryPolicy(block.retry as Parameters<typeof resolveRetryPolicy>[0]),
+    pause: resolvePausePolicy(block.pause_after as PauseAfterConfig | undefined),
     concurrency: typeof block.concurrency === "number" ? block.concurrency : plugin.defaultConcurrency,
     coalesce: target.coalesce === true,
     timeoutMs,

@@ -50,6 +50,8 @@ export interface TargetOverview {
   latencyMs: { p50: number | null; p95: number | null };
   queueDepth: { pending: number; retrying: number };
   lastError: { at: string; error: string } | null;
+  /** Set while the target is paused (`pause_after`): since when, and the error that paused it. */
+  paused: { since: string; error: string } | null;
 }
 
 export interface RouteOverview extends RouteCounts {
@@ -115,12 +117,14 @@ export async function routesOverview({ config, store, now, lastErrors }: Overvie
   const hourStart = Math.floor((now - HOUR) / MINUTE) * MINUTE + MINUTE;
   const dayStep = DAY_STEP_MINUTES * MINUTE;
   const dayStart = Math.floor((now - DAY) / dayStep) * dayStep + dayStep;
-  const [perMinute, perStep, depths, dead] = await Promise.all([
+  const [perMinute, perStep, depths, dead, paused] = await Promise.all([
     store.counts({ since: hourStart, bucketMinutes: 1 }),
     store.counts({ since: dayStart, bucketMinutes: DAY_STEP_MINUTES }),
     store.targetDepths(),
     store.deadLetters({ limit: 200 }),
+    store.pausedTargets(),
   ]);
+  const pausedOf = new Map(paused.map((p) => [`${p.route}\u0000${p.target}`, p]));
   const depthOf = new Map<string, TargetDepth>(depths.map((d) => [`${d.route}\u0000${d.target}`, d]));
   const deadError = new Map<string, { at: number; error: string }>();
   for (const d of dead) {
@@ -148,6 +152,7 @@ export async function routesOverview({ config, store, now, lastErrors }: Overvie
       const live = lastErrors.get(key);
       const stored = deadError.get(key);
       const last = live && (!stored || live.at >= stored.at) ? live : stored;
+      const pause = pausedOf.get(key);
       return {
         name: t.name,
         type: t.type,
@@ -158,6 +163,7 @@ export async function routesOverview({ config, store, now, lastErrors }: Overvie
         latencyMs: { p50: quantile(0.5, c), p95: quantile(0.95, c) },
         queueDepth: { pending: depth?.pending ?? 0, retrying: depth?.retrying ?? 0 },
         lastError: last ? { at: new Date(last.at).toISOString(), error: last.error } : null,
+        paused: pause ? { since: new Date(pause.since).toISOString(), error: pause.error } : null,
       };
     });
     return {

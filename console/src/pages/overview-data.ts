@@ -41,6 +41,8 @@ export interface TargetOverview {
   latencyMs: { p50: number | null; p95: number | null };
   queueDepth: { pending: number; retrying: number };
   lastError: { at: string; error: string } | null;
+  /** Set while the target is paused (pause_after). */
+  paused?: { since: string; error: string } | null;
 }
 
 export interface RouteOverview extends RouteCounts {
