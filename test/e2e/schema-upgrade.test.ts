@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
+import { SCHEMA_VERSION } from "../../src/store/sqlite/sqlite-schema.js";
 import { version1Event, writeVersion1Store } from "../store/sqlite/version-1-store.js";
 import { cleanupAfterEach, runCli, runCliBytes, startDaemon, startSink, tempDir, waitFor, writeConfig } from "./harness.js";
 
@@ -80,7 +81,7 @@ routes:
 
       expect(await daemon.stop()).toBe(0);
       const check = new Database(db, { readonly: true });
-      expect(check.pragma("user_version", { simple: true })).toBe(3);
+      expect(check.pragma("user_version", { simple: true })).toBe(SCHEMA_VERSION);
       check.close();
     },
     SLOW,

@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
+import { SCHEMA_VERSION } from "../../../src/store/sqlite/sqlite-schema.js";
 import { SqliteStore } from "../../../src/store/sqlite/sqlite-store.js";
 
 /**
@@ -84,7 +85,7 @@ describe("a version-1 store file", () => {
     }
     const db = new Database(file, { readonly: true });
     try {
-      expect(db.pragma("user_version", { simple: true })).toBe(3);
+      expect(db.pragma("user_version", { simple: true })).toBe(SCHEMA_VERSION);
     } finally {
       db.close();
     }
