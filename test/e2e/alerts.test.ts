@@ -149,6 +149,30 @@ describe("e2e: alerts", () => {
     expect((await post(`${daemon.url}/hooks/app`, "{}", auth)).status).toBe(202);
   });
 
+  it("switchyard test shows what an alert route's preset would send for an alert body; sign refuses it", async () => {
+    const dir = tempDir();
+    const file = writeConfig(dir, config([alertRoute("http://127.0.0.1:9")]));
+    const body = `${dir}/alert.json`;
+    writeFileSync(
+      body,
+      JSON.stringify({ kind: "delivery.dead", severity: "error", title: "Delivery failed", message: "boom", grouped: 1 }),
+    );
+    const dry = await runCli(["test", "alerts", "--body", body, "--json", "-c", file]);
+    expect(dry.code).toBe(0);
+    const report = JSON.parse(dry.stdout) as { on: string[]; targets: { would: { url: string; body: string } }[] };
+    expect(report.on).toEqual(["delivery.dead", "config.reload_failed"]);
+    expect(report.targets[0]?.would.url).toBe("http://127.0.0.1:9/");
+    expect(JSON.parse(report.targets[0]?.would.body ?? "{}")).toMatchObject({
+      topic: "my-topic",
+      title: "Delivery failed",
+      message: "boom",
+      priority: 4,
+    });
+    const sign = await runCli(["sign", "alerts", "--body", body, "-c", file]);
+    expect(sign.code).toBe(1);
+    expect(sign.stderr).toContain("alerts is an on route");
+  });
+
   it("check names the place of a route with both path and on, or an on route with verify", async () => {
     const dir = tempDir();
     const file = writeConfig(
