@@ -52,13 +52,13 @@ routes:
 
       const before = await runCli(["events", "-c", file]);
       expect(before.code).toBe(1);
-      expect(before.stderr).toContain("has schema version 1, not 3: start the daemon of this version once to upgrade it");
+      expect(before.stderr).toContain(`has schema version 1, not ${SCHEMA_VERSION}: start the daemon of this version once to upgrade it`);
 
       const daemon = track(await startDaemon(file));
       expect(daemon.logs.find((l) => l.msg === "store file upgraded to the current schema version")).toMatchObject({
         path: db,
         from: 1,
-        to: 3,
+        to: SCHEMA_VERSION,
       });
       // The pending delivery goes out with the body it was stored with.
       const first = await waitFor(() => sink.requests[0], "the pending delivery of the old event");
