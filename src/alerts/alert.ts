@@ -57,28 +57,10 @@ function clip(text: string): string {
 }
 
 function describe(alert: Alert): { title: string; message: string } {
+  const spec: { title(a: Alert, subject: string): string; message(a: Alert, subject: string, error: string): string } =
+    ALERT_KINDS[alert.kind];
   const subject = subjectOf(alert);
-  const error = alert.error === undefined ? "" : clip(alert.error);
-  switch (alert.kind) {
-    case "delivery.dead":
-      return {
-        title: `Delivery to ${subject} failed for good`,
-        message: `Event ${alert.eventId ?? "?"} to ${subject} is in the dead-letter queue after ${alert.attempts ?? "?"} attempts. Last error: ${error}`,
-      };
-    case "target.paused":
-      return {
-        title: `Target ${subject} paused`,
-        message: `Deliveries to ${subject} kept failing and wait until it answers again (switchyard target resume ${subject}). Last error: ${error}`,
-      };
-    case "target.resumed":
-      return { title: `Target ${subject} resumed`, message: `${subject} takes deliveries again; the waiting ones are on their way.` };
-    case "config.reload_failed":
-      return { title: "Config reload failed", message: `The edited config was refused; the previous one keeps serving. ${error}` };
-    case "store.unavailable":
-      return { title: "Store unavailable", message: `The store refuses writes; webhooks get 503 until it is back. ${error}` };
-    case "store.recovered":
-      return { title: "Store recovered", message: "The store takes writes again; webhooks are accepted." };
-  }
+  return { title: spec.title(alert, subject), message: spec.message(alert, subject, alert.error === undefined ? "" : clip(alert.error)) };
 }
 
 /** The alert as its body, `grouped` occurrences since `since`. */
