@@ -57,6 +57,8 @@ export interface TargetOverview {
 export interface RouteOverview extends RouteCounts {
   name: string;
   path: string;
+  /** An alert route's kinds; its path is "". */
+  on?: string[];
   verify: string;
   lastHour: RouteCounts;
   rate: { hour: RateChart; day: RateChart };
@@ -169,6 +171,7 @@ export async function routesOverview({ config, store, now, lastErrors }: Overvie
     return {
       name: route.name,
       path: route.path,
+      ...(route.on ? { on: [...route.on] } : {}),
       verify: route.verifyType,
       ...totals(day),
       lastHour: totals(hour),

@@ -85,6 +85,9 @@ describe("e2e: alerts", () => {
     await waitFor(() => daemon.logs.some((l) => l.msg === "delivered" && l.route === "alerts"), "the alert's delivery");
     expect(daemon.logs.filter((l) => l.msg === "alert raised")).toHaveLength(1);
     expect(phone.requests).toHaveLength(1);
+    // The console lists the alert route by its kinds, and counts what it received.
+    const overview = (await (await fetch(`${daemon.adminUrl}/api/v1/routes`)).json()) as { routes: { name: string; on?: string[] }[] };
+    expect(overview.routes.find((r) => r.name === "alerts")?.on).toEqual(["delivery.dead", "config.reload_failed"]);
   });
 
   it("ends a group window with one summary that says how many alerts it stands for", async () => {

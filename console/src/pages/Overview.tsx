@@ -132,7 +132,7 @@ function RoutesTable({ routes }: { routes: RouteOverview[] }) {
                   <th scope="row">
                     <a href={`#/events?route=${encodeURIComponent(r.name)}`}>{r.name}</a>
                   </th>
-                  <td class="mono">{r.path}</td>
+                  <td class="mono">{r.on ? `on ${r.on.join(", ")}` : r.path}</td>
                   <td class="num">{num(r.received)}</td>
                   <td class="num">{num(r.accepted)}</td>
                   <td class="num">{num(r.refused)}</td>

@@ -48,6 +48,8 @@ export interface TargetOverview {
 export interface RouteOverview extends RouteCounts {
   name: string;
   path: string;
+  /** An alert route's kinds (it has no path). */
+  on?: string[];
   verify: string;
   lastHour: RouteCounts;
   rate: { hour: RateChart; day: RateChart };
