@@ -94,7 +94,7 @@ export class Worker {
   private readonly known = (eventId: string) => this.fresh.take(eventId);
   private summaryTimer: NodeJS.Timeout | undefined;
   /** Targets paused after failing for a stretch: only a probe now and then goes out. */
-  readonly paused: PausedTargets;
+  private readonly paused: PausedTargets;
 
   constructor(private readonly deps: WorkerDeps) {
     this.paused = new PausedTargets({ store: deps.store, log: deps.log, metrics: deps.metrics, alerts: deps.alerts });
