@@ -5,6 +5,8 @@ import type { AddressInfo } from "node:net";
 import { basename, dirname, resolve } from "node:path";
 import type Koa from "koa";
 import type { Logger } from "pino";
+import type { Alert } from "./alerts/alert.js";
+import { Alerter } from "./alerts/alerter.js";
 import { type AddressOverrides, type CompiledConfig, loadAndCompile, loadAndCompileAsync } from "./config/compile.js";
 import { timeSlices } from "./config/time-slices.js";
 import type { ReloadStatus } from "./console/console-router.js";
@@ -111,6 +113,8 @@ export class Daemon {
     private readonly commands: HelperClient,
     private readonly feed: LiveFeed,
     private readonly tally: Tally,
+    /** Raises the daemon's own events on `on:` routes. */
+    private readonly alerter: Alerter,
   ) {
     this.pruner = new Pruner({ store, log: opts.log, retentionMs: () => this.live.store.retentionMs });
     this.relayMetrics = new RelayMetrics(metrics.registry, store, () => this.live);
@@ -149,11 +153,31 @@ export class Daemon {
     metrics.declareRoutes(config.routes);
     metrics.configLoaded(true);
     metrics.reloads.inc({ result: "success" }, 0);
-    const outage = new StoreOutage(log, describeStore(config.store));
+    let alerter: Alerter | undefined;
+    const outage = new StoreOutage(log, describeStore(config.store), (state, detail) => {
+      if (state === "unavailable") alerter?.raise({ kind: "store.unavailable", ...(detail !== undefined ? { error: detail } : {}) });
+      // What was raised during the outage is stored first, then that it is over.
+      else void alerter?.flush().then(() => alerter?.raise({ kind: "store.recovered" }));
+    });
     const feed = new LiveFeed();
     const tally = new Tally(store, log);
-    const worker = new Worker({ store, metrics, log, config: () => daemon?.live ?? config, outage, tally, feed });
-    daemon = new Daemon({ ...opts, configFile: file }, config, store, metrics, worker, outage, new RefusalLog(log), commands, feed, tally);
+    const live = () => daemon?.live ?? config;
+    const alerts = { raise: (a: Alert) => alerter?.raise(a) };
+    const worker = new Worker({ store, metrics, log, config: live, outage, tally, feed, alerts });
+    alerter = new Alerter({ store, log, metrics, config: live, accepted: (event, targets) => worker.accepted(event, targets) });
+    daemon = new Daemon(
+      { ...opts, configFile: file },
+      config,
+      store,
+      metrics,
+      worker,
+      outage,
+      new RefusalLog(log),
+      commands,
+      feed,
+      tally,
+      alerter,
+    );
     daemon.lastHash = hashFile(file);
     daemon.lastReload = { at: new Date().toISOString(), ok: true, trigger: "start", errors: [] };
     try {
@@ -278,6 +302,7 @@ export class Daemon {
               .map((i) => ({ message: formatIssue(file, i), place: i.place || undefined, line: i.line }))
           : [{ message: (err as Error).message }];
       this.lastReload = { at: new Date().toISOString(), ok: false, trigger, errors };
+      this.alerter.raise({ kind: "config.reload_failed", error: errors.map((e) => e.message).join("\n") });
       log.error({ trigger }, "config reload failed; the previous config keeps serving");
       return false;
     }
@@ -371,6 +396,8 @@ export class Daemon {
     const closing = this.servers.map(closeServer);
     await this.worker.stop(this.live.server.shutdownTimeoutMs);
     await this.reloading;
+    // Alerts the drain raised are stored before the store closes; the next start delivers them.
+    await this.alerter.close();
     for (const s of this.servers) s.closeAllConnections();
     await Promise.all(closing);
     this.refusals.close();

@@ -14,6 +14,7 @@ import { relayPull } from "./relay-pull.js";
 import { schemes } from "./schemes.js";
 import { serve } from "./serve.js";
 import { sign } from "./sign.js";
+import { targetList, targetResume } from "./target.js";
 import { test } from "./test.js";
 
 /** Exit codes, every one the CLI makes: the README's table lists them, and an e2e test checks each. */
@@ -115,6 +116,19 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .option("--all", "replay every dead letter")
     .addOption(configOption())
     .action(async (ids, o) => setExit(await dlqReplay(ids, o)));
+  const target = program.command("target").description("targets paused after failing for a stretch (pause_after)");
+  target
+    .command("list")
+    .description("list paused targets with the error that paused them")
+    .option("--json", "machine-readable output")
+    .addOption(configOption())
+    .action(async (o) => setExit(await targetList(o)));
+  target
+    .command("resume")
+    .description("resume a paused target by hand (a running daemon sends its waiting deliveries within a second)")
+    .argument("<route/target>", "the target, as target list and dlq list name it")
+    .addOption(configOption())
+    .action(async (name, o) => setExit(await targetResume(name, o)));
   // `events` alone lists, as it always has; `events show ID` is a subcommand beside that action.
   const eventsCommand = program
     .command("events")

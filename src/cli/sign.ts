@@ -75,6 +75,8 @@ export function signForRoute(
 export function sign(routeName: string, options: SignOptions): number {
   const config = loadForCli(options.config);
   const route = findRoute(config, routeName);
+  if (route.on)
+    throw new UserError(`${routeName} is an on route: it receives Switchyard's own events, not requests, so there is nothing to sign`);
   const body = readBodyFile(options.body);
   const signed = signedCurl(config, route, body, HeaderLines.parse(options.header ?? []), {
     url: options.url,

@@ -69,7 +69,11 @@ export async function test(routeName: string, options: TestOptions): Promise<num
     print(JSON.stringify(report, null, 2));
     return 0;
   }
-  print(`route ${report.route} (POST ${report.path}, verify ${report.verify})`);
+  print(
+    report.on
+      ? `route ${report.route} (on ${report.on.join(", ")})`
+      : `route ${report.route} (POST ${report.path}, verify ${report.verify})`,
+  );
   print(`verification: ${report.verification}`);
   if (report.deliveryId) print(`delivery id: ${report.deliveryId}`);
   if (report.handshake !== undefined) print(`provider handshake, answered with: ${show(report.handshake)}`);

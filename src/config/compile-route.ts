@@ -3,9 +3,11 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import type { TObject } from "@sinclair/typebox";
 import type { Logger } from "pino";
+import type { AlertKind } from "../alerts/alert-kinds.js";
 import { type ConfigIssue, ExpressionError } from "../errors.js";
 import { type RetryPolicy, resolveRetryPolicy } from "../pipeline/backoff.js";
 import type { Expression } from "../pipeline/expression.js";
+import { type PauseAfterConfig, type PausePolicy, resolvePausePolicy } from "../pipeline/pause-policy.js";
 import type { CommandRunner } from "../plugins/targets/exec/helper-client.js";
 import { findTarget } from "../plugins/targets/index.js";
 import { OptionProblems, type Target } from "../plugins/targets/target.js";
@@ -14,7 +16,7 @@ import { SECRET_KEYS, type Verifier } from "../plugins/verifiers/verifier.js";
 import { type AllowList, compileAllowFrom } from "./allow-from.js";
 import { type Path, placeOf } from "./interpolate.js";
 import { markedValues } from "./marks.js";
-import { DEDUPE_DEFAULTS, type PluginBlock, type RouteConfig } from "./schema.js";
+import { ALERT_GROUP_DEFAULT, DEDUPE_DEFAULTS, type PluginBlock, type RouteConfig } from "./schema.js";
 import { parseDuration } from "./units.js";
 
 /** One route of the config → its verifier with keys, JSONata expressions and target clients. */
@@ -27,6 +29,8 @@ export interface CompiledTarget {
   filter?: Expression;
   transform?: Expression;
   retry: RetryPolicy;
+  /** `pause_after`; undefined when the target is never paused. */
+  pause?: PausePolicy;
   concurrency: number;
   coalesce: boolean;
   timeoutMs: number;
@@ -39,7 +43,12 @@ export interface CompiledTarget {
 
 export interface CompiledRoute {
   name: string;
+  /** The webhook path; "" for an `on` route, which no request reaches. */
   path: string;
+  /** An alert route: the kinds of Switchyard's own events it receives. */
+  on?: readonly AlertKind[];
+  /** An alert route's grouping window (`group`); 0 sends every alert. */
+  groupMs?: number;
   where: string;
   verifyType: string;
   verifier: Verifier;
@@ -70,11 +79,33 @@ export interface CompileHelpers {
   commands: CommandRunner;
 }
 
+/** What an `on` route "verifies" with: its events come from the daemon itself, never from the network. */
+const INTERNAL: PluginBlock = { type: "none" };
+
+/**
+ * A route has `path` (webhooks, with `verify`) or `on` (the daemon's own events, without
+ * `verify` or `allow_from`); the problems name the place. Returns false when the shape is wrong.
+ */
+function checkShape(r: RouteConfig, at: Path, h: CompileHelpers): boolean {
+  const problems: [Path, string][] = [];
+  // A route with neither, or without verify, is refused by the schema ("routes[0].path: is required").
+  if (r.path !== undefined && r.on !== undefined) problems.push([[...at, "on"], "a route has path (webhooks) or on (alerts), not both"]);
+  if (r.on !== undefined) {
+    if (r.verify !== undefined) problems.push([[...at, "verify"], "an on route receives Switchyard's own events: it takes no verify"]);
+    if (r.allow_from !== undefined)
+      problems.push([[...at, "allow_from"], "an on route receives Switchyard's own events: it takes no allow_from"]);
+  } else if (r.group !== undefined) problems.push([[...at, "group"], "applies only to on routes, which group alerts"]);
+  for (const [path, message] of problems) h.issue(path, message);
+  return problems.length === 0;
+}
+
 export function compileRoute(r: RouteConfig, at: Path, h: CompileHelpers): CompiledRoute | undefined {
   const where = placeOf(at);
-  const sound = !h.unsound(where);
-  const verifier = h.unsound(`${where}.verify`) ? undefined : compileVerifier(r.verify, [...at, "verify"], h);
-  if (!verifier && h.unsound(`${where}.verify`)) {
+  const shaped = checkShape(r, at, h);
+  const sound = !h.unsound(where) && shaped;
+  const verifyBlock = r.on !== undefined ? INTERNAL : r.verify;
+  const verifier = h.unsound(`${where}.verify`) || !verifyBlock ? undefined : compileVerifier(verifyBlock, [...at, "verify"], h);
+  if (!verifier && h.unsound(`${where}.verify`) && r.verify) {
     // Loading found a problem in the block: its secret is still read (a secret_file that
     // cannot be), unless it was the problem. The scheme's own checks combine options, one of
     // which may be the broken one, so they wait for the next run.
@@ -85,7 +116,7 @@ export function compileRoute(r: RouteConfig, at: Path, h: CompileHelpers): Compi
   }
   // The route's own fields: skipped when loading found them broken (a JSONata field there was
   // already checked by the loader).
-  const ownSound = !["name", "path", "filter", "dedupe", "allow_from"].some((k) => h.unsound(`${where}.${k}`));
+  const ownSound = !["name", "path", "on", "group", "filter", "dedupe", "allow_from"].some((k) => h.unsound(`${where}.${k}`));
   const allowFrom =
     ownSound && r.allow_from ? compileAllowFrom(r.allow_from, (i, message) => h.issue([...at, "allow_from", i], message)) : undefined;
   const filter = ownSound ? h.expr(r.filter, [...at, "filter"]) : undefined;
@@ -115,9 +146,10 @@ export function compileRoute(r: RouteConfig, at: Path, h: CompileHelpers): Compi
   if (!sound || !verifier || targets.length !== r.targets.length || (r.allow_from && !allowFrom)) return undefined;
   return {
     name: r.name,
-    path: r.path,
+    path: r.path ?? "",
+    ...(r.on !== undefined ? { on: r.on, groupMs: r.group === false ? 0 : parseDuration(r.group ?? ALERT_GROUP_DEFAULT) } : {}),
     where,
-    verifyType: r.verify.type,
+    verifyType: verifyBlock?.type ?? "none",
     verifier,
     ...(allowFrom ? { allowFrom } : {}),
     ...(r.methods ? { methods: r.methods } : {}),
@@ -240,6 +272,7 @@ function compileTarget(block: PluginBlock, at: Path, route: string, h: CompileHe
     filter,
     transform,
     retry: resolveRetryPolicy(block.retry as Parameters<typeof resolveRetryPolicy>[0]),
+    pause: resolvePausePolicy(block.pause_after as PauseAfterConfig | undefined),
     concurrency: typeof block.concurrency === "number" ? block.concurrency : plugin.defaultConcurrency,
     coalesce: target.coalesce === true,
     timeoutMs,

@@ -45,6 +45,8 @@ export interface ServerSettings {
   /** Bytes of request bodies held at once across all requests; beyond it 503. */
   inflightBodyLimit: number;
   adminToken?: string;
+  /** `public_url`: where people open the console; alerts link to their event there. */
+  publicUrl?: string;
   /** `trust_proxy`: how many X-Forwarded-For hops back the client address is read. */
   trustProxy: number;
   /** `tls`: listen serves HTTPS with these, read at this load. */
@@ -203,6 +205,7 @@ function compileServer(
     headerTimeoutMs,
     requestTimeoutMs,
     inflightBodyLimit,
+    ...(server.public_url !== undefined ? { publicUrl: server.public_url } : {}),
     adminToken: server.admin_token,
     trustProxy: server.trust_proxy ?? SERVER_DEFAULTS.trust_proxy,
   };
@@ -220,17 +223,18 @@ function* compileRoutes(
     yield;
     // A route whose shape is broken is skipped; one with a broken verify or target still has
     // its other parts compiled (and their problems reported), but is not built.
-    const shapeBroken = typeof r?.verify !== "object" || !Array.isArray(r?.targets);
+    const shapeBroken = typeof r !== "object" || r === null || !Array.isArray(r.targets);
     if (shapeBroken || loaded.issues.some((x) => x.place === `routes[${i}]`)) continue;
     const route = compileRoute(r, ["routes", i], h);
     if (!route) continue;
-    const samePath = byPath.get(route.path);
+    // An `on` route has no path: no request reaches it.
+    const samePath = route.on ? undefined : byPath.get(route.path);
     const sameName = byName.get(route.name);
     if (samePath) h.issue(["routes", i, "path"], `${route.path} is already the path of route ${samePath.name}`);
     if (sameName) h.issue(["routes", i, "name"], `${route.name} is already the name of ${sameName.where}`);
     if (samePath || sameName) continue;
     routes.push(route);
-    byPath.set(route.path, route);
+    if (!route.on) byPath.set(route.path, route);
     byName.set(route.name, route);
   }
   return { routes, byPath, byName };
@@ -240,11 +244,12 @@ function* compileRoutes(
 function warn(loaded: LoadedConfig, listen: ListenAddress, issue: Issue): void {
   loaded.config.routes.forEach((r, i) => {
     // A scheme that authenticates nothing (`none`); public-key schemes need no secret yet are not open.
-    const open = typeof r?.verify?.type === "string" && findVerifier(r.verify.type)?.open === true;
+    const type = r?.verify?.type;
+    const open = typeof type === "string" && findVerifier(type)?.open === true;
     if (open && !isLoopback(listen.host)) {
       issue(
         ["routes", i, "verify", "type"],
-        `${r.verify.type}: anyone who can reach ${formatAddress(listen)} can send events to ${r.path}`,
+        `${type}: anyone who can reach ${formatAddress(listen)} can send events to ${r.path}`,
         "warning",
       );
     }

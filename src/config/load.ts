@@ -108,6 +108,7 @@ function describeError(e: ErrorObject, raw: unknown, secrets: ReadonlySet<string
       };
     case "anyOf":
     case "oneOf":
+    case "if":
       return undefined; // the branches' own errors say more
     default:
       return { message: e.message ?? e.keyword };

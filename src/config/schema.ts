@@ -1,4 +1,5 @@
 import { type Static, type TSchema, Type } from "@sinclair/typebox";
+import { ALERT_KIND_NAMES } from "../alerts/alert-kinds.js";
 import { targets } from "../plugins/targets/index.js";
 import { verifiers } from "../plugins/verifiers/index.js";
 import { RelaySchema } from "../relay/relay-settings.js";
@@ -58,6 +59,9 @@ export const STORE_DEFAULTS = {
 } as const;
 
 export const DEDUPE_DEFAULTS = { ttl: "24h" } as const;
+
+/** Alerts of one kind for one target within this window are one message, then one summary. */
+export const ALERT_GROUP_DEFAULT = "5m";
 
 export const ServerSchema = Type.Object(
   {
@@ -145,6 +149,13 @@ export const ServerSchema = Type.Object(
           "how many reverse proxies of yours stand in front of `listen`: a route's `allow_from` then judges the address that many hops back in `X-Forwarded-For` rather than the proxy's. `0` uses the peer address and ignores the header. Set it only when `listen` cannot be reached except through those proxies, or anyone can write the header",
       }),
     ),
+    public_url: Type.Optional(
+      Type.String({
+        pattern: "^https?://[^\\s]+$",
+        description:
+          "the address people open the console at (`https://switchyard.example.net`): alerts then link to the event they are about",
+      }),
+    ),
     admin_token: Type.Optional(
       SecretField(
         "value",
@@ -219,14 +230,34 @@ export const DedupeSchema = Type.Union(
 export const RouteSchema = Type.Object(
   {
     name: Type.String({ pattern: "^[a-z0-9_-]+$", maxLength: 64, description: "unique, `[a-z0-9_-]+`, at most 64 characters" }),
-    path: Type.String({
-      pattern: "^/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*$",
-      maxLength: 512,
-      description: "unique; the route answers POST (or its `methods`) on exactly this path (a trailing `/` is tolerated)",
-    }),
-    verify: byType(
-      verifiers.map((v) => v.schema),
-      "how requests are authenticated: see [Verification schemes](#verification-schemes)",
+    path: Type.Optional(
+      Type.String({
+        pattern: "^/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*$",
+        maxLength: 512,
+        description:
+          "unique; the route answers POST (or its `methods`) on exactly this path (a trailing `/` is tolerated). A route has `path` or `on`, not both",
+      }),
+    ),
+    on: Type.Optional(
+      Type.Array(Type.Union(ALERT_KIND_NAMES.map((k) => Type.Literal(k))), {
+        minItems: 1,
+        uniqueItems: true,
+        description:
+          "instead of `path`: the route receives Switchyard's own events of these kinds (see [Alerts](#alerts)), with its filter, transform, targets, retries and dedupe. Takes no `verify` or `allow_from`",
+      }),
+    ),
+    group: Type.Optional(
+      Type.Union([Duration("", ALERT_GROUP_DEFAULT), Type.Literal(false)], {
+        default: ALERT_GROUP_DEFAULT,
+        description:
+          "for `on` routes: alerts of one kind for one target within this window are sent as one message, then one summary at its end saying how many were grouped; `false` sends each",
+      }),
+    ),
+    verify: Type.Optional(
+      byType(
+        verifiers.map((v) => v.schema),
+        "how requests are authenticated (required with `path`): see [Verification schemes](#verification-schemes)",
+      ),
     ),
     allow_from: Type.Optional(
       Type.Array(Type.String({ minLength: 1 }), {
@@ -266,7 +297,13 @@ export const RouteSchema = Type.Object(
       { minItems: 1, description: "one or more, see [Targets](#targets)" },
     ),
   },
-  { additionalProperties: false },
+  // A webhook route (no `on`) needs its path and verify block, reported like any missing key;
+  // what an `on` route may not have is checked by compile, which names each key.
+  {
+    additionalProperties: false,
+    if: { properties: { on: {} }, required: ["on"] },
+    else: { properties: { path: {}, verify: {} }, required: ["path", "verify"] },
+  },
 );
 
 export const ConfigSchema = Type.Object(

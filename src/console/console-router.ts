@@ -221,6 +221,20 @@ export function addConsoleRoutes(router: Router, deps: ConsoleDeps, guarded: Koa
     ctx.body = { replayed: result.replayed };
   });
 
+  // A paused target (pause_after) resumed by hand; the worker sees it within a second.
+  router.post("/api/v1/targets/:route/:target/resume", ...write, async (ctx) => {
+    const route = ctx.params.route ?? "";
+    const target = ctx.params.target ?? "";
+    const known = needConfig(deps).byName.get(route)?.targetNames.includes(target) === true;
+    if (!(await store.resumeTarget({ route, target }))) {
+      ctx.status = known ? 409 : 404;
+      ctx.body = { error: known ? `${route}/${target} is not paused` : `no target ${route}/${target} in the config` };
+      return;
+    }
+    deps.wake();
+    ctx.body = { resumed: `${route}/${target}` };
+  });
+
   router.get("/api/v1/dead-letters", ...read, async (ctx) => {
     const letters = await store.deadLetters({ route: one(ctx, "route"), limit: limitOf(ctx, 500, DEAD_LETTERS_MAX) });
     ctx.body = { deadLetters: letters.map((d) => ({ ...d, failedAt: new Date(d.failedAt).toISOString() })) };

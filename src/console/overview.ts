@@ -55,11 +55,15 @@ export interface TargetOverview {
   relayLagSeconds?: number;
   /** Targets that keep a connection (mqtt, nats, amqp): whether it is up now; absent for the others. */
   connected?: boolean;
+  /** Set while the target is paused (`pause_after`): since when, and the error that paused it. */
+  paused: { since: string; error: string } | null;
 }
 
 export interface RouteOverview extends RouteCounts {
   name: string;
   path: string;
+  /** An alert route's kinds; its path is "". */
+  on?: string[];
   verify: string;
   lastHour: RouteCounts;
   rate: { hour: RateChart; day: RateChart };
@@ -120,14 +124,16 @@ export async function routesOverview({ config, store, now, lastErrors }: Overvie
   const hourStart = Math.floor((now - HOUR) / MINUTE) * MINUTE + MINUTE;
   const dayStep = DAY_STEP_MINUTES * MINUTE;
   const dayStart = Math.floor((now - DAY) / dayStep) * dayStep + dayStep;
-  const [perMinute, perStep, depths, dead, lags] = await Promise.all([
+  const [perMinute, perStep, depths, dead, lags, paused] = await Promise.all([
     store.counts({ since: hourStart, bucketMinutes: 1 }),
     store.counts({ since: dayStart, bucketMinutes: DAY_STEP_MINUTES }),
     store.targetDepths(),
     store.deadLetters({ limit: 200 }),
     relayLags(store, config),
+    store.pausedTargets(),
   ]);
   const lagOf = new Map(lags.map((l) => [`${l.route}\u0000${l.target}`, l.seconds]));
+  const pausedOf = new Map(paused.map((p) => [`${p.route}\u0000${p.target}`, p]));
   const depthOf = new Map<string, TargetDepth>(depths.map((d) => [`${d.route}\u0000${d.target}`, d]));
   const deadError = new Map<string, { at: number; error: string }>();
   for (const d of dead) {
@@ -155,6 +161,7 @@ export async function routesOverview({ config, store, now, lastErrors }: Overvie
       const live = lastErrors.get(key);
       const stored = deadError.get(key);
       const last = live && (!stored || live.at >= stored.at) ? live : stored;
+      const pause = pausedOf.get(key);
       return {
         name: t.name,
         type: t.type,
@@ -167,11 +174,13 @@ export async function routesOverview({ config, store, now, lastErrors }: Overvie
         lastError: last ? { at: new Date(last.at).toISOString(), error: last.error } : null,
         ...(t.target.pulled ? { relayLagSeconds: lagOf.get(key) ?? 0 } : {}),
         ...(t.target.connected ? { connected: t.target.connected() } : {}),
+        paused: pause ? { since: new Date(pause.since).toISOString(), error: pause.error } : null,
       };
     });
     return {
       name: route.name,
       path: route.path,
+      ...(route.on ? { on: [...route.on] } : {}),
       verify: route.verifyType,
       ...totals(day),
       lastHour: totals(hour),

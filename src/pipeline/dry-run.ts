@@ -1,3 +1,4 @@
+import { ALERT_HEADER, ALERT_METHOD } from "../alerts/alert.js";
 import type { CompiledConfig, CompiledRoute } from "../config/compile.js";
 import { formatSize } from "../config/units.js";
 import { ExpressionError } from "../errors.js";
@@ -25,6 +26,8 @@ export interface TargetReport {
 
 /** The dry run's result, in the order it is printed. */
 export interface DryRunReport {
+  /** An `on` route's kinds. */
+  on?: string[];
   route: string;
   path: string;
   verify: string;
@@ -50,21 +53,38 @@ export interface DryRunRequest {
   client?: string;
 }
 
+/** The kind an alert body names, when the route listens for it; else the route's first kind. */
+function alertKindOf(rawBody: Buffer, kinds: readonly string[]): string {
+  try {
+    const kind = (JSON.parse(rawBody.toString("utf8")) as { kind?: unknown }).kind;
+    if (typeof kind === "string" && kinds.includes(kind)) return kind;
+  } catch {
+    // Not JSON: the route's first kind, and the body as it is.
+  }
+  return kinds[0] ?? "";
+}
+
 export async function dryRunRequest(config: CompiledConfig, route: CompiledRoute, request: DryRunRequest): Promise<DryRunReport> {
   const { rawBody } = request;
   const headers = { ...request.headers };
   if (!headers["content-type"] && /^\s*[[{]/.test(rawBody.toString("utf8"))) headers["content-type"] = "application/json";
-  const req: InboundRequest = {
-    method: "POST",
-    path: route.path,
-    headers,
-    query: request.query,
-    rawBody,
-    receivedAt: Date.now(),
-    ...(request.client === undefined ? {} : { client: request.client }),
-  };
+  // An `on` route's events are the daemon's own: the body is an alert body, and the event looks
+  // as the daemon would store it, so a preset formats it as the alert it is.
+  const alertKind = route.on ? alertKindOf(rawBody, route.on) : undefined;
+  if (alertKind) headers[ALERT_HEADER] = alertKind;
+  const req: InboundRequest = alertKind
+    ? { method: ALERT_METHOD, path: alertKind, headers, query: request.query, rawBody, receivedAt: Date.now() }
+    : {
+        method: "POST",
+        path: route.path,
+        headers,
+        query: request.query,
+        rawBody,
+        receivedAt: Date.now(),
+        ...(request.client === undefined ? {} : { client: request.client }),
+      };
 
-  const report = { route: route.name, path: route.path, verify: route.verifyType };
+  const report = { route: route.name, path: route.path, verify: route.verifyType, ...(route.on ? { on: [...route.on] } : {}) };
   // The daemon refuses these before verification, whatever the route: so does the dry run.
   const notReached = "not reached: the body is refused first";
   const { bodyLimit } = config.server;

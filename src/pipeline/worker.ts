@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import type { Logger } from "pino";
+import type { Alerter } from "../alerts/alerter.js";
 import type { CompiledConfig, CompiledTarget } from "../config/compile.js";
 import type { LiveFeed } from "../console/live-feed.js";
 import type { Tally } from "../console/tally.js";
@@ -12,6 +13,7 @@ import type { StoreOutage } from "../telemetry/store-outage.js";
 import { type ReceivedEvent, readBodyAs, readBodyAsJson } from "./event.js";
 import { FailingTargets } from "./failing-targets.js";
 import { FreshEvents } from "./fresh-events.js";
+import { PausedTargets } from "./paused-targets.js";
 import { prepare } from "./prepare.js";
 import { isProcessAlive } from "./proc-stat.js";
 import type { Redactor } from "./redact.js";
@@ -69,6 +71,8 @@ export interface WorkerDeps {
   tally?: Tally;
   /** The console's live tail. */
   feed?: LiveFeed;
+  /** Raises `delivery.dead` on the routes that listen for it. */
+  alerts?: Pick<Alerter, "raise">;
 }
 
 export class Worker {
@@ -89,8 +93,12 @@ export class Worker {
   private readonly fresh = new FreshEvents();
   private readonly known = (eventId: string) => this.fresh.take(eventId);
   private summaryTimer: NodeJS.Timeout | undefined;
+  /** Targets paused after failing for a stretch: only a probe now and then goes out. */
+  private readonly paused: PausedTargets;
 
-  constructor(private readonly deps: WorkerDeps) {}
+  constructor(private readonly deps: WorkerDeps) {
+    this.paused = new PausedTargets({ store: deps.store, log: deps.log, metrics: deps.metrics, alerts: deps.alerts });
+  }
 
   start(): void {
     this.loopDone ??= this.recoverOwnLeases().then(() => this.loop());
@@ -197,7 +205,7 @@ export class Worker {
         // A pass can succeed while webhooks still cannot be stored (a read-only store file still
         // takes the worker's bookkeeping in its WAL): the outage ends when the store vouches for
         // a 202 again, as /readyz asks it.
-        if (this.deps.outage?.active) {
+        if (this.deps.outage?.isDown) {
           await this.deps.store.ping();
           this.deps.outage.succeeded();
         }
@@ -219,6 +227,7 @@ export class Worker {
       const n = await store.reclaimExpired(now);
       if (n > 0) log.warn({ reclaimed: n }, "expired leases reclaimed (a worker stopped mid-delivery)");
     }
+    await this.paused.refresh(now);
     const config = this.deps.config();
     let nextAt = now + IDLE_POLL_MS;
     const claims: Promise<void>[] = [];
@@ -236,8 +245,15 @@ export class Worker {
         continue;
       }
       const key = `${b.route}\u0000${b.target}`;
-      const free = target.concurrency - (this.inflight.get(key) ?? 0);
-      if (free <= 0) continue;
+      const free = this.paused.claimable(b, target.concurrency - (this.inflight.get(key) ?? 0), now);
+      if (free <= 0) {
+        const probeAt = this.paused.probeAt(b);
+        if (probeAt !== undefined && probeAt > now) nextAt = Math.min(nextAt, probeAt);
+        continue;
+      }
+      // A paused target gets one probe; no other until it is settled.
+      const probe = this.paused.probeAt(b) !== undefined;
+      if (probe) this.paused.probing(b);
       const claim = store.claim({
         route: b.route,
         target: b.target,
@@ -252,14 +268,21 @@ export class Worker {
       const jsonBody = config.byName.get(b.route)?.verifier.jsonBody === true;
       const contentType = config.byName.get(b.route)?.contentType;
       claims.push(
-        claim.then((claimed) => {
-          for (const d of claimed) {
-            if (jsonBody && typeof d.event.body === "string") readBodyAsJson(d.event);
-            // A route's content_type: the body the ingress filtered on is the body targets see.
-            else if (contentType !== undefined) readBodyAs(d.event, contentType);
-            this.dispatch(key, d, target);
-          }
-        }),
+        claim.then(
+          (claimed) => {
+            if (probe && claimed.length === 0) this.paused.probeMissed(b, Date.now());
+            for (const d of claimed) {
+              if (jsonBody && typeof d.event.body === "string") readBodyAsJson(d.event);
+              // A route's content_type: the body the ingress filtered on is the body targets see.
+              else if (contentType !== undefined) readBodyAs(d.event, contentType);
+              this.dispatch(key, d, target);
+            }
+          },
+          (err: unknown) => {
+            if (probe) this.paused.probeMissed(b, Date.now());
+            throw err;
+          },
+        ),
       );
     }
     // Every target's claim joins the same batch (one transaction); the pass ends when all are
@@ -298,6 +321,8 @@ export class Worker {
         await store.settle(d.id, this.owner, skipped, Date.now(), attemptRecord(d.attempt, startedAt, ms, skipped));
         this.settled(d, skipped, ms);
         this.failing.settled(d, d.id);
+        // A paused target's probe that its filter skipped told nothing: the next delivery probes.
+        this.paused.probeMissed(d, Date.now());
         log.debug(fields, "target filter said no");
         return;
       }
@@ -315,7 +340,7 @@ export class Worker {
     outcome = redactOutcome(outcome, this.deps.config().redact);
     const seconds = (performance.now() - started) / 1000;
     metrics.deliveryDuration.observe({ route: d.route, target: d.target }, seconds);
-    const settlement = settlementFor(outcome, d.attempt, target.retry, Date.now());
+    const settlement = this.paused.adjust(d, target, settlementFor(outcome, d.attempt, target.retry, Date.now()), Date.now());
     try {
       await store.settle(
         d.id,
@@ -327,9 +352,13 @@ export class Worker {
     } catch (err) {
       // The lease will expire and the delivery be retried: at least once, never lost.
       log.error({ ...fields, err: (err as Error).message }, "could not record the delivery result");
+      this.paused.probeMissed(d, Date.now());
       return;
     }
     this.settled(d, settlement, seconds * 1000);
+    await this.paused
+      .settled(d, target, settlement, Date.now())
+      .catch((err: unknown) => log.error({ ...fields, err: (err as Error).message }, "could not record the target's pause state"));
     if (settlement.kind === "retry")
       this.failing.failed(d, d.id, Date.parse(d.event.receivedAt) || Date.now(), settlement.at, settlement.error);
     else this.failing.settled(d, d.id);
@@ -351,6 +380,14 @@ export class Worker {
       case "dead":
         metrics.deliveries.inc({ route: d.route, target: d.target, outcome: "dead" });
         log.error({ ...fields, outcome: "dead", error: settlement.error }, "delivery failed for good; kept in the dead-letter queue");
+        this.deps.alerts?.raise({
+          kind: "delivery.dead",
+          route: d.route,
+          target: d.target,
+          eventId: d.eventId,
+          attempts: d.attempt,
+          error: settlement.error,
+        });
         break;
       case "skipped":
         break;

@@ -253,6 +253,17 @@ export interface ReplayResult {
   notFound: string[];
 }
 
+/**
+ * A target paused after failing for a stretch (`pause_after`): its deliveries wait, a probe is
+ * tried now and then, and the first success (or `switchyard target resume`) ends it.
+ */
+export interface PausedTarget extends TargetKey {
+  /** Epoch ms it was paused. */
+  since: number;
+  /** The last error before it was paused. */
+  error: string;
+}
+
 export interface QueueDepth {
   pending: number;
   retrying: number;
@@ -312,6 +323,12 @@ export interface Store {
    * their attempt logs; expired dedupe keys; and counters older than COUNTS_KEEP_MS.
    */
   prune(before: number, now: number): Promise<number>;
+  /** The paused targets, shared by every instance on the store and kept across restarts. */
+  pausedTargets(): Promise<PausedTarget[]>;
+  /** Pauses a target; one already paused keeps its `since` and error. */
+  pauseTarget(paused: PausedTarget): Promise<void>;
+  /** Ends a target's pause; false when it was not paused. */
+  resumeTarget(key: TargetKey): Promise<boolean>;
   /** Resolves when the store can take writes; rejects with StoreUnavailableError otherwise. */
   ping(): Promise<void>;
   /** The size of the store's write-ahead log in bytes, for stores that have one (SQLite). */

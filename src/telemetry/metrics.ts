@@ -29,6 +29,9 @@ export class Metrics {
   readonly storeDataLost: Counter;
   readonly walBytes: Gauge;
   readonly targetConnected: Gauge<"route" | "target">;
+  readonly targetPaused: Gauge<"route" | "target">;
+  /** The targets whose gauge is 1. */
+  private readonly pausedSeries = new Set<string>();
 
   constructor(
     depth: () => Promise<QueueDepth>,
@@ -124,6 +127,17 @@ export class Metrics {
         for (const c of connections()) this.set({ route: c.route, target: c.target }, c.connected ? 1 : 0);
       },
     });
+    this.targetPaused = this.declareTargetPaused(registers);
+  }
+
+  /** Declared last so that the other metrics keep their order in /metrics. */
+  private declareTargetPaused(registers: Registry[]): Gauge<"route" | "target"> {
+    return new Gauge({
+      name: "switchyard_target_paused",
+      help: "1 while a target is paused after failing for a stretch (pause_after), else 0.",
+      labelNames: ["route", "target"],
+      registers,
+    });
   }
 
   /** Makes every series of the config's routes and targets visible at 0, so rate() works from the start. */
@@ -132,8 +146,18 @@ export class Metrics {
       for (const outcome of RECEIVE_OUTCOMES) this.eventsReceived.inc({ route: r.name, outcome }, 0);
       for (const target of r.targetNames) {
         for (const outcome of DELIVERY_OUTCOMES) this.deliveries.inc({ route: r.name, target, outcome }, 0);
+        // A paused target's 1 is set by the worker; only a series not seen yet starts at 0.
+        if (!this.pausedSeries.has(`${r.name}\u0000${target}`)) this.targetPaused.set({ route: r.name, target }, 0);
       }
     }
+  }
+
+  /** Sets a target's paused gauge. */
+  setPaused(route: string, target: string, paused: boolean): void {
+    const key = `${route}\u0000${target}`;
+    if (paused) this.pausedSeries.add(key);
+    else this.pausedSeries.delete(key);
+    this.targetPaused.set({ route, target }, paused ? 1 : 0);
   }
 
   configLoaded(ok: boolean, now = Date.now()): void {

@@ -28,10 +28,14 @@ function replyCode(err: Error): string | undefined {
  */
 export class StoreOutage {
   private since: number | undefined;
+  /** Down, whether this class logged it or the store explained it itself. */
+  private down = false;
 
   constructor(
     private readonly log: Logger,
     private readonly what: string,
+    /** Told once when the store goes down and once when it is back (the alerts). */
+    private readonly onChange?: (state: "unavailable" | "recovered", detail?: string) => void,
   ) {}
 
   /** An outage has been logged and its end has not. */
@@ -39,7 +43,16 @@ export class StoreOutage {
     return this.since !== undefined;
   }
 
+  /** The store is down, whether this class logged it or the store explained it itself. */
+  get isDown(): boolean {
+    return this.down;
+  }
+
   failed(err: Error): void {
+    if (!this.down) {
+      this.down = true;
+      this.onChange?.("unavailable", err.message);
+    }
     // A SQLite file problem is logged by the store itself, with the path, both ways.
     if (err instanceof StoreUnavailableError && err.explained) return;
     if (this.since !== undefined) return;
@@ -55,6 +68,10 @@ export class StoreOutage {
   }
 
   succeeded(): void {
+    if (this.down) {
+      this.down = false;
+      this.onChange?.("recovered");
+    }
     if (this.since === undefined) return;
     const downMs = Date.now() - this.since;
     this.since = undefined;

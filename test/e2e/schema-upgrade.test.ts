@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
+import { SCHEMA_VERSION } from "../../src/store/sqlite/sqlite-schema.js";
 import { version1Event, writeVersion1Store } from "../store/sqlite/version-1-store.js";
 import { cleanupAfterEach, runCli, runCliBytes, startDaemon, startSink, tempDir, waitFor, writeConfig } from "./harness.js";
 
@@ -51,13 +52,13 @@ routes:
 
       const before = await runCli(["events", "-c", file]);
       expect(before.code).toBe(1);
-      expect(before.stderr).toContain("has schema version 1, not 3: start the daemon of this version once to upgrade it");
+      expect(before.stderr).toContain(`has schema version 1, not ${SCHEMA_VERSION}: start the daemon of this version once to upgrade it`);
 
       const daemon = track(await startDaemon(file));
       expect(daemon.logs.find((l) => l.msg === "store file upgraded to the current schema version")).toMatchObject({
         path: db,
         from: 1,
-        to: 3,
+        to: SCHEMA_VERSION,
       });
       // The pending delivery goes out with the body it was stored with.
       const first = await waitFor(() => sink.requests[0], "the pending delivery of the old event");
@@ -80,7 +81,7 @@ routes:
 
       expect(await daemon.stop()).toBe(0);
       const check = new Database(db, { readonly: true });
-      expect(check.pragma("user_version", { simple: true })).toBe(3);
+      expect(check.pragma("user_version", { simple: true })).toBe(SCHEMA_VERSION);
       check.close();
     },
     SLOW,

@@ -760,6 +760,34 @@ export function storeContract(name: string, open: () => Promise<StoreHarness>): 
       expect(c[0]?.event.rawBody.toString()).toBe(JSON.stringify({ n: 3 }));
     });
 
+    it("pauses and resumes targets: the first pause's time and error stay, a resume says whether there was one", async () => {
+      expect(await store.pausedTargets()).toEqual([]);
+      const since = Date.now();
+      await store.pauseTarget({ route: "github", target: "notify", since, error: "HTTP 503" });
+      // Paused again (another instance saw the same failures): the first pause stands.
+      await store.pauseTarget({ route: "github", target: "notify", since: since + 5, error: "HTTP 502" });
+      await store.pauseTarget({ route: "stripe", target: "notify", since, error: "timed out after 10s" });
+      const paused = await store.pausedTargets();
+      expect(paused.sort((a, b) => a.route.localeCompare(b.route))).toEqual([
+        { route: "github", target: "notify", since, error: "HTTP 503" },
+        { route: "stripe", target: "notify", since, error: "timed out after 10s" },
+      ]);
+      expect(await store.resumeTarget({ route: "github", target: "notify" })).toBe(true);
+      expect(await store.resumeTarget({ route: "github", target: "notify" })).toBe(false);
+      expect(await store.resumeTarget({ route: "github", target: "deploy" })).toBe(false);
+      expect(await store.pausedTargets()).toEqual([{ route: "stripe", target: "notify", since, error: "timed out after 10s" }]);
+    });
+
+    it("keeps a paused target paused across close and reopen", async (ctx) => {
+      if (!h.reopen) ctx.skip();
+      const since = Date.now();
+      await store.pauseTarget({ route: "github", target: "deploy", since, error: "exit code 1" });
+      await store.close();
+      store = await h.reopen!();
+      opened.push(store);
+      expect(await store.pausedTargets()).toEqual([{ route: "github", target: "deploy", since, error: "exit code 1" }]);
+    });
+
     it("keeps everything across close and reopen", async (ctx) => {
       if (!h.reopen) ctx.skip();
       const e1 = makeEvent("github", Date.now() - MINUTE);

@@ -1,5 +1,6 @@
-import { useMemo } from "preact/hooks";
+import { useMemo, useState } from "preact/hooks";
 import { Empty, Problem, Section } from "../components.js";
+import { useApi } from "../context.js";
 import { ago, duration, ms, num, percent, time } from "../format.js";
 import { useGet } from "../hooks.js";
 import { RateChart } from "../RateChart.js";
@@ -39,7 +40,7 @@ export function Overview() {
             </section>
           </div>
           <RoutesTable routes={r} />
-          <TargetsTable routes={r} />
+          <TargetsTable routes={r} reload={routes.reload} />
         </>
       )}
     </>
@@ -131,7 +132,7 @@ function RoutesTable({ routes }: { routes: RouteOverview[] }) {
                   <th scope="row">
                     <a href={`#/events?route=${encodeURIComponent(r.name)}`}>{r.name}</a>
                   </th>
-                  <td class="mono">{r.path}</td>
+                  <td class="mono">{r.on ? `on ${r.on.join(", ")}` : r.path}</td>
                   <td class="num">{num(r.received)}</td>
                   <td class="num">{num(r.accepted)}</td>
                   <td class="num">{num(r.refused)}</td>
@@ -148,10 +149,31 @@ function RoutesTable({ routes }: { routes: RouteOverview[] }) {
   );
 }
 
-function TargetsTable({ routes }: { routes: RouteOverview[] }) {
+function TargetsTable({ routes, reload }: { routes: RouteOverview[]; reload: () => void }) {
+  const api = useApi();
+  const [status, setStatus] = useState("");
+  const [busy, setBusy] = useState(false);
   const rows = routes.flatMap((r) => r.targets.map((t) => ({ route: r.name, ...t })));
+  // Resuming is a write: the API asks for the admin token when the daemon wants one.
+  const resume = async (route: string, target: string) => {
+    setBusy(true);
+    try {
+      await api.post(`/targets/${encodeURIComponent(route)}/${encodeURIComponent(target)}/resume`, {});
+      setStatus(`Resumed ${route} / ${target}: its waiting deliveries go out now.`);
+      reload();
+    } catch (e) {
+      setStatus(`Resume failed: ${e instanceof Error ? e.message : String(e)}`);
+    } finally {
+      setBusy(false);
+    }
+  };
   return (
     <Section title="Targets">
+      {status && (
+        <output class="status" aria-live="polite">
+          {status}
+        </output>
+      )}
       {!rows.length ? (
         <Empty>No target.</Empty>
       ) : (
@@ -196,6 +218,23 @@ function TargetsTable({ routes }: { routes: RouteOverview[] }) {
                     </a>
                     {t.connected !== undefined && (
                       <span class={`small ${t.connected ? "muted" : "error-text"}`}> {t.connected ? "connected" : "not connected"}</span>
+                    )}
+                    {t.paused && (
+                      <>
+                        {" "}
+                        <span class="state state-dead" title={`paused since ${time(t.paused.since)}: ${t.paused.error}`}>
+                          paused
+                        </span>{" "}
+                        <button
+                          type="button"
+                          class="secondary"
+                          disabled={busy}
+                          aria-label={`Resume ${t.route} / ${t.name}`}
+                          onClick={() => resume(t.route, t.name)}
+                        >
+                          Resume
+                        </button>
+                      </>
                     )}
                   </th>
                   <td class="num">{num(t.delivered)}</td>

@@ -45,11 +45,15 @@ export interface TargetOverview {
   relayLagSeconds?: number;
   /** Broker targets (mqtt, nats, amqp) only: whether their connection is up. */
   connected?: boolean;
+  /** Set while the target is paused (pause_after). */
+  paused?: { since: string; error: string } | null;
 }
 
 export interface RouteOverview extends RouteCounts {
   name: string;
   path: string;
+  /** An alert route's kinds (it has no path). */
+  on?: string[];
   verify: string;
   lastHour: RouteCounts;
   rate: { hour: RateChart; day: RateChart };

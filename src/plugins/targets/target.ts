@@ -6,6 +6,7 @@ import { DURATION_PATTERN, parseDuration } from "../../config/units.js";
 import { RETRY_DEFAULTS } from "../../pipeline/backoff.js";
 import type { ReceivedEvent } from "../../pipeline/event.js";
 import type { Expression } from "../../pipeline/expression.js";
+import { PauseAfterSchema } from "../../pipeline/pause-policy.js";
 import type { CommandRunner } from "./exec/helper-client.js";
 
 /**
@@ -146,6 +147,7 @@ function targetCommonProperties(defaultTimeout: string, defaultConcurrency: numb
     transform: Type.Optional(ExpressionField({ description: "JSONata over the event; its result is what is sent" })),
     timeout: Type.Optional(Type.String({ pattern: DURATION_PATTERN, default: defaultTimeout, description: "limit on one attempt" })),
     retry: Type.Optional(retryProperties),
+    pause_after: Type.Optional(PauseAfterSchema),
     concurrency: Type.Optional(
       Type.Integer({
         minimum: 1,

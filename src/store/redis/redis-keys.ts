@@ -78,4 +78,8 @@ export class RedisKeys {
   get ping(): string {
     return `${this.sy}ping`;
   }
+  /** Hash: JSON [route, target] → JSON { since, error } of each paused target. */
+  get paused(): string {
+    return `${this.sy}paused`;
+  }
 }

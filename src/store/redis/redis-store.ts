@@ -17,6 +17,7 @@ import {
   type EventPageQuery,
   type EventSummary,
   type PagedEvent,
+  type PausedTarget,
   type QueueDepth,
   type Queued,
   type ReplayResult,
@@ -24,6 +25,7 @@ import {
   type Store,
   type TargetBacklog,
   type TargetDepth,
+  type TargetKey,
   toQueued,
 } from "../store.js";
 import { closeClient, connectClient, runScript } from "./redis-client.js";
@@ -314,6 +316,44 @@ export class RedisStore implements Store {
       deleted += gone ?? 0;
       offset += kept ?? 0;
       if ((scanned ?? 0) < PRUNE_BATCH) return deleted;
+    }
+  }
+
+  async pausedTargets(): Promise<PausedTarget[]> {
+    if (this.closed) throw new StoreUnavailableError("redis store: pausedTargets: the store is closed");
+    let all: Record<string, string>;
+    try {
+      all = await this.main.hgetall(this.keys.paused);
+    } catch (err) {
+      throw toStoreError(err, "pausedTargets");
+    }
+    return Object.entries(all).flatMap(([field, value]) => {
+      const [route, target] = JSON.parse(field) as [string, string];
+      const { since, error } = JSON.parse(value) as { since: number; error: string };
+      return [{ route, target, since, error }];
+    });
+  }
+
+  async pauseTarget(p: PausedTarget): Promise<void> {
+    if (this.closed) throw new StoreUnavailableError("redis store: pauseTarget: the store is closed");
+    try {
+      // HSETNX: a target already paused (by another instance) keeps its first time and error.
+      await this.writer.hsetnx(
+        this.keys.paused,
+        JSON.stringify([p.route, p.target]),
+        JSON.stringify({ since: Math.floor(p.since), error: p.error }),
+      );
+    } catch (err) {
+      throw toStoreError(err, "pauseTarget");
+    }
+  }
+
+  async resumeTarget(key: TargetKey): Promise<boolean> {
+    if (this.closed) throw new StoreUnavailableError("redis store: resumeTarget: the store is closed");
+    try {
+      return (await this.writer.hdel(this.keys.paused, JSON.stringify([key.route, key.target]))) > 0;
+    } catch (err) {
+      throw toStoreError(err, "resumeTarget");
     }
   }
 

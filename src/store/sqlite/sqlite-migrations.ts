@@ -93,5 +93,21 @@ function requestAsReceived(db: Database.Database): void {
   db.exec("ALTER TABLE events DROP COLUMN doc");
 }
 
+/** Version 4: targets paused after failing for a stretch (`pause_after`), kept across restarts. */
+const PAUSED_TARGETS = `
+CREATE TABLE IF NOT EXISTS paused_targets (
+  route    TEXT NOT NULL,
+  target   TEXT NOT NULL,
+  since_ms INTEGER NOT NULL,
+  error    TEXT NOT NULL, -- the last error before the pause
+  PRIMARY KEY (route, target)
+);
+`;
+
 /** Index i takes version i to i + 1. */
-export const MIGRATIONS: readonly Migration[] = [(db) => db.exec(V1_TABLES), requestAsReceived, addConsoleTables];
+export const MIGRATIONS: readonly Migration[] = [
+  (db) => db.exec(V1_TABLES),
+  requestAsReceived,
+  addConsoleTables,
+  (db) => db.exec(PAUSED_TARGETS),
+];

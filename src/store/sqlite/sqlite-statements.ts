@@ -302,6 +302,14 @@ export function prepareStatements(db: Db) {
     pruneDedupe: db.prepare<{ now: number; limit: number }>(
       "DELETE FROM dedupe WHERE rowid IN (SELECT rowid FROM dedupe WHERE expires_at < @now LIMIT @limit)",
     ),
+
+    pausedTargets: db.prepare<[], { route: string; target: string; since: number; error: string }>(
+      "SELECT route, target, since_ms AS since, error FROM paused_targets ORDER BY route, target",
+    ),
+    pauseTarget: db.prepare<{ route: string; target: string; since: number; error: string }>(
+      "INSERT INTO paused_targets (route, target, since_ms, error) VALUES (@route, @target, @since, @error) ON CONFLICT DO NOTHING",
+    ),
+    resumeTarget: db.prepare<{ route: string; target: string }>("DELETE FROM paused_targets WHERE route = @route AND target = @target"),
   };
 }
 

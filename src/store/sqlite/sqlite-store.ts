@@ -18,6 +18,7 @@ import {
   type EventPageQuery,
   type EventSummary,
   type PagedEvent,
+  type PausedTarget,
   type QueueDepth,
   type Queued,
   type ReplayResult,
@@ -25,6 +26,7 @@ import {
   type Store,
   type TargetBacklog,
   type TargetDepth,
+  type TargetKey,
   toQueued,
 } from "../store.js";
 import type { SqliteConnection } from "./sqlite-connection.js";
@@ -389,6 +391,19 @@ export class SqliteStore implements Store {
     }
     this.guard("prune", (c) => c.stmt.pruneCounts.run({ before: now - COUNTS_KEEP_MS }));
     return deleted;
+  }
+
+  async pausedTargets(): Promise<PausedTarget[]> {
+    return this.guard("pausedTargets", (c) => c.stmt.pausedTargets.all());
+  }
+
+  async pauseTarget(p: PausedTarget): Promise<void> {
+    const { route, target, since, error } = p;
+    this.guard("pauseTarget", (c) => c.stmt.pauseTarget.run({ route, target, since: Math.floor(since), error }));
+  }
+
+  async resumeTarget(key: TargetKey): Promise<boolean> {
+    return this.guard("resumeTarget", (c) => c.stmt.resumeTarget.run({ route: key.route, target: key.target }).changes > 0);
   }
 
   async ping(): Promise<void> {

@@ -3,11 +3,12 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
+import { SCHEMA_VERSION } from "../../../src/store/sqlite/sqlite-schema.js";
 import { SqliteStore } from "../../../src/store/sqlite/sqlite-store.js";
 
 /**
  * A store file written by the version-1 daemon (test/fixtures/store-v1.db: two events, one
- * delivered, one dead, one pending delivery) is brought to version 3 on the daemon's first start,
+ * delivered, one dead, one pending delivery) is brought to the current version on the daemon's first start,
  * in place, keeping everything; the console's attempt log and counters work on it at once.
  */
 
@@ -29,10 +30,12 @@ afterEach(() => {
 describe("a version-1 store file", () => {
   it("is refused by the CLI with a message that says to start the daemon once", () => {
     const file = copyOfFixture();
-    expect(() => SqliteStore.open(file, { readonly: true })).toThrow(/schema version 1, not 3: start the daemon of this version once/);
+    expect(() => SqliteStore.open(file, { readonly: true })).toThrow(
+      new RegExp(`schema version 1, not ${SCHEMA_VERSION}: start the daemon of this version once`),
+    );
   });
 
-  it("is upgraded to version 3 by the daemon's open, keeping its events, states and dead letters", async () => {
+  it("is upgraded to the current version by the daemon's open, keeping its events, states and dead letters", async () => {
     const file = copyOfFixture();
     const store = SqliteStore.open(file);
     try {
@@ -84,7 +87,7 @@ describe("a version-1 store file", () => {
     }
     const db = new Database(file, { readonly: true });
     try {
-      expect(db.pragma("user_version", { simple: true })).toBe(3);
+      expect(db.pragma("user_version", { simple: true })).toBe(SCHEMA_VERSION);
     } finally {
       db.close();
     }

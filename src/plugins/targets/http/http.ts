@@ -6,6 +6,7 @@ import { SecretField } from "../../../config/marks.js";
 import { formatDelay } from "../../../pipeline/backoff.js";
 import { type DeliveryInput, type DeliveryOutcome, defineTarget, type OptionProblem, OptionProblems } from "../target.js";
 import { classifyHttpResponse, describeRequestError, isRedirectLoop, stripUserinfo } from "./http-status.js";
+import { createPreset, noticeOf, type PresetOption, PresetSchema } from "./presets.js";
 
 const METHODS = ["POST", "PUT", "PATCH", "DELETE", "GET"] as const;
 const DEFAULT_METHOD = "POST";
@@ -160,6 +161,7 @@ export const http = defineTarget({
           "request headers copied to each delivery when the event has them, e.g. `[x-hub-signature-256, x-github-event, x-github-delivery]`; `headers` wins over them. A signature only matches the body with `forward: raw`; credentials the verify scheme removed (a token) are not stored and never forwarded",
       }),
     ),
+    preset: Type.Optional(PresetSchema),
     follow_redirects: Type.Optional(
       Type.Boolean({
         default: false,
@@ -189,6 +191,15 @@ export const http = defineTarget({
           message: `${name} describes the delivery itself and is set by it${name === "content-type" ? " (forward: raw sends the request's own)" : ""}`,
         });
     });
+    const preset = o.preset === undefined ? undefined : createPreset(o.preset as PresetOption, problems);
+    if (preset && forward === "raw")
+      problems.push({ field: "preset", message: "formats the request itself: it cannot be used with forward: raw" });
+    if (preset && o.method !== undefined) problems.push({ field: "method", message: `is set by the ${preset.name} preset: remove it` });
+    if (preset?.name === "matrix" && url && !/\/send\/[^/]+\/?$/.test(url.pathname))
+      problems.push({
+        field: "url",
+        message: "for the matrix preset, write the room's send URL: https://HOST/_matrix/client/v3/rooms/ROOM_ID/send/m.room.message",
+      });
     if (!url || problems.length > 0) throw new OptionProblems(problems);
     const baseHeaders: Record<string, string> = { "User-Agent": "Switchyard" };
     // Credentials in the URL become a header (what curl does); the URL that is requested, logged
@@ -209,7 +220,12 @@ export const http = defineTarget({
     const dispatcher: Dispatcher = followRedirects ? agent.compose(interceptors.redirect({ maxRedirections: MAX_REDIRECTS })) : agent;
 
     const build = (input: DeliveryInput) => {
-      const payload = forward === "raw" ? rawPayloadOf(input) : payloadOf(input, method);
+      const shaped = preset?.render(noticeOf(input), url, input.event.id);
+      const payload: Payload = shaped
+        ? { body: shaped.body, contentType: shaped.contentType }
+        : forward === "raw"
+          ? rawPayloadOf(input)
+          : payloadOf(input, method);
       const headers: Record<string, string> = { ...baseHeaders };
       for (const name of forwardHeaders) {
         const value = input.event.headers[name];
@@ -219,7 +235,7 @@ export const http = defineTarget({
       headers["X-Switchyard-Event-Id"] = input.event.id;
       headers["X-Switchyard-Route"] = input.event.route;
       for (const [name, value] of Object.entries(userHeaders)) setHeader(headers, name, value);
-      return { method, url: href, headers, body: payload.body };
+      return { method: shaped?.method ?? method, url: shaped?.url ?? href, headers, body: payload.body };
     };
 
     return {
