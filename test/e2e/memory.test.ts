@@ -57,13 +57,13 @@ async function newSpaceBytes(adminUrl: string): Promise<number> {
 describe("e2e: the daemon's heap stays small under a burst", () => {
   const { track } = cleanupAfterEach();
 
-  it("keeps the young generation at its initial size through start-up and a burst of deliveries", async () => {
+  it("keeps the young generation at 4 MiB semi-spaces through start-up and a burst of deliveries", async () => {
     const dir = tempDir();
     const sink = track(await startSink());
     const daemon = track(await startDaemon(config(dir, sink.url)));
     await burst(daemon.url, () => sink.requests.length);
     // V8's default lets it grow to 32 MiB (two 16 MiB semi-spaces) while the modules load.
-    expect(await newSpaceBytes(daemon.adminUrl)).toBeLessThanOrEqual(4 * MiB);
+    expect(await newSpaceBytes(daemon.adminUrl)).toBeLessThanOrEqual(8 * MiB);
   }, 120_000);
 
   it("leaves the heap as the user tuned it with NODE_OPTIONS", async () => {
@@ -71,6 +71,7 @@ describe("e2e: the daemon's heap stays small under a burst", () => {
     const sink = track(await startSink());
     const daemon = track(await startDaemon(config(dir, sink.url), { NODE_OPTIONS: "--max-semi-space-size=8" }));
     await burst(daemon.url, () => sink.requests.length);
-    expect(await newSpaceBytes(daemon.adminUrl)).toBeGreaterThan(4 * MiB);
+    // Loading the modules alone grows it to the user's maximum: two 8 MiB semi-spaces.
+    expect(await newSpaceBytes(daemon.adminUrl)).toBeGreaterThan(8 * MiB);
   }, 120_000);
 });
