@@ -36,7 +36,7 @@ const SPECIFIC: Stage[] = [
   { name: "garbage collection", matches: named(/^\(garbage collector\)$/) },
   { name: "verify (HMAC of the body)", matches: inFile("/plugins/verifiers/") },
   { name: "route/target filters and transforms (JSONata)", matches: inFile("/node_modules/jsonata/") },
-  { name: "logging (pino)", matches: inFile("/node_modules/pino") },
+  { name: "logging (pino)", matches: (f) => f.url.includes("/node_modules/pino") || f.url.includes("/node_modules/sonic-boom/") },
   { name: "metrics (prom-client)", matches: inFile("/node_modules/prom-client/") },
   { name: "console counters and attempt records", matches: inFile("/src/console/") },
   { name: "store: SQLite statements and transactions", matches: (f) => f.url.includes("/src/store/") || f.url.includes("better-sqlite3") },

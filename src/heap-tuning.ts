@@ -8,9 +8,9 @@ import { getHeapSpaceStatistics, setFlagsFromString } from "node:v8";
  * whose live heap is about 30 MiB then peaked at 220 MiB resident under a burst of webhooks.
  *
  * Here the old generation is collected once it has grown by a quarter, and the young one is
- * held at 4 MiB semi-spaces: under the bench's burst the peak is about 135 MiB, at the same CPU
- * per request within the noise. A 1 MiB young generation saved 5 MiB more but cost a quarter
- * more CPU in collections (BENCHMARKS.md, "Memory").
+ * held at 4 MiB semi-spaces: under the bench's burst the peak is about 135 MiB, for 5-10 % more
+ * CPU per request in collections. A 1 MiB young generation saved 5 MiB more but cost a quarter
+ * more CPU (BENCHMARKS.md, "Memory").
  *
  * Only flags that V8 reads at each collection can be set once the heap exists, so the cap on
  * the young generation is a growth factor switched as it grows: 1 while the modules load, then
