@@ -1,5 +1,10 @@
 #!/usr/bin/env node
-import { EXIT_INTERNAL, run } from "./cli/index.js";
+import { tuneHeap } from "./heap-tuning.js";
+
+// Before anything else loads: loading the CLI's modules is itself enough to grow the young
+// generation to its largest, which the heap flags are there to prevent.
+tuneHeap();
+const { EXIT_INTERNAL, run } = await import("./cli/index.js");
 
 /** A bug, or an I/O failure nothing expected: say so with the stack, and exit 70 (EX_SOFTWARE). */
 function unexpected(err: unknown): never {
