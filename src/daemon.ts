@@ -184,6 +184,7 @@ export class Daemon {
       config: () => this.live,
       draining: () => this.draining,
       onAccepted: (event, targets) => this.worker.accepted(event, targets),
+      answers: this.worker.answers,
       outage: this.outage,
       refusals: this.refusals,
       rejections: this.rejections,

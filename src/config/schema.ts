@@ -3,6 +3,7 @@ import { targets } from "../plugins/targets/index.js";
 import { verifiers } from "../plugins/verifiers/index.js";
 import { ADDRESS_PATTERN, DEFAULT_LISTEN } from "./addresses.js";
 import { DEFAULT_TEXT_MARK, ExpressionField, SecretField } from "./marks.js";
+import { RespondSchema } from "./respond-schema.js";
 import { DURATION_PATTERN, SIZE_PATTERN } from "./units.js";
 
 /**
@@ -229,6 +230,7 @@ export const RouteSchema = Type.Object(
       ),
       { minItems: 1, description: "one or more, see [Targets](#targets)" },
     ),
+    respond: Type.Optional(RespondSchema),
   },
   { additionalProperties: false },
 );
