@@ -24,7 +24,7 @@ const Headers = () =>
 const Body = () =>
   ExpressionField({
     description:
-      "JSONata over the event; a string result is sent as text (`text/plain`), anything else as JSON. Without it, the answer's body is today's for the case (`accepted` with the id, or `ignored`)",
+      "JSONata over the event; a string result is sent as text (`text/plain`), anything else as JSON. Without it, the answer's body is the usual one for the case (`accepted` with the id, or `ignored`)",
   });
 
 /** A fixed answer: `fallback`, `on_failure`, `ignored`. */
@@ -71,15 +71,17 @@ export const RespondSchema = Type.Object(
     ),
     fallback: Type.Optional(
       AnswerSchema(
-        "with `target`: the answer when the attempt has not finished within `timeout` (or the target's filter skipped the event); default `202 accepted`",
+        'with `target`: the answer when the attempt has not finished within `timeout` (or the target\'s filter skipped the event); `status` defaults to 202. Without it: `202 {"status":"accepted","id":"…"}`',
       ),
     ),
     on_failure: Type.Optional(
       AnswerSchema(
-        "with `target`: the answer when that attempt fails (it is retried as usual) or its answer is larger than `server.body_limit`; default: `fallback`",
+        "with `target`: the answer when that attempt fails (it is retried as usual) or its answer is larger than `server.body_limit`; `status` defaults to 502. Without it: `fallback`",
       ),
     ),
-    ignored: Type.Optional(AnswerSchema('the answer when the route filter ignores the event; default `200 {"status":"ignored"}`')),
+    ignored: Type.Optional(
+      AnswerSchema('the answer when the route filter ignores the event; `status` defaults to 200. Without it: `200 {"status":"ignored"}`'),
+    ),
   },
   {
     additionalProperties: false,
