@@ -6,7 +6,7 @@ import type { Tally } from "../console/tally.js";
 import { ExpressionError, StoreUnavailableError } from "../errors.js";
 import type { InboundRequest } from "../plugins/verifiers/verifier.js";
 import type { Store } from "../store/store.js";
-import type { Metrics } from "../telemetry/metrics.js";
+import type { AnswerKind, Metrics } from "../telemetry/metrics.js";
 import type { RefusalLog } from "../telemetry/refusal-log.js";
 import type { StoreOutage } from "../telemetry/store-outage.js";
 import { admit } from "./admit.js";
@@ -183,7 +183,9 @@ export async function receive(route: CompiledRoute, req: InboundRequest, deps: R
   log.debug({ route: r, eventId: event.id }, "event accepted");
   if (!answers.target) return answers.accepted ?? { status: 202, body: accepted };
   const attempt = wait ? await wait.result : "timeout";
-  return answerOfAttempt(answers.target, attempt, answers, { route: r, eventId: event.id }, log);
+  const { answer, kind } = answerOfAttempt(answers.target, attempt, answers, { route: r, eventId: event.id }, log);
+  metrics.answers.inc({ route: r, answer: kind });
+  return answer;
 }
 
 /** The answers a stored event may get, rendered: the fixed one, or a target's fallback and failure. */
@@ -204,16 +206,16 @@ async function prepareAnswers(respond: CompiledRespond | undefined, event: Recei
   return respond?.accepted ? { accepted: await renderAnswer(respond.accepted, event, accepted) } : {};
 }
 
-/** The target's first attempt → the webhook's answer. */
+/** The target's first attempt → the webhook's answer, and which kind it is (for the metric). */
 function answerOfAttempt(
   target: TargetRespond,
   attempt: AttemptAnswer | "timeout",
   answers: PreparedAnswers,
   fields: { route: string; eventId: string },
   log: Logger,
-): Answer {
-  const fallback = answers.fallback ?? { status: 202 };
-  const onFailure = answers.onFailure ?? fallback;
+): { answer: Answer; kind: AnswerKind } {
+  const fallback = { answer: answers.fallback ?? { status: 202 }, kind: "fallback" as const };
+  const onFailure = { answer: answers.onFailure ?? fallback.answer, kind: "on_failure" as const };
   if (attempt === "timeout") {
     log.debug(
       { ...fields, target: target.target },
@@ -230,5 +232,5 @@ function answerOfAttempt(
     );
     return onFailure;
   }
-  return targetAnswer(target, attempt.answer);
+  return { answer: targetAnswer(target, attempt.answer), kind: "target" };
 }

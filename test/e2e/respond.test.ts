@@ -290,6 +290,17 @@ describe("e2e: respond, the route's answer", { timeout: 120_000 }, () => {
     const metrics = await (await fetch(`${daemon.adminUrl}/metrics`)).text();
     expect(metric(metrics, "switchyard_events_received_total", { route: "broken", outcome: "invalid" })).toBe(1);
   });
+
+  it("counts how each waiting webhook was answered", async () => {
+    const metrics = await (await fetch(`${daemon.adminUrl}/metrics`)).text();
+    const answers = (route: string, answer: string) => metric(metrics, "switchyard_answers_total", { route, answer });
+    expect([answers("slash", "target"), answers("slash", "on_failure"), answers("slash", "fallback")]).toEqual([1, 1, 0]);
+    expect([answers("slow", "fallback"), answers("flaky", "on_failure"), answers("sms", "target"), answers("big", "on_failure")]).toEqual([
+      1, 1, 1, 1,
+    ]);
+    // Only routes that wait for a target have the series.
+    expect(answers("fixed", "target")).toBeUndefined();
+  });
 });
 
 describe("e2e: respond survives a crash during the answering attempt", { timeout: 120_000 }, () => {
