@@ -3,6 +3,7 @@ import { chmodSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import twilioSdk from "twilio";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { hasRedis, startRedis } from "../store/redis-harness.js";
 import {
   cleanupAfterEach,
   metric,
@@ -347,5 +348,41 @@ routes:
     const delivered = await waitFor(() => sink.requests[0], "the delivery after the restart", 60_000);
     expect(delivered.body).toBe('{"ref":"main"}');
     await again.stop();
+  });
+});
+
+describe.skipIf(!hasRedis)("e2e: respond on the Redis store", { timeout: 120_000 }, () => {
+  const { track, later } = cleanupAfterEach();
+
+  it("answers with the target's own answer, and the attempt is in the shared store's log", async () => {
+    const redis = await startRedis();
+    later(() => redis.destroy());
+    const sink = track(await startSink());
+    sink.respond = (_req, res) => {
+      res.writeHead(200, { "Content-Type": "application/json" }).end('{"text":"deployed"}');
+    };
+    const file = writeConfig(
+      tempDir(),
+      `
+server: { listen: 127.0.0.1:0 }
+store: { type: redis, url: "${redis.url}", prefix: "respond-e2e" }
+routes:
+  - name: deploy
+    path: /hooks/deploy
+    verify: { type: none }
+    targets: [{ name: run, type: http, url: "\${SINK_URL}/run" }]
+    respond: { target: run, timeout: 20s }
+`,
+    );
+    const daemon = track(await startDaemon(file, { SINK_URL: sink.url }));
+    const r = await post(`${daemon.url}/hooks/deploy`, '{"ref":"main"}');
+    expect(r.status).toBe(200);
+    expect(r.json()).toEqual({ text: "deployed" });
+    const id = String(sink.requests[0]?.headers["x-switchyard-event-id"]);
+    const s = await waitFor(async () => {
+      const x = await shown(file, id);
+      return x.deliveries[0]?.state === "delivered" ? x : undefined;
+    }, "the attempt to be recorded");
+    expect(s.deliveries[0]?.attemptLog).toEqual([expect.objectContaining({ attempt: 1, outcome: "delivered", status: 200 })]);
   });
 });
