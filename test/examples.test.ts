@@ -13,6 +13,7 @@ const env = {
   STRIPE_WEBHOOK_SECRET: "whsec_test",
   BILLING_TOKEN: "billing-t0ken",
   DEMO_TOKEN: "t0ken",
+  SLACK_SIGNING_SECRET: "s3cret",
 };
 const recipes = readdirSync(join(root, "examples"), { withFileTypes: true })
   .filter((d) => d.isDirectory())

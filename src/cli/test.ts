@@ -92,7 +92,9 @@ export async function test(routeName: string, options: TestOptions): Promise<num
   if (report.routeFilter !== undefined) print(`route filter: ${show(report.routeFilter)}`);
   if (report.dedupeKey) print(`dedupe id: ${report.dedupeKey}`);
   if (report.error) print(`error: ${report.error}`);
-  print(`answer: ${report.answer}`);
+  // A target's answer is only known by delivering: the lines below say what it can be.
+  if (report.respond?.kind === "target") print(`answer: from target ${report.respond.target} (below)`);
+  else print(`answer: ${report.answer}`);
   printRespond(report);
   for (const t of report.targets ?? []) {
     print("");

@@ -80,6 +80,7 @@ routes:
 
     const slash = await runCli(["test", "slash", "-c", file, "--body", body]);
     expect(slash.code, slash.stderr).toBe(0);
+    expect(slash.stdout).toContain("answer: from target run (below)");
     expect(slash.stdout).toContain("answered by target run: its first attempt's answer, if it comes within 2.5s");
     expect(slash.stdout).toContain("an exec target's stdout as 200 application/json");
     expect(slash.stdout).toMatch(/after 2\.5s \(the delivery goes on\), fallback: 202\n.*\n\s+\{"status":"accepted","id":"[^"]+"\}/);
