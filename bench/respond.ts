@@ -8,7 +8,7 @@ import { cpuSnapshot, NOISY_CORES, otherCores, waitForQuiet } from "./noise.js";
 import { CLI } from "./paths.js";
 
 /**
- * `npm run build && node dist/bench/respond.js [--runs N] [--target-ms N] [--quiet-wait S]`:
+ * `npm run build && node dist/bench/respond.js [--runs N] [--target-ms N] [--quiet-wait S] [--paths http,exec,plain]`:
  * what a route's `respond.target` adds to the target's own time, on loopback. One request at
  * a time, alternating: straight to the target, then through Switchyard (stored durably first,
  * attempt 1 claimed, delivered, answered). The figure is p50(through) − p50(straight), for an
@@ -131,6 +131,7 @@ async function main(): Promise<void> {
   const runs = Number(option("runs", "500"));
   const targetMs = Number(option("target-ms", "0"));
   const quietWaitS = Number(option("quiet-wait", "0"));
+  const paths = new Set(option("paths", "http,exec,plain").split(","));
   const dir = mkdtempSync(join(tmpdir(), "switchyard-bench-respond-"));
   const target = await startTarget(targetMs);
   const config = join(dir, "switchyard.yaml");
@@ -158,44 +159,34 @@ routes:
   const daemon = await startDaemon(config);
   const pids = () => [daemon.pid];
   try {
-    await waitForQuiet(pids, quietWaitS * 1000, progress);
+    const pairs: (Pair & { key: string })[] = [
+      {
+        key: "http",
+        name: "http target (TwiML)",
+        straight: () => timedPost(`${target.url}/twiml`, (s, b) => s === 200 && b === TWIML),
+        through: () => timedPost(`${daemon.url}/hooks/twiml`, (s, b) => s === 200 && b === TWIML),
+      },
+      {
+        key: "exec",
+        name: "exec target (/bin/cat)",
+        straight: () => timedSpawn(["/bin/cat"]),
+        through: () => timedPost(`${daemon.url}/hooks/script`, (s, b) => s === 200 && b.startsWith("{")),
+      },
+      // For scale: the same store-then-202 without respond, against the target straight.
+      {
+        key: "plain",
+        name: "no respond (202 once stored)",
+        straight: () => timedPost(`${target.url}/plain`, (s) => s === 200),
+        through: () => timedPost(`${daemon.url}/hooks/plain`, (s) => s === 202),
+      },
+    ];
     const figures: Figure[] = [];
-    progress(`http target, ${runs} requests each way`);
-    figures.push(
-      await measure(
-        {
-          name: "http target (TwiML)",
-          straight: () => timedPost(`${target.url}/twiml`, (s, b) => s === 200 && b === TWIML),
-          through: () => timedPost(`${daemon.url}/hooks/twiml`, (s, b) => s === 200 && b === TWIML),
-        },
-        runs,
-        pids,
-      ),
-    );
-    progress(`exec target, ${runs} runs each way`);
-    figures.push(
-      await measure(
-        {
-          name: "exec target (/bin/cat)",
-          straight: () => timedSpawn(["/bin/cat"]),
-          through: () => timedPost(`${daemon.url}/hooks/script`, (s, b) => s === 200 && b.startsWith("{")),
-        },
-        runs,
-        pids,
-      ),
-    );
-    // For scale: the same store-then-202 without respond, against the target straight.
-    figures.push(
-      await measure(
-        {
-          name: "no respond (202 once stored)",
-          straight: () => timedPost(`${target.url}/plain`, (s) => s === 200),
-          through: () => timedPost(`${daemon.url}/hooks/plain`, (s) => s === 202),
-        },
-        runs,
-        pids,
-      ),
-    );
+    for (const pair of pairs.filter((p) => paths.has(p.key))) {
+      // Each measurement waits for a quiet machine of its own: a neighbour's test run comes in bursts.
+      await waitForQuiet(pids, quietWaitS * 1000, progress);
+      progress(`${pair.name}, ${runs} requests each way`);
+      figures.push(await measure(pair, runs, pids));
+    }
     const ms = (n: number) => n.toFixed(2);
     console.log(`respond: ${runs} requests each way, one at a time, target's own delay ${targetMs} ms`);
     console.log("| path | straight p50 ms | through Switchyard p50 ms | p99 ms | added p50 ms | others' cores |");
@@ -206,8 +197,10 @@ routes:
         `| ${f.name} | ${ms(f.straightP50)} | ${ms(f.throughP50)} | ${ms(f.throughP99)} | **${ms(f.addedP50)}** | ${f.otherCores.toFixed(2)}${noisy} |`,
       );
     }
-    const worst = Math.max(...figures.slice(0, 2).map((f) => f.addedP50));
-    console.log(`target: respond adds at most ${TARGET_MS} ms p50: ${worst <= TARGET_MS ? "met" : "missed"} (${ms(worst)} ms)`);
+    const answered = figures.filter((f) => !f.name.startsWith("no respond"));
+    const worst = Math.max(...answered.map((f) => f.addedP50));
+    if (answered.length > 0)
+      console.log(`target: respond adds at most ${TARGET_MS} ms p50: ${worst <= TARGET_MS ? "met" : "missed"} (${ms(worst)} ms)`);
   } finally {
     daemon.stop();
     target.close();
