@@ -249,6 +249,7 @@ export class Daemon {
           draining: () => this.draining,
           refused: (fields, message) => this.refusals.note(`${String(fields.route)}\0relay_unauthorized`, "warn", fields, message),
         }),
+      answers: this.worker.answers,
       outage: this.outage,
       refusals: this.refusals,
       rejections: this.rejections,

@@ -14,6 +14,7 @@ const env = {
   BILLING_TOKEN: "billing-t0ken",
   DEMO_TOKEN: "t0ken",
   MQTT_PASSWORD: "mqtt-pass",
+  SLACK_SIGNING_SECRET: "s3cret",
 };
 const recipes = readdirSync(join(root, "examples"), { withFileTypes: true })
   .filter((d) => d.isDirectory())

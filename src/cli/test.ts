@@ -1,6 +1,7 @@
 import { isIP } from "node:net";
 import { UserError } from "../errors.js";
 import { type DryRunReport, dryRunRequest } from "../pipeline/dry-run.js";
+import type { AnswerReport } from "../pipeline/respond-report.js";
 import { capturedBody, readCapturedRequest } from "./captured-request.js";
 import { findRoute, loadForCli, print } from "./common.js";
 import { HeaderLines } from "./header-lines.js";
@@ -63,6 +64,26 @@ function show(value: unknown): string {
   return typeof value === "string" ? value : JSON.stringify(value, null, 2);
 }
 
+function printAnswer(label: string, a: AnswerReport): void {
+  print(`${label}: ${a.status}`);
+  for (const [name, value] of Object.entries(a.headers)) print(`  ${name}: ${value}`);
+  if (a.body) print(`  ${a.body.split("\n").join("\n  ")}`);
+}
+
+/** The route's own answer: rendered when fixed; for a target's, which target, how long, and what else. */
+function printRespond(report: DryRunReport): void {
+  if (report.ignoredAnswer) printAnswer("answered (respond.ignored)", report.ignoredAnswer);
+  const r = report.respond;
+  if (r?.kind === "fixed") printAnswer("answered (respond)", r.answer);
+  if (r?.kind !== "target") return;
+  print(`answered by target ${r.target}: its first attempt's answer, if it comes within ${r.timeout}`);
+  print(`  an http target's status, headers and body; an exec target's stdout as ${r.exec.status} ${r.exec.contentType}`);
+  for (const [name, value] of Object.entries(r.headers)) print(`  plus ${name}: ${value}`);
+  printAnswer(`  after ${r.timeout} (the delivery goes on), fallback`, r.fallback);
+  printAnswer("  if that attempt fails (it is retried), on_failure", r.onFailure);
+  print("  (a dry run does not deliver, so the target's own answer is not shown)");
+}
+
 export async function test(routeName: string, options: TestOptions): Promise<number> {
   const report = await dryRun(routeName, options);
   if (options.json) {
@@ -81,7 +102,10 @@ export async function test(routeName: string, options: TestOptions): Promise<num
   if (report.routeFilter !== undefined) print(`route filter: ${show(report.routeFilter)}`);
   if (report.dedupeKey) print(`dedupe id: ${report.dedupeKey}`);
   if (report.error) print(`error: ${report.error}`);
-  print(`answer: ${report.answer}`);
+  // A target's answer is only known by delivering: the lines below say what it can be.
+  if (report.respond?.kind === "target") print(`answer: from target ${report.respond.target} (below)`);
+  else print(`answer: ${report.answer}`);
+  printRespond(report);
   for (const t of report.targets ?? []) {
     print("");
     print(`target ${t.name} (${t.type})`);

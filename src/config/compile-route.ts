@@ -14,6 +14,7 @@ import { OptionProblems, type Target } from "../plugins/targets/target.js";
 import { findVerifier } from "../plugins/verifiers/index.js";
 import { SECRET_KEYS, type Verifier } from "../plugins/verifiers/verifier.js";
 import { type AllowList, compileAllowFrom } from "./allow-from.js";
+import { type CompiledRespond, compileRespond } from "./compile-respond.js";
 import { type Path, placeOf } from "./interpolate.js";
 import { markedValues } from "./marks.js";
 import { ALERT_GROUP_DEFAULT, DEDUPE_DEFAULTS, type PluginBlock, type RouteConfig } from "./schema.js";
@@ -63,6 +64,8 @@ export interface CompiledRoute {
   dedupe?: { id?: Expression; ttlMs: number };
   targets: CompiledTarget[];
   targetNames: string[];
+  /** `respond`: what the provider hears; undefined gives today's answers. */
+  respond?: CompiledRespond;
 }
 
 export interface CompileHelpers {
@@ -143,7 +146,20 @@ export function compileRoute(r: RouteConfig, at: Path, h: CompileHelpers): Compi
       if (rest) compileTarget(rest, tAt, r.name, h);
     }
   });
+  const respondSound = r.respond !== undefined && !h.unsound(`${where}.respond`);
+  const respond = respondSound && r.respond ? compileRespond(r.respond, [...at, "respond"], [...names], h) : undefined;
+  // A relay target's deliveries wait for the home instance to pull them: no attempt runs while
+  // the provider waits, so it has no answer to give.
+  const answering = respond?.target ? targets.find((c) => c.name === respond.target?.target) : undefined;
+  if (answering?.target.pulled) {
+    h.issue(
+      [...at, "respond", "target"],
+      `${answering.name} is a relay target: the home instance pulls its events later, so it has no answer to give; name an http or exec target`,
+    );
+    return undefined;
+  }
   if (!sound || !verifier || targets.length !== r.targets.length || (r.allow_from && !allowFrom)) return undefined;
+  if (r.respond !== undefined && !respond) return undefined;
   return {
     name: r.name,
     path: r.path ?? "",
@@ -158,6 +174,7 @@ export function compileRoute(r: RouteConfig, at: Path, h: CompileHelpers): Compi
     dedupe,
     targets,
     targetNames: targets.map((t) => t.name),
+    ...(respond ? { respond } : {}),
   };
 }
 

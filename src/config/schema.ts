@@ -5,6 +5,7 @@ import { verifiers } from "../plugins/verifiers/index.js";
 import { RelaySchema } from "../relay/relay-settings.js";
 import { ADDRESS_PATTERN, DEFAULT_LISTEN } from "./addresses.js";
 import { DEFAULT_TEXT_MARK, ExpressionField, SecretField } from "./marks.js";
+import { RespondSchema } from "./respond-schema.js";
 import { DURATION_PATTERN, SIZE_PATTERN } from "./units.js";
 
 /**
@@ -296,6 +297,7 @@ export const RouteSchema = Type.Object(
       ),
       { minItems: 1, description: "one or more, see [Targets](#targets)" },
     ),
+    respond: Type.Optional(RespondSchema),
   },
   // A webhook route (no `on`) needs its path and verify block, reported like any missing key;
   // what an `on` route may not have is checked by compile, which names each key.

@@ -1,5 +1,6 @@
 import type { TSchema } from "@sinclair/typebox";
 import { DEFAULT_TEXT_MARK } from "../config/marks.js";
+import { RespondSchema } from "../config/respond-schema.js";
 import { RouteSchema, ServerSchema, StoreSchema } from "../config/schema.js";
 import { targets } from "../plugins/targets/index.js";
 import { TARGET_COMMON_KEYS } from "../plugins/targets/target.js";
@@ -150,6 +151,7 @@ export function referenceBlocks(): Record<string, string> {
     "config-schemes": schemesBlock(),
     "config-targets": targetsBlock(),
     "config-relays": `Each entry of \`relays\`:\n\n${keyTable(RelaySchema)}`,
+    "config-respond": keyTable(RespondSchema),
   };
 }
 

@@ -6,6 +6,7 @@ import type { InboundRequest } from "../plugins/verifiers/verifier.js";
 import { jsonTooDeep, MAX_JSON_DEPTH } from "../server/json-depth.js";
 import { admit } from "./admit.js";
 import { prepare } from "./prepare.js";
+import { type AnswerReport, ignoredReport, type RespondReport, respondReport } from "./respond-report.js";
 
 /**
  * One request through the exact compiled route, offline: what verification, the route filter
@@ -41,6 +42,10 @@ export interface DryRunReport {
   error?: string;
   /** The HTTP status the webhook would get. */
   answer: number;
+  /** The route's `respond`: the answer it gives a stored event (a target's is described, not fetched). */
+  respond?: RespondReport;
+  /** `respond.ignored`: the answer an ignored event gets. */
+  ignoredAnswer?: AnswerReport;
   targets?: TargetReport[];
 }
 
@@ -127,12 +132,28 @@ export async function dryRunRequest(config: CompiledConfig, route: CompiledRoute
         ...(admission.answer.followUp ? { handshakeFollowUp: admission.answer.followUp.what } : {}),
         answer: admission.answer.status,
       };
-    case "ignored":
-      return { ...report, verification: "ok", deliveryId: admission.deliveryId, routeFilter: "no", answer: 200 };
+    case "ignored": {
+      const ignored = { ...report, verification: "ok", deliveryId: admission.deliveryId, routeFilter: "no" as const };
+      try {
+        const answer = await ignoredReport(route.respond, admission.event);
+        return answer ? { ...ignored, answer: answer.status, ignoredAnswer: answer } : { ...ignored, answer: 200 };
+      } catch (err) {
+        if (!(err instanceof ExpressionError)) throw err;
+        return { ...ignored, answer: 500, error: err.message };
+      }
+    }
     case "accept":
       break;
   }
   const { event } = admission;
+  let respond: RespondReport | undefined;
+  try {
+    respond = await respondReport(route.respond, event);
+  } catch (err) {
+    if (!(err instanceof ExpressionError)) throw err;
+    // The daemon answers 500 and stores nothing: the targets are not reached.
+    return { ...report, verification: "ok", routeFilter: route.filter ? "pass" : "none", answer: 500, error: err.message };
+  }
   const targets: TargetReport[] = [];
   for (const t of route.targets) {
     const entry: TargetReport = { name: t.name, type: t.type };
@@ -155,7 +176,8 @@ export async function dryRunRequest(config: CompiledConfig, route: CompiledRoute
     deliveryId: admission.deliveryId,
     dedupeKey: admission.dedupeKey,
     routeFilter: route.filter ? "pass" : "none",
-    answer: 202,
+    answer: respond?.kind === "fixed" ? respond.answer.status : 202,
+    ...(respond ? { respond } : {}),
     targets,
   };
 }

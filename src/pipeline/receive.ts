@@ -1,16 +1,19 @@
 import type { Logger } from "pino";
 import type { CompiledRoute } from "../config/compile.js";
+import type { CompiledRespond, TargetRespond } from "../config/compile-respond.js";
 import type { LiveFeed } from "../console/live-feed.js";
 import type { Tally } from "../console/tally.js";
 import { ExpressionError, StoreUnavailableError } from "../errors.js";
 import type { InboundRequest } from "../plugins/verifiers/verifier.js";
 import type { Store } from "../store/store.js";
-import type { Metrics } from "../telemetry/metrics.js";
+import type { AnswerKind, Metrics } from "../telemetry/metrics.js";
 import type { RefusalLog } from "../telemetry/refusal-log.js";
 import type { StoreOutage } from "../telemetry/store-outage.js";
 import { admit } from "./admit.js";
+import type { AnswerWaits, AttemptAnswer } from "./answer-waits.js";
 import { formBodyIsJson } from "./body.js";
 import type { ReceivedEvent } from "./event.js";
+import { type RenderedAnswer, renderAnswer, targetAnswer } from "./respond.js";
 
 /**
  * The ingress steps: admit (verify → parse → handshake → filter → dedupe id), then the durable
@@ -19,6 +22,8 @@ import type { ReceivedEvent } from "./event.js";
 
 export interface Answer {
   status: number;
+  /** Set in order (a route's `respond`); otherwise koa types the body. */
+  headers?: Record<string, string>;
   body?: unknown;
   /** Why a request was refused (401, 400), for the console's refused-requests list. */
   refusal?: string;
@@ -41,6 +46,8 @@ export interface ReceiveDeps {
   tally?: Tally;
   /** The console's live tail. */
   feed?: LiveFeed;
+  /** Where a request waits for a target's first attempt (`respond.target`); without it, `fallback` is answered. */
+  answers?: AnswerWaits;
 }
 
 /**
@@ -70,15 +77,18 @@ export async function receive(route: CompiledRoute, req: InboundRequest, deps: R
     deps.tally?.received(r, outcome);
   };
 
+  // A config fault, not the sender's: a 5xx makes the provider retry once the config is fixed.
+  const expressionFailed = (err: ExpressionError): Answer => {
+    count("invalid");
+    log.error({ route: r, err: err.message }, "route expression failed; event not accepted");
+    return { status: 500, body: { error: "route expression failed" } };
+  };
   let admission: Awaited<ReturnType<typeof admit>>;
   try {
     admission = await admit(route, req);
   } catch (err) {
     if (!(err instanceof ExpressionError)) throw err;
-    // A config fault, not the sender's: a 5xx makes the provider retry once the config is fixed.
-    count("invalid");
-    log.error({ route: r, err: err.message }, "route expression failed; event not accepted");
-    return { status: 500, body: { error: "route expression failed" } };
+    return expressionFailed(err);
   }
 
   const refuse = (reason: string, status: number, msg: string, level: "info" | "warn" = "info") => {
@@ -131,15 +141,38 @@ export async function receive(route: CompiledRoute, req: InboundRequest, deps: R
       log.info({ route: r }, followUp ? `provider handshake answered: ${followUp.what}` : "provider handshake answered");
       return answer;
     }
-    case "ignored":
+    case "ignored": {
+      const ignored = { status: "ignored" };
+      let answer: Answer = { status: 200, body: ignored };
+      if (route.respond?.ignored) {
+        try {
+          answer = await renderAnswer(route.respond.ignored, admission.event, ignored);
+        } catch (err) {
+          if (!(err instanceof ExpressionError)) throw err;
+          return expressionFailed(err);
+        }
+      }
       count("ignored");
       log.debug({ route: r, eventId: admission.event.id }, "route filter said no");
-      return { status: 200, body: { status: "ignored" } };
+      return answer;
+    }
     case "accept":
       break;
   }
 
   const { event, dedupeKey } = admission;
+  const accepted = { status: "accepted", id: event.id };
+  // Every answer this event may get is rendered before it is stored: an expression that fails
+  // answers 500 and stores nothing, as a route filter's does, so the provider sends it again.
+  let answers: PreparedAnswers;
+  try {
+    answers = await prepareAnswers(route.respond, event, accepted);
+  } catch (err) {
+    if (!(err instanceof ExpressionError)) throw err;
+    return expressionFailed(err);
+  }
+  // Waiting before the event is stored: the worker may claim it as soon as it is.
+  const wait = answers.target && deps.answers?.expect(event.id, answers.target.target, answers.target.timeoutMs);
   try {
     const result = await deps.store.enqueue({
       event,
@@ -148,11 +181,13 @@ export async function receive(route: CompiledRoute, req: InboundRequest, deps: R
     });
     deps.outage?.succeeded();
     if (result.status === "duplicate") {
+      wait?.cancel();
       count("duplicate");
       log.info({ route: r, eventId: result.id }, "duplicate delivery answered");
       return { status: 200, body: { status: "duplicate", id: result.id } };
     }
   } catch (err) {
+    wait?.cancel();
     if (!(err instanceof StoreUnavailableError)) throw err;
     if (deps.outage) {
       deps.outage.failed(err);
@@ -165,5 +200,56 @@ export async function receive(route: CompiledRoute, req: InboundRequest, deps: R
   deps.feed?.publish(() => ({ type: "event", id: event.id, route: r, receivedAt: event.receivedAt, targets: route.targetNames }));
   // Debug, not info: a line per request costs the hot path; the delivery lines carry the id.
   log.debug({ route: r, eventId: event.id }, "event accepted");
-  return { status: 202, body: { status: "accepted", id: event.id } };
+  if (!answers.target) return answers.accepted ?? { status: 202, body: accepted };
+  const attempt = wait ? await wait.result : "timeout";
+  const { answer, kind } = answerOfAttempt(answers.target, attempt, answers, { route: r, eventId: event.id }, log);
+  metrics.answers.inc({ route: r, answer: kind });
+  return answer;
+}
+
+/** The answers a stored event may get, rendered: the fixed one, or a target's fallback and failure. */
+interface PreparedAnswers {
+  accepted?: RenderedAnswer;
+  target?: TargetRespond;
+  fallback?: RenderedAnswer;
+  onFailure?: RenderedAnswer;
+}
+
+async function prepareAnswers(respond: CompiledRespond | undefined, event: ReceivedEvent, accepted: unknown): Promise<PreparedAnswers> {
+  if (respond?.target) {
+    const { target } = respond;
+    const fallback = await renderAnswer(target.fallback, event, accepted);
+    const onFailure = target.onFailure === target.fallback ? fallback : await renderAnswer(target.onFailure, event, accepted);
+    return { target, fallback, onFailure };
+  }
+  return respond?.accepted ? { accepted: await renderAnswer(respond.accepted, event, accepted) } : {};
+}
+
+/** The target's first attempt → the webhook's answer, and which kind it is (for the metric). */
+function answerOfAttempt(
+  target: TargetRespond,
+  attempt: AttemptAnswer | "timeout",
+  answers: PreparedAnswers,
+  fields: { route: string; eventId: string },
+  log: Logger,
+): { answer: Answer; kind: AnswerKind } {
+  const fallback = { answer: answers.fallback ?? { status: 202 }, kind: "fallback" as const };
+  const onFailure = { answer: answers.onFailure ?? fallback.answer, kind: "on_failure" as const };
+  if (attempt === "timeout") {
+    log.debug(
+      { ...fields, target: target.target },
+      "the target did not answer within respond.timeout: fallback answered, delivery goes on",
+    );
+    return fallback;
+  }
+  if (attempt.kind === "skipped") return fallback;
+  if (attempt.kind === "failed") return onFailure;
+  if (attempt.answer.kind === "too_large") {
+    log.warn(
+      { ...fields, target: target.target, limit: attempt.answer.limit },
+      "the target's answer is larger than server.body_limit: on_failure answered instead (the delivery itself succeeded)",
+    );
+    return onFailure;
+  }
+  return { answer: targetAnswer(target, attempt.answer), kind: "target" };
 }

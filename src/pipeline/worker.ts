@@ -10,6 +10,7 @@ import type { DeliveryOutcome } from "../plugins/targets/target.js";
 import { type AttemptRecord, type ClaimedDelivery, excerpt, type Settlement, type Store, type TargetKey } from "../store/store.js";
 import type { Metrics } from "../telemetry/metrics.js";
 import type { StoreOutage } from "../telemetry/store-outage.js";
+import { AnswerWaits, type AttemptAnswer } from "./answer-waits.js";
 import { type ReceivedEvent, readBodyAs, readBodyAsJson } from "./event.js";
 import { FailingTargets } from "./failing-targets.js";
 import { FreshEvents } from "./fresh-events.js";
@@ -43,6 +44,12 @@ function redactOutcome(outcome: DeliveryOutcome, redact: Redactor): DeliveryOutc
     : { ...outcome, ...response, error: redact(outcome.error) };
 }
 
+/** The attempt's result as the waiting webhook hears it; a target with no answer of its own gives an empty one. */
+function attemptAnswer(outcome: DeliveryOutcome): AttemptAnswer {
+  if (outcome.kind !== "delivered") return { kind: "failed", error: outcome.error };
+  return { kind: "answered", answer: outcome.answer ?? { kind: "answer", headers: {}, body: Buffer.alloc(0) } };
+}
+
 /** The attempt as the delivery's log keeps it. */
 function attemptRecord(attempt: number, startedAt: number, durationMs: number, s: Settlement, outcome?: DeliveryOutcome): AttemptRecord {
   return {
@@ -73,6 +80,8 @@ export interface WorkerDeps {
   feed?: LiveFeed;
   /** Raises `delivery.dead` on the routes that listen for it. */
   alerts?: Pick<Alerter, "raise">;
+  /** Requests waiting for a first attempt's answer (`respond.target`); the worker's own by default. */
+  answers?: AnswerWaits;
 }
 
 export class Worker {
@@ -95,9 +104,12 @@ export class Worker {
   private summaryTimer: NodeJS.Timeout | undefined;
   /** Targets paused after failing for a stretch: only a probe now and then goes out. */
   private readonly paused: PausedTargets;
+  /** Requests waiting for the answer of a first attempt this worker makes (`respond.target`). */
+  readonly answers: AnswerWaits;
 
   constructor(private readonly deps: WorkerDeps) {
     this.paused = new PausedTargets({ store: deps.store, log: deps.log, metrics: deps.metrics, alerts: deps.alerts });
+    this.answers = deps.answers ?? new AnswerWaits();
   }
 
   start(): void {
@@ -313,9 +325,12 @@ export class Worker {
     const started = performance.now();
     const startedAt = Date.now();
     let outcome: DeliveryOutcome;
+    // The first attempt of a delivery whose webhook waits for its answer (`respond.target`).
+    const answers = d.attempt === 1 && this.answers.wants(d.eventId, d.target) ? this.answers : undefined;
     try {
       const prepared = await prepare(target, d.event);
       if (prepared.skip) {
+        answers?.settle(d.eventId, d.target, { kind: "skipped" });
         const skipped: Settlement = { kind: "skipped" };
         const ms = performance.now() - started;
         await store.settle(d.id, this.owner, skipped, Date.now(), attemptRecord(d.attempt, startedAt, ms, skipped));
@@ -326,7 +341,8 @@ export class Worker {
         log.debug(fields, "target filter said no");
         return;
       }
-      outcome = await target.target.deliver(prepared.input, this.abort.signal);
+      const input = answers ? { ...prepared.input, answer: { limit: this.deps.config().server.bodyLimit } } : prepared.input;
+      outcome = await target.target.deliver(input, this.abort.signal);
     } catch (err) {
       // A filter or transform that fails will fail again on retry: dead-letter it, so it can be
       // replayed once the config is fixed. Anything else is a bug; keep it retryable.
@@ -338,6 +354,9 @@ export class Worker {
     // Error texts are stored, logged and listed: a target that echoes our Authorization header
     // in its error page must not put the token there.
     outcome = redactOutcome(outcome, this.deps.config().redact);
+    // The webhook hears the result before it is recorded: the record is the same either way, and
+    // a crash before it only means the attempt is made again.
+    if (answers) answers.settle(d.eventId, d.target, attemptAnswer(outcome));
     const seconds = (performance.now() - started) / 1000;
     metrics.deliveryDuration.observe({ route: d.route, target: d.target }, seconds);
     const settlement = this.paused.adjust(d, target, settlementFor(outcome, d.attempt, target.retry, Date.now()), Date.now());

@@ -228,6 +228,8 @@ export function createIngressApp(opts: IngressOptions): Koa {
     if (answer.status === 503) ctx.set("Retry-After", RETRY_AFTER_SECONDS);
     if (answer.refusal !== undefined) remember(ctx, answer.status, answer.refusal, route.name);
     ctx.status = answer.status;
+    // A route's own answer (`respond`) names its type; koa keeps a Content-Type already set.
+    for (const [name, value] of Object.entries(answer.headers ?? {})) ctx.set(name, value);
     ctx.body = answer.body ?? "";
   });
   return app;

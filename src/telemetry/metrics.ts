@@ -15,6 +15,9 @@ export type RefusalReason = "max_connections" | "inflight_body_limit";
 const RECEIVE_OUTCOMES: readonly ReceiveOutcome[] = ["accepted", "rejected", "duplicate", "ignored", "invalid"];
 const DELIVERY_OUTCOMES: readonly DeliveryMetricOutcome[] = ["success", "retry", "dead"];
 const REFUSAL_REASONS: readonly RefusalReason[] = ["max_connections", "inflight_body_limit"];
+/** How a webhook waiting for its target's answer (`respond.target`) was answered. */
+export type AnswerKind = "target" | "fallback" | "on_failure";
+const ANSWER_KINDS: readonly AnswerKind[] = ["target", "fallback", "on_failure"];
 
 export class Metrics {
   readonly registry = new Registry();
@@ -32,6 +35,7 @@ export class Metrics {
   readonly targetPaused: Gauge<"route" | "target">;
   /** The targets whose gauge is 1. */
   private readonly pausedSeries = new Set<string>();
+  readonly answers: Counter<"route" | "answer">;
 
   constructor(
     depth: () => Promise<QueueDepth>,
@@ -116,6 +120,12 @@ export class Metrics {
         this.set(walBytes() ?? 0);
       },
     });
+    this.answers = new Counter({
+      name: "switchyard_answers_total",
+      help: "Webhooks of routes with respond.target, by what they were answered: target (its own answer), fallback (not within respond.timeout), on_failure.",
+      labelNames: ["route", "answer"],
+      registers,
+    });
     this.targetConnected = new Gauge({
       name: "switchyard_target_connected",
       help: "1 while a target that keeps a connection (mqtt, nats, amqp) is connected to its broker, 0 while it is not.",
@@ -141,9 +151,10 @@ export class Metrics {
   }
 
   /** Makes every series of the config's routes and targets visible at 0, so rate() works from the start. */
-  declareRoutes(routes: readonly { name: string; targetNames: readonly string[] }[]): void {
+  declareRoutes(routes: readonly { name: string; targetNames: readonly string[]; respond?: { target?: unknown } }[]): void {
     for (const r of routes) {
       for (const outcome of RECEIVE_OUTCOMES) this.eventsReceived.inc({ route: r.name, outcome }, 0);
+      if (r.respond?.target) for (const answer of ANSWER_KINDS) this.answers.inc({ route: r.name, answer }, 0);
       for (const target of r.targetNames) {
         for (const outcome of DELIVERY_OUTCOMES) this.deliveries.inc({ route: r.name, target, outcome }, 0);
         // A paused target's 1 is set by the worker; only a series not seen yet starts at 0.

@@ -28,13 +28,27 @@ export interface AttemptDetail {
   exitCode?: number;
   /** The answer's body or the command's output, secrets masked; the store keeps its first 4 KB. */
   response?: string;
+  /** The target's whole answer, when the delivery input asked for it (`DeliveryInput.answer`). */
+  answer?: TargetAnswer;
 }
+
+/**
+ * A target's answer, passed on to the provider by `respond.target`: http gives its status,
+ * end-to-end headers and body; exec its stdout (the route's `respond` adds status and type).
+ * Secrets of the config are masked in a text body, as in the attempt log.
+ */
+export type TargetAnswer =
+  | { kind: "answer"; status?: number; headers: Record<string, string>; body: Buffer }
+  /** The answer was larger than the limit asked for: not passed on. */
+  | { kind: "too_large"; limit: number };
 
 export interface DeliveryInput {
   /** The event; `rawBody` holds its body bytes as received (what `forward: raw` sends). */
   event: ReceivedEvent;
   /** Present when the target has a `transform`: its result. */
   transformed?: { value: unknown };
+  /** Present when this attempt answers the webhook: keep the target's answer up to `limit` bytes. */
+  answer?: { limit: number };
 }
 
 /** A target whose deliveries wait in the store to be pulled (relay), instead of being pushed by the worker. */

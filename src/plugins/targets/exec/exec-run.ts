@@ -59,6 +59,11 @@ export interface RunResult {
   leftovers?: boolean;
   stdout: string;
   stderr: string;
+  /**
+   * With `keepStdout`: the start of stdout, base64 (it crosses the helper's JSON pipe byte for
+   * byte), at most `keepStdout` + 1 bytes, so a longer output shows as one byte over.
+   */
+  stdoutHead?: string;
 }
 
 export interface RunOptions {
@@ -69,6 +74,25 @@ export interface RunOptions {
   signal: AbortSignal;
   /** Called with the pid of the started command (the leader of its process group). */
   onStart?: (pid: number) => void;
+  /** Keep the first this many bytes of stdout whole (the answer to a webhook), beside the tail. */
+  keepStdout?: number;
+}
+
+/** The first `max` + 1 bytes of a stream: enough to know whether it was longer than `max`. */
+class Head {
+  private chunks: Buffer[] = [];
+  private size = 0;
+  constructor(private readonly max: number) {}
+  push(chunk: Buffer): void {
+    const room = this.max + 1 - this.size;
+    if (room <= 0) return;
+    const kept = chunk.length > room ? chunk.subarray(0, room) : chunk;
+    this.chunks.push(kept);
+    this.size += kept.length;
+  }
+  base64(): string {
+    return Buffer.concat(this.chunks).toString("base64");
+  }
 }
 
 /** Runs argv without a shell, feeds stdin, waits for the exit; on timeout or abort kills the group. */
@@ -77,6 +101,7 @@ export function run(argv: readonly string[], opts: RunOptions) {
     const [command = "", ...args] = argv;
     const out = new Tail();
     const err = new Tail();
+    const head = opts.keepStdout === undefined ? undefined : new Head(opts.keepStdout);
     let stopped: RunResult["stopped"];
     let leftovers = false;
     let child: ChildProcess;
@@ -89,7 +114,8 @@ export function run(argv: readonly string[], opts: RunOptions) {
       opts.signal.removeEventListener("abort", onAbort);
       child.stdout?.destroy();
       child.stderr?.destroy();
-      done({ ...r, stopped, ...(leftovers ? { leftovers } : {}), stdout: out.text(), stderr: err.text() });
+      const kept = head ? { stdoutHead: head.base64() } : {};
+      done({ ...r, stopped, ...(leftovers ? { leftovers } : {}), stdout: out.text(), stderr: err.text(), ...kept });
     };
     /** One SIGTERM-then-SIGKILL sequence per run, shared by a timeout, an abort and the exit. */
     const end = (pid: number) => {
@@ -112,7 +138,10 @@ export function run(argv: readonly string[], opts: RunOptions) {
       return done({ code: null, signal: null, spawnError: startError(e), stdout: "", stderr: "" });
     }
     if (child.pid !== undefined) opts.onStart?.(child.pid);
-    child.stdout?.on("data", (c: Buffer) => out.push(c));
+    child.stdout?.on("data", (c: Buffer) => {
+      out.push(c);
+      head?.push(c);
+    });
     child.stderr?.on("data", (c: Buffer) => err.push(c));
     // A command that does not read stdin closes it: EPIPE here is normal, not a failure.
     child.stdin?.on("error", () => {});

@@ -1,10 +1,11 @@
+import { isUtf8 } from "node:buffer";
 import { statSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
 import { Type } from "@sinclair/typebox";
 import { DEFAULT_TEXT_MARK, ExpressionField } from "../../../config/marks.js";
 import { formatDelay } from "../../../pipeline/backoff.js";
 import type { Expression } from "../../../pipeline/expression.js";
-import { type DeliveryInput, type DeliveryOutcome, defineTarget, OptionProblems } from "../target.js";
+import { type DeliveryInput, type DeliveryOutcome, defineTarget, OptionProblems, type TargetAnswer } from "../target.js";
 import { commandProblem } from "./exec-command.js";
 import { compileFiles, filesOption, renderFiles, withTempFiles } from "./exec-files.js";
 import type { RunResult } from "./helper-client.js";
@@ -40,6 +41,15 @@ function failure(r: RunResult, command: string, timeoutMs: number): string {
   const said = tailOf(r.stderr) || tailOf(r.stdout);
   const how = r.signal ? `killed by ${r.signal}` : `exit ${r.code}`;
   return said ? `${how}: ${said}` : how;
+}
+
+/** The command's stdout as the webhook's answer; `respond` gives it a status and a type. */
+function answerOf(stdoutHead: string, limit: number, redact: (text: string) => string): TargetAnswer {
+  const bytes = Buffer.from(stdoutHead, "base64");
+  if (bytes.length > limit) return { kind: "too_large", limit };
+  // Masked as the log line is: a script that prints a credential must not hand it to the provider.
+  const body = isUtf8(bytes) ? Buffer.from(redact(bytes.toString("utf8")), "utf8") : bytes;
+  return { kind: "answer", headers: {}, body };
 }
 
 export const exec = defineTarget({
@@ -149,6 +159,7 @@ export const exec = defineTarget({
               stdin: prepared.stdin,
               timeoutMs: ctx.timeoutMs,
               signal,
+              ...(input.answer ? { keepStdout: input.answer.limit } : {}),
             }),
           );
         } catch (err) {
@@ -168,7 +179,10 @@ export const exec = defineTarget({
           ...(r.code === null ? {} : { exitCode: r.code }),
           response: [said.stdout, said.stderr].filter((t) => t).join(said.stdout.endsWith("\n") ? "" : "\n"),
         };
-        if (!r.spawnError && !r.stopped && r.code === 0) return { kind: "delivered", detail: "exit 0", ...kept };
+        if (!r.spawnError && !r.stopped && r.code === 0) {
+          const delivered: DeliveryOutcome = { kind: "delivered", detail: "exit 0", ...kept };
+          return input.answer ? { ...delivered, answer: answerOf(r.stdoutHead ?? "", input.answer.limit, ctx.redact) } : delivered;
+        }
         return { kind: "retry", error: failure(said, command, ctx.timeoutMs), ...kept };
       },
     };

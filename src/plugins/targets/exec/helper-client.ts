@@ -105,7 +105,8 @@ class Helper {
       if (this.pending.size === 1) this.busy();
       const env: Record<string, string> = {};
       for (const [k, v] of Object.entries(opts.env)) if (v !== undefined) env[k] = v;
-      this.send({ t: "run", id, argv: [...argv], cwd: opts.cwd, env, stdin: opts.stdin, timeoutMs: opts.timeoutMs });
+      const keep = opts.keepStdout === undefined ? {} : { keepStdout: opts.keepStdout };
+      this.send({ t: "run", id, argv: [...argv], cwd: opts.cwd, env, stdin: opts.stdin, timeoutMs: opts.timeoutMs, ...keep });
       opts.signal.addEventListener("abort", onAbort, { once: true });
       if (opts.signal.aborted) onAbort();
     });

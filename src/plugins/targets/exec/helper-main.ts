@@ -5,7 +5,7 @@ import { type RunResult, run } from "./exec-run.js";
  * commands. fork() copies the page tables of the process that calls it, so spawning from the
  * daemon (100-150 MiB) costs its event loop 10-20 ms per command; from this process, which
  * loads nothing but exec-run.ts, it costs what a bare Node process pays, and not on the
- * daemon's thread. Protocol (JSON messages): {t:"run", id, argv, cwd, env, stdin, timeoutMs}
+ * daemon's thread. Protocol (JSON messages): {t:"run", id, argv, cwd, env, stdin, timeoutMs, keepStdout?}
  * and {t:"abort", id} in; {t:"started", id, pid} and {t:"done", id, result} out.
  */
 
@@ -17,6 +17,7 @@ export interface RunRequest {
   env: Record<string, string>;
   stdin: string;
   timeoutMs: number;
+  keepStdout?: number;
 }
 export type HelperRequest = RunRequest | { t: "abort"; id: number };
 export type HelperReply = { t: "started"; id: number; pid: number } | { t: "done"; id: number; result: RunResult };
@@ -34,7 +35,7 @@ process.on("message", (m: HelperRequest) => {
     if (process.connected) process.send?.(r);
   };
   const onStart = (pid: number) => reply({ t: "started", id: m.id, pid });
-  const opts = { cwd: m.cwd, env: m.env, stdin: m.stdin, timeoutMs: m.timeoutMs, signal: stop.signal, onStart };
+  const opts = { cwd: m.cwd, env: m.env, stdin: m.stdin, timeoutMs: m.timeoutMs, keepStdout: m.keepStdout, signal: stop.signal, onStart };
   const running = run(m.argv, opts);
   // Written to the command already: not kept for as long as it runs.
   opts.stdin = "";

@@ -4,7 +4,14 @@ import { Agent, type Dispatcher, interceptors, request } from "undici";
 import { HEADER_NAME_PATTERN, isHeaderName } from "../../../config/header-name.js";
 import { SecretField } from "../../../config/marks.js";
 import { formatDelay } from "../../../pipeline/backoff.js";
-import { type DeliveryInput, type DeliveryOutcome, defineTarget, type OptionProblem, OptionProblems } from "../target.js";
+import {
+  type DeliveryInput,
+  type DeliveryOutcome,
+  defineTarget,
+  type OptionProblem,
+  OptionProblems,
+  type TargetAnswer,
+} from "../target.js";
 import { classifyHttpResponse, describeRequestError, isRedirectLoop, stripUserinfo } from "./http-status.js";
 import { createPreset, noticeOf, type PresetOption, PresetSchema } from "./presets.js";
 
@@ -63,7 +70,7 @@ function payloadOf(input: DeliveryInput, method: string): Payload {
 }
 
 /** Up to `max` bytes of a response body; the rest is destroyed unread, and a body cut short is no error. */
-async function readBounded(body: AsyncIterable<Buffer> & { destroy(): void }, max: number): Promise<{ text: string; truncated: boolean }> {
+async function readBounded(body: AsyncIterable<Buffer> & { destroy(): void }, max: number): Promise<{ bytes: Buffer; truncated: boolean }> {
   const chunks: Buffer[] = [];
   let size = 0;
   let truncated = false;
@@ -82,10 +89,59 @@ async function readBounded(body: AsyncIterable<Buffer> & { destroy(): void }, ma
   } finally {
     body.destroy();
   }
-  return { text: Buffer.concat(chunks).toString("utf8"), truncated };
+  return { bytes: Buffer.concat(chunks), truncated };
+}
+
+/**
+ * Headers that describe one connection, not the answer (RFC 9110 §7.6.1), and the length,
+ * which the listener sets for the answer it sends: never passed on to the provider.
+ */
+const HOP_BY_HOP = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "proxy-authenticate",
+  "proxy-authorization",
+  "te",
+  "trailer",
+  "transfer-encoding",
+  "upgrade",
+  "content-length",
+]);
+
+/** The answer's end-to-end headers: hop-by-hop ones dropped, and any the Connection header names. */
+function endToEndHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string> {
+  const connection = headers.connection;
+  const named = new Set(
+    (Array.isArray(connection) ? connection.join(",") : (connection ?? ""))
+      .split(",")
+      .map((n) => n.trim().toLowerCase())
+      .filter(Boolean),
+  );
+  const kept: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined || HOP_BY_HOP.has(name) || named.has(name)) continue;
+    // Set-Cookie is the one header that cannot be joined; the provider has no use for several.
+    kept[name] = Array.isArray(value) ? (name === "set-cookie" ? (value[0] ?? "") : value.join(", ")) : value;
+  }
+  return kept;
 }
 
 /** Sets a header, replacing any spelling of the same name (header names are case-insensitive). */
+/** What the target answered, for the provider: over `limit` bytes it is not passed on. */
+function answerOf(
+  status: number,
+  headers: Record<string, string | string[] | undefined>,
+  bytes: Buffer,
+  limit: number,
+  redact: (text: string) => string,
+): TargetAnswer {
+  if (bytes.length > limit) return { kind: "too_large", limit };
+  // A text answer is masked like the attempt log; bytes that are not text cannot hold a secret of the config's.
+  const body = isUtf8(bytes) ? Buffer.from(redact(bytes.toString("utf8")), "utf8") : bytes;
+  return { kind: "answer", status, headers: endToEndHeaders(headers), body };
+}
+
 function setHeader(headers: Record<string, string>, name: string, value: string): void {
   for (const key of Object.keys(headers)) if (key.toLowerCase() === name.toLowerCase()) delete headers[key];
   headers[name] = value;
@@ -267,12 +323,21 @@ export const http = defineTarget({
           const retryAfter = res.headers["retry-after"];
           const outcome = classifyHttpResponse(res.statusCode, Array.isArray(retryAfter) ? retryAfter[0] : retryAfter, Date.now());
           // Read what the error text needs, and on success read a small body to completion so the
-          // connection can be reused; more than that is destroyed unread.
-          const answer = await readBounded(res.body, MAX_RESPONSE_BYTES);
+          // connection can be reused; more than that is destroyed unread. An attempt that answers
+          // the webhook reads the whole answer, up to its limit (one byte more tells it was over).
+          const limit = input.answer ? Math.max(input.answer.limit + 1, MAX_RESPONSE_BYTES) : MAX_RESPONSE_BYTES;
+          const read = await readBounded(res.body, limit);
+          const answer = {
+            text: read.bytes.subarray(0, MAX_RESPONSE_BYTES).toString("utf8"),
+            truncated: read.bytes.length > MAX_RESPONSE_BYTES || read.truncated,
+          };
           // The attempt log keeps the answer (masked: a target may echo our credentials).
           // Masked a little past what is kept, so that the cut cannot split a secret that is kept.
           const kept = { status: res.statusCode, response: ctx.redact(answer.text.slice(0, RESPONSE_EXCERPT_BYTES + 1024)) };
-          if (outcome.kind === "delivered") return { ...outcome, ...kept };
+          if (outcome.kind === "delivered") {
+            if (!input.answer) return { ...outcome, ...kept };
+            return { ...outcome, ...kept, answer: answerOf(res.statusCode, res.headers, read.bytes, input.answer.limit, ctx.redact) };
+          }
           const error =
             followRedirects && res.statusCode >= 300 && res.statusCode < 400
               ? `too many redirects: HTTP ${res.statusCode} still after following ${MAX_REDIRECTS} (point url at the final address)`

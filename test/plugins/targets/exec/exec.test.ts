@@ -210,6 +210,28 @@ for (const [mode, helper] of modes)
       });
     });
 
+    describe("exec target: its answer to a webhook (respond)", () => {
+      it("hands back its whole stdout up to the limit, past the 16 KiB the log keeps, secrets masked", async () => {
+        const cmd = script("answer.sh", "head -c 40000 /dev/zero | tr '\\0' a; printf ' token-123'");
+        const made = makeContext(dir, 5_000, { commands, redact: (t) => t.replaceAll("token-123", "***") });
+        const target = exec.create({ name: "reply", type: "exec", command: [cmd] } as never, made.ctx);
+        const outcome = await target.deliver({ event: makeEvent({}), answer: { limit: 40_010 } }, never);
+        expect(outcome).toMatchObject({ kind: "delivered", answer: { kind: "answer", headers: {} } });
+        const answer = outcome.answer?.kind === "answer" ? outcome.answer.body.toString("utf8") : "";
+        expect(answer).toBe(`${"a".repeat(40_000)} ***`);
+        // Not asked for: nothing kept beyond the log's tail.
+        expect((await target.deliver({ event: makeEvent({}) }, never)).answer).toBeUndefined();
+      });
+
+      it("says too_large for stdout one byte over the limit, and the delivery still succeeds", async () => {
+        const cmd = script("answer-big.sh", "head -c 1025 /dev/zero | tr '\\0' a");
+        const outcome = await make({ command: [cmd] }).target.deliver({ event: makeEvent({}), answer: { limit: 1024 } }, never);
+        expect(outcome).toMatchObject({ kind: "delivered", answer: { kind: "too_large", limit: 1024 } });
+        const exact = await make({ command: [cmd] }).target.deliver({ event: makeEvent({}), answer: { limit: 1025 } }, never);
+        expect(exact.answer?.kind === "answer" && exact.answer.body.length).toBe(1025);
+      });
+    });
+
     describe("exec target: failures", () => {
       it("retries a non-zero exit with the end of stderr, and logs stderr as a warning", async () => {
         const { target, lines } = make({ command: ["./fail.sh"] });

@@ -257,6 +257,43 @@ describe("http target: how answers are classified", () => {
   });
 });
 
+describe("http target: its answer to a webhook (respond)", () => {
+  it("hands back status, end-to-end headers and the whole body when asked, secrets masked", async () => {
+    const body = `<Response>${"x".repeat(100_000)} token-123</Response>`;
+    sink.respond = (_req, res) => {
+      res.writeHead(201, {
+        "Content-Type": "text/xml",
+        "X-Request-Id": "r1",
+        "Keep-Alive": "timeout=5",
+        Connection: "keep-alive, X-Private",
+        "X-Private": "hop",
+      });
+      res.end(body);
+    };
+    const t = target({}, 2_000, (text) => text.replaceAll("token-123", REDACTED));
+    const outcome = await t.deliver({ ...pushEvent, answer: { limit: 200_000 } }, never);
+    expect(outcome.kind).toBe("delivered");
+    if (outcome.answer?.kind !== "answer") throw new Error(`no answer: ${JSON.stringify(outcome.answer)}`);
+    expect(outcome.answer.status).toBe(201);
+    expect(outcome.answer.body.toString("utf8")).toBe(body.replace("token-123", REDACTED));
+    expect(outcome.answer.headers).toMatchObject({ "content-type": "text/xml", "x-request-id": "r1" });
+    for (const hop of ["connection", "keep-alive", "x-private", "content-length", "transfer-encoding"])
+      expect(outcome.answer.headers[hop]).toBeUndefined();
+    // Not asked: no answer kept, and the attempt log's excerpt is as before.
+    expect((await t.deliver(pushEvent, never)).answer).toBeUndefined();
+  });
+
+  it("says too_large past the limit, and the delivery still succeeds; a failed delivery has no answer", async () => {
+    sink.respond = (_req, res) => res.writeHead(200, { "Content-Type": "text/plain" }).end("y".repeat(2049));
+    const over = await target({}).deliver({ ...pushEvent, answer: { limit: 2048 } }, never);
+    expect(over).toMatchObject({ kind: "delivered", answer: { kind: "too_large", limit: 2048 } });
+    sink.respond = (_req, res) => res.writeHead(503).end("busy");
+    const failed = await target({}).deliver({ ...pushEvent, answer: { limit: 2048 } }, never);
+    expect(failed.kind).toBe("retry");
+    expect(failed.answer).toBeUndefined();
+  });
+});
+
 describe("http target: redirects", () => {
   beforeEach(() => {
     sink.respond = (req, res) => {
