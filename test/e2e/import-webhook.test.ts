@@ -30,6 +30,9 @@ for (const [name, value] of Object.entries(process.env)) {
 const out = path.join(__dirname, "dumps");
 fs.mkdirSync(out, { recursive: true });
 fs.writeFileSync(path.join(out, process.env.SWITCHYARD_EVENT_ID + ".json"), JSON.stringify({ argv: process.argv.slice(2), env: process.env, files, cwd: process.cwd() }));
+// What a hook with include-command-output-in-response answers; a payload asking for it fails.
+process.stdout.write("ran " + process.env.SWITCHYARD_EVENT_ID + "\\n");
+if (process.argv.includes("fail")) process.exit(3);
 `;
 
 interface Dump {
@@ -190,9 +193,10 @@ describe("switchyard import webhook", () => {
       expect(imported.code).toBe(1);
       const lines = imported.stderr.split("\n");
       const about = (id: string, what: string) => lines.some((l) => l.startsWith(`warning: hook "${id}": `) && l.includes(what));
-      for (const option of ["response-message", "response-headers", "success-http-response-code", "include-command-output-in-response"]) {
-        expect(about("notify", `${option}: not converted yet`)).toBe(true);
-      }
+      // Its answer options are converted; what differs from webhook's answer is said.
+      expect(about("notify", "include-command-output-in-response: the answer is the command's stdout")).toBe(true);
+      expect(about("notify", "response-message: webhook does not send it with include-command-output-in-response")).toBe(true);
+      expect(lines.some((l) => l.includes("not converted yet"))).toBe(false);
       expect(about("notify", "timeout: not an adnanh/webhook hook option")).toBe(true);
       expect(about("notify", 'request "remote-addr"')).toBe(true);
       expect(about("notify", "entire-payload")).toBe(true);
@@ -208,9 +212,15 @@ describe("switchyard import webhook", () => {
 
       const daemon = track(await startDaemon(out, env));
       const body = '{"action":"go","user":{"name":"bo"}}';
-      const notify = await send(`${daemon.url}/hooks/notify`, { method: "POST", body, headers: { "content-type": "application/json" } });
-      expect(notify).toMatchObject({ status: 202 });
-      const d = await dumpOf(dir, notify.json.id);
+      // include-command-output-in-response: the command's output is the answer, with the hook's
+      // success code and response-headers, as webhook answered.
+      const notify = await fetch(`${daemon.url}/hooks/notify`, { method: "POST", body, headers: { "content-type": "application/json" } });
+      expect(notify.status).toBe(201);
+      expect(notify.headers.get("x-handled-by")).toBe("webhook");
+      expect(notify.headers.get("content-type")).toBe("text/plain; charset=utf-8");
+      const ran = /^ran (\S+)\n$/.exec(await notify.text());
+      expect(ran).not.toBeNull();
+      const d = await dumpOf(dir, ran?.[1]);
       expect(d.argv).toEqual([body, body, ""]);
       expect(d.env.HOOK_user_name).toBe("bo");
       // The signature it could not check: nothing gets through, signed or not.
@@ -220,6 +230,41 @@ describe("switchyard import webhook", () => {
         status: 200,
         json: { status: "ignored" },
       });
+    },
+    SLOW,
+  );
+
+  it(
+    "answers as webhook did: response-message, response-headers and the success code; the mismatch code; the command's output, and its fixed text when the command fails",
+    async () => {
+      const { dir, env } = setup();
+      const out = join(dir, "switchyard.yaml");
+      const imported = await runCli(["import", "webhook", join(FIXTURES, "answers.json.tmpl"), "-o", out], env);
+      // Only the output's stderr part differs from webhook, and that is said.
+      expect(imported.stderr).toMatch(/warning: hook "build": include-command-output-in-response: the answer is the command's stdout/);
+      expect(imported.stderr).not.toMatch(/warning: hook "hello"/);
+      expect(imported.code).toBe(1);
+      expect((await runCli(["check", "-c", out], env)).code).toBe(0);
+      const daemon = track(await startDaemon(out, env));
+      const post = (path: string, payload: unknown) =>
+        fetch(`${daemon.url}${path}`, { method: "POST", body: JSON.stringify(payload), headers: { "content-type": "application/json" } });
+
+      const hello = await post("/hooks/hello", { action: "go" });
+      expect(hello.status).toBe(201);
+      expect(hello.headers.get("access-control-allow-origin")).toBe("*");
+      expect(await hello.text()).toBe('Hello, "world"');
+      const refused = await post("/hooks/hello", { action: "stop" });
+      expect(refused.status).toBe(418);
+      expect(await refused.text()).toBe("Hook rules were not satisfied.");
+
+      const built = await post("/hooks/build", { mode: "fast" });
+      expect(built.status).toBe(200);
+      const ran = /^ran (\S+)\n$/.exec(await built.text());
+      expect(ran).not.toBeNull();
+      expect((await dumpOf(dir, ran?.[1])).argv).toEqual(["fast"]);
+      const failed = await post("/hooks/build", { mode: "fail" });
+      expect(failed.status).toBe(500);
+      expect(await failed.text()).toBe("Error occurred while executing the hook's command. Please check your logs for more details.");
     },
     SLOW,
   );

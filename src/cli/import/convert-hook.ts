@@ -182,7 +182,7 @@ export function convertHook(hook: Record<string, unknown>, o: ConvertOptions): C
     route.content_type = hook["incoming-payload-content-type"];
   }
   if (rule.filter) route.filter = rule.filter;
-  const answer = answerOf(hook);
+  const answer = answerOf(hook, String(target.name));
   problems.push(...answer.problems);
   if (answer.respond) route.respond = answer.respond;
   route.targets = [target];

@@ -26,7 +26,7 @@ function header(file: string, hooks: number): string {
   return [
     ` Converted from the adnanh/webhook hooks file ${basename(file)} (${hooks} hook${hooks === 1 ? "" : "s"}) by switchyard import webhook.`,
     " What changes: every request a route takes is stored durably before it is answered",
-    ' (202 {"status":"accepted"}, where webhook answered 200 and its response-message), and its command',
+    ' (202 {"status":"accepted"}, where webhook answered 200; answer options become respond), and its command',
     " runs from that queue: retried when it fails (exit code not 0), resumed after a restart, at most",
     " `concurrency: 1` at a time per command target (webhook started one per request, with no limit),",
     " stopped after `timeout: 5m`. Add `concurrency:`, `timeout:` or `retry:` to a target to change that.",
