@@ -293,7 +293,11 @@ function compileTarget(block: PluginBlock, at: Path, route: string, h: CompileHe
     concurrency: typeof block.concurrency === "number" ? block.concurrency : plugin.defaultConcurrency,
     coalesce: target.coalesce === true,
     timeoutMs,
-    fingerprint: createHash("sha256").update(JSON.stringify(block)).digest("hex"),
+    // The options name files by path: what the target read from them counts too (a rotated certificate).
+    fingerprint: createHash("sha256")
+      .update(JSON.stringify(block))
+      .update(`\u0000${target.filesDigest ?? ""}`)
+      .digest("hex"),
   };
 }
 

@@ -85,6 +85,12 @@ export interface Target {
   open?(): void;
   connected?(): boolean;
   close?(): Promise<void>;
+  /**
+   * A digest of what `create` read besides its options (the contents of certificate and
+   * credential files): a reload keeps the running target only if this is unchanged too, so a
+   * rotated certificate or NATS creds file takes effect on the next reload.
+   */
+  readonly filesDigest?: string;
 }
 
 /** One problem with one option of a target, found when it is built: `url`, `headers.X-Token`, `cwd`. */

@@ -14,7 +14,7 @@ import {
   shownPayload,
   shownUrl,
 } from "./broker-message.js";
-import { readTls, tlsProperties } from "./broker-tls.js";
+import { digestFiles, readTls, tlsProperties } from "./broker-tls.js";
 import { ConnectionKeeper } from "./connection-keeper.js";
 
 /** How long closing waits for the broker's confirms of what is in flight. */
@@ -190,6 +190,7 @@ export const amqp = defineTarget({
       open: () => keeper.open(),
       connected: () => keeper.connected(),
       close: () => keeper.close(),
+      filesDigest: digestFiles([tls.ca, tls.cert, tls.key]),
     };
   },
 });

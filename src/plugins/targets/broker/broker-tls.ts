@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { Type } from "@sinclair/typebox";
@@ -46,4 +47,15 @@ export function readTls(o: { ca_file?: string; cert_file?: string; key_file?: st
     files.key = key;
   }
   return files;
+}
+
+/**
+ * The contents of the files a broker target read (TLS files, a NATS creds file), hashed for
+ * `Target.filesDigest`: the paths in the options stay the same when the files are rotated.
+ */
+export function digestFiles(contents: readonly (Uint8Array | undefined)[]): string {
+  const hash = createHash("sha256");
+  // Each file's length first: two files' bytes cannot be split differently into the same digest.
+  for (const c of contents) hash.update(c === undefined ? "-\u0000" : `${c.length}\u0000`).update(c ?? new Uint8Array());
+  return hash.digest("hex");
 }

@@ -4,6 +4,12 @@ import type { Logger } from "pino";
 const RECONNECT_BASE_MS = 500;
 /** A broker back after an outage is found within this long; deliveries retry meanwhile. */
 const RECONNECT_MAX_MS = 15_000;
+/**
+ * A connection counts as good (the backoff starts over, a new loss is worth a warning) once it
+ * has stayed up this long: a broker that accepts and then drops the connection (two clients
+ * with one MQTT client id, an AMQP channel closed on every publish) is a failure, not a success.
+ */
+const STABLE_AFTER_MS = 30_000;
 
 export interface KeeperSpec<C> {
   /** Says what is being connected to, for the log: `mqtt://broker.lan:1883` (no credentials). */
@@ -30,6 +36,11 @@ export class ConnectionKeeper<C> {
   private timer: NodeJS.Timeout | undefined;
   private failures = 0;
   private lastError: string | undefined;
+  /** The same loss again since the warning about it, logged at debug with this count. */
+  private repeats = 0;
+  /** The connection was dropped again for a reason already warned about: its reconnect is not news either. */
+  private flapping = false;
+  private stable: NodeJS.Timeout | undefined;
   private closed = false;
 
   constructor(private readonly spec: KeeperSpec<C>) {}
@@ -59,6 +70,7 @@ export class ConnectionKeeper<C> {
   async close(): Promise<void> {
     this.closed = true;
     clearTimeout(this.timer);
+    clearTimeout(this.stable);
     this.timer = undefined;
     const client = this.client ?? (await this.dialing?.catch(() => undefined));
     this.client = undefined;
@@ -82,18 +94,25 @@ export class ConnectionKeeper<C> {
           }
           this.client = c;
           client = c;
-          this.failures = 0;
-          this.lastError = undefined;
-          this.spec.log.info({ broker: this.spec.what }, "connected to the broker");
+          // The backoff and the last warning stand until the connection proves it stays up.
+          this.stable = setTimeout(() => {
+            this.stable = undefined;
+            this.failures = 0;
+            this.lastError = undefined;
+            this.repeats = 0;
+            this.flapping = false;
+          }, STABLE_AFTER_MS);
+          this.stable.unref();
+          if (!this.flapping) this.spec.log.info({ broker: this.spec.what }, "connected to the broker");
+          else this.spec.log.debug({ broker: this.spec.what, repeats: this.repeats }, "connected to the broker again");
           return c;
         },
         (err: unknown) => {
           this.dialing = undefined;
           const message = err instanceof Error ? err.message : String(err);
           // One line per distinct reason: a broker down for an hour is not a line a second.
-          if (message !== this.lastError)
-            this.spec.log.warn({ broker: this.spec.what, err: message }, "cannot connect to the broker; retrying");
-          this.lastError = message;
+          this.flapping = false;
+          this.note(message, "cannot connect to the broker; retrying");
           this.schedule();
           throw new Error(`cannot connect to ${this.spec.what}: ${message}`);
         },
@@ -103,9 +122,26 @@ export class ConnectionKeeper<C> {
   }
 
   private lost(err?: Error): void {
-    this.lastError = err?.message ?? "connection closed";
-    this.spec.log.warn({ broker: this.spec.what, err: this.lastError }, "lost the connection to the broker; reconnecting");
+    clearTimeout(this.stable);
+    this.stable = undefined;
+    this.flapping = this.note(err?.message ?? "connection closed", "lost the connection to the broker; reconnecting");
     this.schedule();
+  }
+
+  /**
+   * A warning for a new reason; the same reason again (a connection that keeps being dropped)
+   * at debug, counted. Says whether it was a repeat.
+   */
+  private note(reason: string, msg: string): boolean {
+    if (reason === this.lastError) {
+      this.repeats += 1;
+      this.spec.log.debug({ broker: this.spec.what, err: reason, repeats: this.repeats }, msg);
+      return true;
+    }
+    this.lastError = reason;
+    this.repeats = 0;
+    this.spec.log.warn({ broker: this.spec.what, err: reason }, msg);
+    return false;
   }
 
   private schedule(): void {

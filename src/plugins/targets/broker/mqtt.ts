@@ -13,7 +13,7 @@ import {
   shownPayload,
   shownUrl,
 } from "./broker-message.js";
-import { readTls, tlsProperties } from "./broker-tls.js";
+import { digestFiles, readTls, tlsProperties } from "./broker-tls.js";
 import { ConnectionKeeper } from "./connection-keeper.js";
 
 const PROTOCOLS = ["mqtt:", "mqtts:", "ws:", "wss:"];
@@ -154,12 +154,24 @@ export const mqtt = defineTarget({
               reject(err);
             }
           });
+          // MQTT 5 brokers may say why they end a connection (Mosquitto 2.0 does not); a second
+          // client with the same explicit id is the usual puzzle, worth naming.
+          let why =
+            o.client_id === undefined
+              ? "the broker closed the connection"
+              : `the broker closed the connection (is another client connected with client_id ${o.client_id}? each one pushes the other off)`;
+          client.on("disconnect", (packet) => {
+            why =
+              packet.reasonCode === 142
+                ? `the broker closed the connection: another client connected with client_id ${options.clientId} (session taken over)`
+                : `the broker closed the connection (reason code ${packet.reasonCode ?? 0}${packet.properties?.reasonString ? `: ${packet.properties.reasonString}` : ""})`;
+          });
           client.on("close", () => {
-            if (!up) reject(new Error("the broker closed the connection"));
+            if (!up) reject(new Error(why));
             else {
               // Fails what waits for an acknowledgement now, rather than at the timeout.
               client.end(true);
-              lost(new Error("the broker closed the connection"));
+              lost(new Error(why));
             }
           });
         }),
@@ -213,6 +225,7 @@ export const mqtt = defineTarget({
       open: () => keeper.open(),
       connected: () => keeper.connected(),
       close: () => keeper.close(),
+      filesDigest: digestFiles([tls.ca, tls.cert, tls.key]),
     };
   },
 });

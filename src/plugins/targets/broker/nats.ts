@@ -16,7 +16,7 @@ import {
   shownPayload,
   shownUrl,
 } from "./broker-message.js";
-import { readTls, tlsProperties } from "./broker-tls.js";
+import { digestFiles, readTls, tlsProperties } from "./broker-tls.js";
 import { ConnectionKeeper } from "./connection-keeper.js";
 
 const DRAIN_GRACE_MS = 5_000;
@@ -256,6 +256,7 @@ export const nats = defineTarget({
       open: () => keeper.open(),
       connected: () => keeper.connected(),
       close: () => keeper.close(),
+      filesDigest: digestFiles([tls.ca, tls.cert, tls.key, creds]),
     };
   },
 });
