@@ -20,6 +20,8 @@ interface Paused extends PausedTarget {
   failedProbes: number;
   /** When the next probe may start; Infinity while one is in flight. */
   probeAt: number;
+  /** The delivery claimed as the probe: only its result moves the probe's backoff. */
+  probeId?: string;
 }
 
 interface Streak {
@@ -33,6 +35,9 @@ export interface PausedTargetsDeps {
   metrics: Metrics;
   alerts?: { raise(alert: Alert): void };
 }
+
+/** A try of a target: which one says whether it is the paused target's probe. */
+type ClaimedDeliveryKey = TargetKey & { id: string };
 
 const keyOf = (k: TargetKey) => `${k.route}\u0000${k.target}`;
 
@@ -90,26 +95,51 @@ export class PausedTargets {
     if (p) p.probeAt = Number.POSITIVE_INFINITY;
   }
 
-  /** A probe that did not happen (nothing was claimed, or its result could not be recorded): try again now. */
-  probeMissed(key: TargetKey, now: number): void {
+  /** The delivery the probe's claim returned. */
+  probeClaimed(key: TargetKey, id: string): void {
     const p = this.paused.get(keyOf(key));
-    if (p && p.probeAt === Number.POSITIVE_INFINITY) p.probeAt = now;
+    if (p && p.probeAt === Number.POSITIVE_INFINITY) p.probeId = id;
+  }
+
+  /**
+   * A probe that did not happen (nothing was claimed, or its result could not be recorded): try
+   * again now. With an id, only that delivery's miss counts: a delivery that was in flight when
+   * the target was paused is no probe.
+   */
+  probeMissed(key: TargetKey, now: number, id?: string): void {
+    const p = this.paused.get(keyOf(key));
+    if (!p || p.probeAt !== Number.POSITIVE_INFINITY) return;
+    if (id !== undefined && p.probeId !== undefined && p.probeId !== id) return;
+    p.probeAt = now;
+    p.probeId = undefined;
   }
 
   /**
    * The settlement a try of a paused target gets: a failed probe waits for the next probe,
    * whatever its attempts, so that nothing is dead-lettered while the target is away.
    */
-  adjust(key: TargetKey, target: CompiledTarget, s: Settlement, now: number): Settlement {
+  adjust(key: ClaimedDeliveryKey, target: CompiledTarget, s: Settlement, now: number): Settlement {
     const p = this.paused.get(keyOf(key));
     if (!p || s.kind === "delivered") return s;
+    const isProbe = p.probeId === key.id;
     if (s.kind === "skipped") {
       // The target's filter said no: that told nothing about the target; the next one probes.
-      p.probeAt = now;
+      if (isProbe) {
+        p.probeAt = now;
+        p.probeId = undefined;
+      }
       return s;
+    }
+    if (!isProbe) {
+      // A try that was in flight when the target was paused (a target may run many at once):
+      // it is no probe, so it neither doubles the probes' wait nor ends the one in flight. It
+      // waits for the next probe like the rest of the backlog.
+      const at = Number.isFinite(p.probeAt) ? p.probeAt : now + probeDelay(target.pause, p.failedProbes);
+      return { kind: "retry", at, error: s.error };
     }
     p.failedProbes++;
     p.probeAt = now + probeDelay(target.pause, p.failedProbes);
+    p.probeId = undefined;
     return { kind: "retry", at: p.probeAt, error: s.error };
   }
 
@@ -119,7 +149,14 @@ export class PausedTargets {
     if (s.kind === "skipped") return;
     if (s.kind === "delivered") {
       this.streaks.delete(k);
-      if (this.paused.has(k) && (await this.deps.store.resumeTarget(key))) await this.refresh(now, true);
+      const p = this.paused.get(k);
+      if (!p) return;
+      // The target answers again. Should the store fail to record the resume (a Redis blip,
+      // SQLITE_BUSY), the next probe goes at once and tries again; left at Infinity, the target
+      // would never be probed, nor resumed, again.
+      p.probeAt = now;
+      p.probeId = undefined;
+      if (await this.deps.store.resumeTarget(key)) await this.refresh(now, true);
       return;
     }
     const policy = target.pause;
