@@ -132,14 +132,8 @@ export class Alerter {
   }
 
   private async enqueue(req: EnqueueRequest): Promise<void> {
-    const { store, log, metrics } = this.deps;
     try {
-      const result = await store.enqueue(req);
-      metrics?.eventsReceived.inc({ route: req.event.route, outcome: result.status === "accepted" ? "accepted" : "duplicate" });
-      if (result.status === "accepted") {
-        log.info({ route: req.event.route, eventId: req.event.id, kind: req.event.path }, "alert raised");
-        this.deps.accepted(req.event, req.targets.length);
-      }
+      await this.record(req);
     } catch (err) {
       if (!(err instanceof StoreUnavailableError)) throw err;
       this.hold(req);
@@ -147,6 +141,17 @@ export class Alerter {
     }
     // The store took this one: what waited for it goes now.
     if (this.held.length > 0) await this.flush();
+  }
+
+  /** Stores one alert, and says so in the log and the metrics, whether raised now or held until the store was back. */
+  private async record(req: EnqueueRequest): Promise<void> {
+    const { store, log, metrics } = this.deps;
+    const result = await store.enqueue(req);
+    metrics?.eventsReceived.inc({ route: req.event.route, outcome: result.status === "accepted" ? "accepted" : "duplicate" });
+    if (result.status === "accepted") {
+      log.info({ route: req.event.route, eventId: req.event.id, kind: req.event.path }, "alert raised");
+      this.deps.accepted(req.event, req.targets.length);
+    }
   }
 
   private hold(req: EnqueueRequest): void {
@@ -157,7 +162,10 @@ export class Alerter {
     }
   }
 
-  /** Stores the alerts held while the store was down, oldest first; stops at the first refusal. */
+  /**
+   * Stores the alerts held while the store was down, oldest first; stops when the store is down
+   * again. Never rejects: it runs from the store's recovery, where nobody could handle an error.
+   */
   flush(): Promise<void> {
     // One flush at a time: two would both store the oldest held alert.
     this.flushing ??= this.flushHeld().finally(() => {
@@ -170,13 +178,18 @@ export class Alerter {
     while (this.held.length > 0 && !this.closed) {
       const req = this.held[0] as EnqueueRequest;
       try {
-        await this.deps.store.enqueue(req);
+        await this.record(req);
       } catch (err) {
         if (err instanceof StoreUnavailableError) return;
-        throw err;
+        // Any other refusal would refuse again: at the head of the queue it would keep every
+        // later alert waiting for good. One example: Redis stored the alert but its reply was
+        // lost, so it was held, and now it is "already stored".
+        this.deps.log.error(
+          { route: req.event.route, kind: req.event.path, eventId: req.event.id, err: (err as Error).message },
+          "held alert dropped: the store refused it",
+        );
       }
       this.held.shift();
-      this.deps.accepted(req.event, req.targets.length);
     }
     if (this.dropped > 0) {
       this.deps.log.warn(
