@@ -12,8 +12,9 @@ import { type Alert, alertBody, alertEvent, subjectOf } from "./alert.js";
  * becomes a stored event of that route, through the same `enqueue` as a webhook: durable,
  * deduplicated, filtered, transformed and retried like one.
  *
- * - No loops: an alert about a target of an alert route is never sent through that route (its
- *   own target being down would otherwise feed it alerts about itself without end).
+ * - No loops: an alert about a target of an alert route (its dead letters, its pause) is sent
+ *   through no alert route at all, only logged: its own target being down would otherwise feed
+ *   it alerts about itself without end, and two alert routes down at once would feed each other.
  * - Grouping: per route, kind and target, the first alert goes at once; the ones within the
  *   route's `group` window after it are counted, and one summary at the window's end says how
  *   many. A dead target sends one message per window, not one per dead letter.
@@ -63,10 +64,19 @@ export class Alerter {
   /** Raises an alert on every route that listens for its kind (never on the route it is about). */
   raise(alert: Alert): void {
     if (this.closed) return;
-    for (const route of this.deps.config().routes) {
+    const config = this.deps.config();
+    // Alerts do not raise alerts: an outage that takes down the targets of two alert routes
+    // would otherwise make each dead letter of one an alert on the other, and back, multiplying.
+    // The failure itself is in the log, the metrics and the dead-letter queue all the same.
+    if (alert.route !== undefined && config.byName.get(alert.route)?.on !== undefined) {
+      this.deps.log.info(
+        { kind: alert.kind, route: alert.route, target: alert.target, eventId: alert.eventId, error: alert.error },
+        "no alert raised: it is about an alert route's own delivery",
+      );
+      return;
+    }
+    for (const route of config.routes) {
       if (!route.on?.includes(alert.kind)) continue;
-      // No loops: this route's own target failing is not reported through this route.
-      if (alert.route === route.name) continue;
       this.offer(route, alert);
     }
   }
