@@ -1,6 +1,6 @@
 import type { Logger } from "pino";
 import type { Alert } from "../alerts/alert.js";
-import type { CompiledTarget } from "../config/compile.js";
+import type { CompiledConfig, CompiledTarget } from "../config/compile.js";
 import type { PausedTarget, Settlement, Store, TargetKey } from "../store/store.js";
 import type { Metrics } from "../telemetry/metrics.js";
 import { probeDelay } from "./pause-policy.js";
@@ -31,6 +31,8 @@ interface Streak {
 
 export interface PausedTargetsDeps {
   store: Store;
+  /** The live config: which targets exist, and which may be paused. */
+  config: () => CompiledConfig;
   log: Logger;
   metrics: Metrics;
   alerts?: { raise(alert: Alert): void };
@@ -48,25 +50,46 @@ export class PausedTargets {
 
   constructor(private readonly deps: PausedTargetsDeps) {}
 
-  /** Reads the store's paused targets (at most once a second unless forced) and acts on what changed. */
+  /**
+   * Reads the store's paused targets (at most once a second unless forced) and acts on what
+   * changed. Only pauses of targets in the live config count: a pause of a target a reload
+   * removed or renamed is left in the store, ignored (a rename back finds it paused again), and
+   * the pause of a target whose config now says `pause_after: false` is lifted.
+   */
   async refresh(now: number, force = false): Promise<void> {
     if (!force && now - this.lastRefresh < REFRESH_EVERY_MS) return;
     this.lastRefresh = now;
     const stored = await this.deps.store.pausedTargets();
-    const seen = new Set<string>();
+    const config = this.deps.config();
+    const live = new Map<string, PausedTarget>();
     for (const p of stored) {
-      const key = keyOf(p);
-      seen.add(key);
+      const target = config.byName.get(p.route)?.targets.find((t) => t.name === p.target);
+      if (!target) continue;
+      if (!target.pause) {
+        // The user turned pausing off for this target: a pause from before would otherwise hold
+        // its deliveries until a probe happened to succeed.
+        if (await this.deps.store.resumeTarget(p))
+          this.deps.log.info(
+            { route: p.route, target: p.target, since: new Date(p.since).toISOString() },
+            "pause lifted: the target has pause_after: false now; its waiting deliveries go out now",
+          );
+        continue;
+      }
+      live.set(keyOf(p), p);
+    }
+    for (const [key, p] of live) {
       if (this.paused.has(key)) continue;
       // Paused here, by another instance, or found at start: the first probe after `probe`.
       this.paused.set(key, { ...p, failedProbes: 0, probeAt: now + probeDelay(undefined, 0) });
       this.deps.metrics.setPaused(p.route, p.target, true);
     }
     for (const [key, p] of this.paused) {
-      if (seen.has(key)) continue;
+      if (live.has(key)) continue;
       this.paused.delete(key);
       this.streaks.delete(key);
       this.deps.metrics.setPaused(p.route, p.target, false);
+      // Still paused in the store, but no longer in the config (or lifted above): not a resume.
+      if (stored.some((s) => keyOf(s) === key)) continue;
       this.deps.log.info({ route: p.route, target: p.target }, "target resumed; its waiting deliveries go out now");
       this.deps.alerts?.raise({
         kind: "target.resumed",

@@ -108,7 +108,7 @@ export class Worker {
   readonly answers: AnswerWaits;
 
   constructor(private readonly deps: WorkerDeps) {
-    this.paused = new PausedTargets({ store: deps.store, log: deps.log, metrics: deps.metrics, alerts: deps.alerts });
+    this.paused = new PausedTargets({ store: deps.store, log: deps.log, metrics: deps.metrics, alerts: deps.alerts, config: deps.config });
     this.answers = deps.answers ?? new AnswerWaits();
   }
 
