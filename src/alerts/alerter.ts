@@ -29,6 +29,7 @@ const ALERT_KEY_TTL_MS = 24 * 60 * 60_000;
 export const HELD_ALERTS_MAX = 100;
 
 interface Group {
+  route: string;
   /** Alerts seen since the last message, not sent. */
   count: number;
   since: number;
@@ -111,7 +112,7 @@ export class Alerter {
       this.openWindow(key, routeName, g.last, route.groupMs ?? windowMs);
     }, windowMs);
     timer.unref();
-    this.groups.set(key, { count: 0, since: this.now(), last: alert, timer });
+    this.groups.set(key, { route: routeName, count: 0, since: this.now(), last: alert, timer });
   }
 
   private send(route: CompiledRoute, alert: Alert, grouped: number, since: number): void {
@@ -210,10 +211,19 @@ export class Alerter {
     }
   }
 
-  /** Stops grouping timers and waits for the alerts being stored (before the store closes). */
+  /**
+   * Stops grouping timers, storing the summaries they held (the alerts they stand for would
+   * otherwise be lost with the windows), and waits for the alerts being stored (before the store
+   * closes; the next start delivers them).
+   */
   async close(): Promise<void> {
     this.closed = true;
-    for (const g of this.groups.values()) clearTimeout(g.timer);
+    for (const g of this.groups.values()) {
+      clearTimeout(g.timer);
+      if (g.count === 0) continue;
+      const route = this.deps.config().byName.get(g.route);
+      if (route?.on?.includes(g.last.kind)) this.send(route, g.last, g.count, g.since);
+    }
     this.groups.clear();
     await Promise.allSettled([...this.pending]);
     if (this.held.length > 0) this.deps.log.warn({ lost: this.held.length }, "alerts raised while the store was down are lost at shutdown");

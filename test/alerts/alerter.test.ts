@@ -91,4 +91,20 @@ describe("the alerter", () => {
     alerter.raise({ kind: "delivery.dead", route: "r", target: "t", eventId: "e2", attempts: 5, error: "refused" });
     await until(async () => (await alertEvents()) === 2);
   });
+
+  it("stores the summary of a grouping window still open at shutdown, before the store closes", async () => {
+    const { store, alerter, alertEvents } = setup(cleanups, "5m");
+    for (const n of [1, 2, 3])
+      alerter.raise({ kind: "delivery.dead", route: "r", target: "t", eventId: `e${n}`, attempts: 5, error: "refused" });
+    await until(async () => (await alertEvents()) === 1);
+    await alerter.close();
+    const events = await store.events({ route: "alerts" });
+    expect(events).toHaveLength(2);
+    const bodies = await Promise.all(
+      events.map(async (e) => (await store.event(e.id))?.event.body as { grouped: number; message: string }),
+    );
+    const summary = bodies.find((b) => b.grouped > 1);
+    expect(summary?.grouped).toBe(2);
+    expect(summary?.message).toContain("(2 alerts of this kind for this target grouped since");
+  });
 });
