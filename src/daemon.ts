@@ -157,7 +157,11 @@ export class Daemon {
     const outage = new StoreOutage(log, describeStore(config.store), (state, detail) => {
       if (state === "unavailable") alerter?.raise({ kind: "store.unavailable", ...(detail !== undefined ? { error: detail } : {}) });
       // What was raised during the outage is stored first, then that it is over.
-      else void alerter?.flush().then(() => alerter?.raise({ kind: "store.recovered" }));
+      else
+        void alerter
+          ?.flush()
+          .catch((err: unknown) => log.error({ err: (err as Error).message }, "held alerts not stored"))
+          .finally(() => alerter?.raise({ kind: "store.recovered" }));
     });
     const feed = new LiveFeed();
     const tally = new Tally(store, log);

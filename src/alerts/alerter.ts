@@ -12,8 +12,9 @@ import { type Alert, alertBody, alertEvent, subjectOf } from "./alert.js";
  * becomes a stored event of that route, through the same `enqueue` as a webhook: durable,
  * deduplicated, filtered, transformed and retried like one.
  *
- * - No loops: an alert about a target of an alert route is never sent through that route (its
- *   own target being down would otherwise feed it alerts about itself without end).
+ * - No loops: an alert about a target of an alert route (its dead letters, its pause) is sent
+ *   through no alert route at all, only logged: its own target being down would otherwise feed
+ *   it alerts about itself without end, and two alert routes down at once would feed each other.
  * - Grouping: per route, kind and target, the first alert goes at once; the ones within the
  *   route's `group` window after it are counted, and one summary at the window's end says how
  *   many. A dead target sends one message per window, not one per dead letter.
@@ -28,6 +29,7 @@ const ALERT_KEY_TTL_MS = 24 * 60 * 60_000;
 export const HELD_ALERTS_MAX = 100;
 
 interface Group {
+  route: string;
   /** Alerts seen since the last message, not sent. */
   count: number;
   since: number;
@@ -63,10 +65,19 @@ export class Alerter {
   /** Raises an alert on every route that listens for its kind (never on the route it is about). */
   raise(alert: Alert): void {
     if (this.closed) return;
-    for (const route of this.deps.config().routes) {
+    const config = this.deps.config();
+    // Alerts do not raise alerts: an outage that takes down the targets of two alert routes
+    // would otherwise make each dead letter of one an alert on the other, and back, multiplying.
+    // The failure itself is in the log, the metrics and the dead-letter queue all the same.
+    if (alert.route !== undefined && config.byName.get(alert.route)?.on !== undefined) {
+      this.deps.log.info(
+        { kind: alert.kind, route: alert.route, target: alert.target, eventId: alert.eventId, error: alert.error },
+        "no alert raised: it is about an alert route's own delivery",
+      );
+      return;
+    }
+    for (const route of config.routes) {
       if (!route.on?.includes(alert.kind)) continue;
-      // No loops: this route's own target failing is not reported through this route.
-      if (alert.route === route.name) continue;
       this.offer(route, alert);
     }
   }
@@ -101,7 +112,7 @@ export class Alerter {
       this.openWindow(key, routeName, g.last, route.groupMs ?? windowMs);
     }, windowMs);
     timer.unref();
-    this.groups.set(key, { count: 0, since: this.now(), last: alert, timer });
+    this.groups.set(key, { route: routeName, count: 0, since: this.now(), last: alert, timer });
   }
 
   private send(route: CompiledRoute, alert: Alert, grouped: number, since: number): void {
@@ -132,14 +143,8 @@ export class Alerter {
   }
 
   private async enqueue(req: EnqueueRequest): Promise<void> {
-    const { store, log, metrics } = this.deps;
     try {
-      const result = await store.enqueue(req);
-      metrics?.eventsReceived.inc({ route: req.event.route, outcome: result.status === "accepted" ? "accepted" : "duplicate" });
-      if (result.status === "accepted") {
-        log.info({ route: req.event.route, eventId: req.event.id, kind: req.event.path }, "alert raised");
-        this.deps.accepted(req.event, req.targets.length);
-      }
+      await this.record(req);
     } catch (err) {
       if (!(err instanceof StoreUnavailableError)) throw err;
       this.hold(req);
@@ -147,6 +152,17 @@ export class Alerter {
     }
     // The store took this one: what waited for it goes now.
     if (this.held.length > 0) await this.flush();
+  }
+
+  /** Stores one alert, and says so in the log and the metrics, whether raised now or held until the store was back. */
+  private async record(req: EnqueueRequest): Promise<void> {
+    const { store, log, metrics } = this.deps;
+    const result = await store.enqueue(req);
+    metrics?.eventsReceived.inc({ route: req.event.route, outcome: result.status === "accepted" ? "accepted" : "duplicate" });
+    if (result.status === "accepted") {
+      log.info({ route: req.event.route, eventId: req.event.id, kind: req.event.path }, "alert raised");
+      this.deps.accepted(req.event, req.targets.length);
+    }
   }
 
   private hold(req: EnqueueRequest): void {
@@ -157,7 +173,10 @@ export class Alerter {
     }
   }
 
-  /** Stores the alerts held while the store was down, oldest first; stops at the first refusal. */
+  /**
+   * Stores the alerts held while the store was down, oldest first; stops when the store is down
+   * again. Never rejects: it runs from the store's recovery, where nobody could handle an error.
+   */
   flush(): Promise<void> {
     // One flush at a time: two would both store the oldest held alert.
     this.flushing ??= this.flushHeld().finally(() => {
@@ -170,13 +189,18 @@ export class Alerter {
     while (this.held.length > 0 && !this.closed) {
       const req = this.held[0] as EnqueueRequest;
       try {
-        await this.deps.store.enqueue(req);
+        await this.record(req);
       } catch (err) {
         if (err instanceof StoreUnavailableError) return;
-        throw err;
+        // Any other refusal would refuse again: at the head of the queue it would keep every
+        // later alert waiting for good. One example: Redis stored the alert but its reply was
+        // lost, so it was held, and now it is "already stored".
+        this.deps.log.error(
+          { route: req.event.route, kind: req.event.path, eventId: req.event.id, err: (err as Error).message },
+          "held alert dropped: the store refused it",
+        );
       }
       this.held.shift();
-      this.deps.accepted(req.event, req.targets.length);
     }
     if (this.dropped > 0) {
       this.deps.log.warn(
@@ -187,10 +211,19 @@ export class Alerter {
     }
   }
 
-  /** Stops grouping timers and waits for the alerts being stored (before the store closes). */
+  /**
+   * Stops grouping timers, storing the summaries they held (the alerts they stand for would
+   * otherwise be lost with the windows), and waits for the alerts being stored (before the store
+   * closes; the next start delivers them).
+   */
   async close(): Promise<void> {
     this.closed = true;
-    for (const g of this.groups.values()) clearTimeout(g.timer);
+    for (const g of this.groups.values()) {
+      clearTimeout(g.timer);
+      if (g.count === 0) continue;
+      const route = this.deps.config().byName.get(g.route);
+      if (route?.on?.includes(g.last.kind)) this.send(route, g.last, g.count, g.since);
+    }
     this.groups.clear();
     await Promise.allSettled([...this.pending]);
     if (this.held.length > 0) this.deps.log.warn({ lost: this.held.length }, "alerts raised while the store was down are lost at shutdown");

@@ -1,6 +1,6 @@
 import type { Logger } from "pino";
 import type { Alert } from "../alerts/alert.js";
-import type { CompiledTarget } from "../config/compile.js";
+import type { CompiledConfig, CompiledTarget } from "../config/compile.js";
 import type { PausedTarget, Settlement, Store, TargetKey } from "../store/store.js";
 import type { Metrics } from "../telemetry/metrics.js";
 import { probeDelay } from "./pause-policy.js";
@@ -20,6 +20,8 @@ interface Paused extends PausedTarget {
   failedProbes: number;
   /** When the next probe may start; Infinity while one is in flight. */
   probeAt: number;
+  /** The delivery claimed as the probe: only its result moves the probe's backoff. */
+  probeId?: string;
 }
 
 interface Streak {
@@ -29,10 +31,15 @@ interface Streak {
 
 export interface PausedTargetsDeps {
   store: Store;
+  /** The live config: which targets exist, and which may be paused. */
+  config: () => CompiledConfig;
   log: Logger;
   metrics: Metrics;
   alerts?: { raise(alert: Alert): void };
 }
+
+/** A try of a target: which one says whether it is the paused target's probe. */
+type ClaimedDeliveryKey = TargetKey & { id: string };
 
 const keyOf = (k: TargetKey) => `${k.route}\u0000${k.target}`;
 
@@ -43,25 +50,46 @@ export class PausedTargets {
 
   constructor(private readonly deps: PausedTargetsDeps) {}
 
-  /** Reads the store's paused targets (at most once a second unless forced) and acts on what changed. */
+  /**
+   * Reads the store's paused targets (at most once a second unless forced) and acts on what
+   * changed. Only pauses of targets in the live config count: a pause of a target a reload
+   * removed or renamed is left in the store, ignored (a rename back finds it paused again), and
+   * the pause of a target whose config now says `pause_after: false` is lifted.
+   */
   async refresh(now: number, force = false): Promise<void> {
     if (!force && now - this.lastRefresh < REFRESH_EVERY_MS) return;
     this.lastRefresh = now;
     const stored = await this.deps.store.pausedTargets();
-    const seen = new Set<string>();
+    const config = this.deps.config();
+    const live = new Map<string, PausedTarget>();
     for (const p of stored) {
-      const key = keyOf(p);
-      seen.add(key);
+      const target = config.byName.get(p.route)?.targets.find((t) => t.name === p.target);
+      if (!target) continue;
+      if (!target.pause) {
+        // The user turned pausing off for this target: a pause from before would otherwise hold
+        // its deliveries until a probe happened to succeed.
+        if (await this.deps.store.resumeTarget(p))
+          this.deps.log.info(
+            { route: p.route, target: p.target, since: new Date(p.since).toISOString() },
+            "pause lifted: the target has pause_after: false now; its waiting deliveries go out now",
+          );
+        continue;
+      }
+      live.set(keyOf(p), p);
+    }
+    for (const [key, p] of live) {
       if (this.paused.has(key)) continue;
       // Paused here, by another instance, or found at start: the first probe after `probe`.
       this.paused.set(key, { ...p, failedProbes: 0, probeAt: now + probeDelay(undefined, 0) });
       this.deps.metrics.setPaused(p.route, p.target, true);
     }
     for (const [key, p] of this.paused) {
-      if (seen.has(key)) continue;
+      if (live.has(key)) continue;
       this.paused.delete(key);
       this.streaks.delete(key);
       this.deps.metrics.setPaused(p.route, p.target, false);
+      // Still paused in the store, but no longer in the config (or lifted above): not a resume.
+      if (stored.some((s) => keyOf(s) === key)) continue;
       this.deps.log.info({ route: p.route, target: p.target }, "target resumed; its waiting deliveries go out now");
       this.deps.alerts?.raise({
         kind: "target.resumed",
@@ -90,26 +118,51 @@ export class PausedTargets {
     if (p) p.probeAt = Number.POSITIVE_INFINITY;
   }
 
-  /** A probe that did not happen (nothing was claimed, or its result could not be recorded): try again now. */
-  probeMissed(key: TargetKey, now: number): void {
+  /** The delivery the probe's claim returned. */
+  probeClaimed(key: TargetKey, id: string): void {
     const p = this.paused.get(keyOf(key));
-    if (p && p.probeAt === Number.POSITIVE_INFINITY) p.probeAt = now;
+    if (p && p.probeAt === Number.POSITIVE_INFINITY) p.probeId = id;
+  }
+
+  /**
+   * A probe that did not happen (nothing was claimed, or its result could not be recorded): try
+   * again now. With an id, only that delivery's miss counts: a delivery that was in flight when
+   * the target was paused is no probe.
+   */
+  probeMissed(key: TargetKey, now: number, id?: string): void {
+    const p = this.paused.get(keyOf(key));
+    if (!p || p.probeAt !== Number.POSITIVE_INFINITY) return;
+    if (id !== undefined && p.probeId !== undefined && p.probeId !== id) return;
+    p.probeAt = now;
+    p.probeId = undefined;
   }
 
   /**
    * The settlement a try of a paused target gets: a failed probe waits for the next probe,
    * whatever its attempts, so that nothing is dead-lettered while the target is away.
    */
-  adjust(key: TargetKey, target: CompiledTarget, s: Settlement, now: number): Settlement {
+  adjust(key: ClaimedDeliveryKey, target: CompiledTarget, s: Settlement, now: number): Settlement {
     const p = this.paused.get(keyOf(key));
     if (!p || s.kind === "delivered") return s;
+    const isProbe = p.probeId === key.id;
     if (s.kind === "skipped") {
       // The target's filter said no: that told nothing about the target; the next one probes.
-      p.probeAt = now;
+      if (isProbe) {
+        p.probeAt = now;
+        p.probeId = undefined;
+      }
       return s;
+    }
+    if (!isProbe) {
+      // A try that was in flight when the target was paused (a target may run many at once):
+      // it is no probe, so it neither doubles the probes' wait nor ends the one in flight. It
+      // waits for the next probe like the rest of the backlog.
+      const at = Number.isFinite(p.probeAt) ? p.probeAt : now + probeDelay(target.pause, p.failedProbes);
+      return { kind: "retry", at, error: s.error };
     }
     p.failedProbes++;
     p.probeAt = now + probeDelay(target.pause, p.failedProbes);
+    p.probeId = undefined;
     return { kind: "retry", at: p.probeAt, error: s.error };
   }
 
@@ -119,7 +172,14 @@ export class PausedTargets {
     if (s.kind === "skipped") return;
     if (s.kind === "delivered") {
       this.streaks.delete(k);
-      if (this.paused.has(k) && (await this.deps.store.resumeTarget(key))) await this.refresh(now, true);
+      const p = this.paused.get(k);
+      if (!p) return;
+      // The target answers again. Should the store fail to record the resume (a Redis blip,
+      // SQLITE_BUSY), the next probe goes at once and tries again; left at Infinity, the target
+      // would never be probed, nor resumed, again.
+      p.probeAt = now;
+      p.probeId = undefined;
+      if (await this.deps.store.resumeTarget(key)) await this.refresh(now, true);
       return;
     }
     const policy = target.pause;

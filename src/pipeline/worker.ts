@@ -108,7 +108,7 @@ export class Worker {
   readonly answers: AnswerWaits;
 
   constructor(private readonly deps: WorkerDeps) {
-    this.paused = new PausedTargets({ store: deps.store, log: deps.log, metrics: deps.metrics, alerts: deps.alerts });
+    this.paused = new PausedTargets({ store: deps.store, log: deps.log, metrics: deps.metrics, alerts: deps.alerts, config: deps.config });
     this.answers = deps.answers ?? new AnswerWaits();
   }
 
@@ -282,7 +282,9 @@ export class Worker {
       claims.push(
         claim.then(
           (claimed) => {
-            if (probe && claimed.length === 0) this.paused.probeMissed(b, Date.now());
+            const first = claimed[0];
+            if (probe && first) this.paused.probeClaimed(b, first.id);
+            else if (probe) this.paused.probeMissed(b, Date.now());
             for (const d of claimed) {
               if (jsonBody && typeof d.event.body === "string") readBodyAsJson(d.event);
               // A route's content_type: the body the ingress filtered on is the body targets see.
@@ -337,7 +339,7 @@ export class Worker {
         this.settled(d, skipped, ms);
         this.failing.settled(d, d.id);
         // A paused target's probe that its filter skipped told nothing: the next delivery probes.
-        this.paused.probeMissed(d, Date.now());
+        this.paused.probeMissed(d, Date.now(), d.id);
         log.debug(fields, "target filter said no");
         return;
       }
@@ -371,7 +373,7 @@ export class Worker {
     } catch (err) {
       // The lease will expire and the delivery be retried: at least once, never lost.
       log.error({ ...fields, err: (err as Error).message }, "could not record the delivery result");
-      this.paused.probeMissed(d, Date.now());
+      this.paused.probeMissed(d, Date.now(), d.id);
       return;
     }
     this.settled(d, settlement, seconds * 1000);

@@ -102,11 +102,10 @@ describe("e2e: alerts", () => {
     expect((JSON.parse(summary?.body ?? "{}") as Ntfy).message).toContain("(2 alerts of this kind for this target grouped since");
   });
 
-  it("never sends an alert about an alert route's own target through that route", async () => {
+  it("raises no alert about an alert route's own deliveries, on any alert route: two alert routes down do not feed each other", async () => {
     const dir = tempDir();
     const down = track(await downSink());
-    const audit = track(await startSink());
-    // The phone is down too: its dead alert is reported to the audit route, not to itself.
+    // Both alert routes' targets are down, as in an outage that takes the whole network away.
     const alerts = `  - name: alerts
     on: [delivery.dead]
     targets:
@@ -115,20 +114,24 @@ describe("e2e: alerts", () => {
     on: [delivery.dead]
     group: false
     targets:
-      - { name: log, type: http, preset: json, url: "${audit.url}/audit" }`;
+      - { name: log, type: http, preset: json, url: "${down.url}/audit", retry: { attempts: 1 } }`;
     const file = writeConfig(dir, config([appRoute(down.url), alerts, auditRoute]));
     const daemon = track(await startDaemon(file));
     expect((await post(`${daemon.url}/hooks/app`, "{}", auth)).status).toBe(202);
-    const aboutPhone = await waitFor(
-      () => audit.requests.find((r) => (JSON.parse(r.body) as { target?: string }).target === "phone"),
-      "the audit route to hear of the phone's dead alert",
-    );
-    expect(JSON.parse(aboutPhone.body)).toMatchObject({ kind: "delivery.dead", route: "alerts", target: "phone", severity: "error" });
-    // alerts/phone got one alert (about app/backend), and its own failure went only to audit.
-    await waitFor(() => daemon.logs.filter((l) => l.msg.startsWith("delivery failed for good")).length === 2, "two dead letters");
-    await waitFor(() => audit.requests.length === 2, "both alerts at the audit sink");
+    // app/backend's dead letter alerts both routes; each alert's own dead letter is only logged.
+    await waitFor(() => daemon.logs.filter((l) => l.msg.startsWith("delivery failed for good")).length === 3, "three dead letters");
+    const silenced = await waitFor(() => {
+      const lines = daemon.logs.filter((l) => l.msg === "no alert raised: it is about an alert route's own delivery");
+      return lines.length === 2 && lines;
+    }, "both alert routes' dead letters logged instead of alerted");
+    expect(silenced.map((l) => l.route).sort()).toEqual(["alerts", "audit"]);
     const raised = daemon.logs.filter((l) => l.msg === "alert raised");
-    expect(raised.map((l) => l.route).sort()).toEqual(["alerts", "audit", "audit"]);
+    expect(raised.map((l) => l.route).sort()).toEqual(["alerts", "audit"]);
+    expect(daemon.logs.filter((l) => l.msg.startsWith("delivery failed for good"))).toHaveLength(3);
+    // Still counted and kept: the alert routes' dead letters are in the metrics and the DLQ.
+    const metrics = await (await fetch(`${daemon.adminUrl}/metrics`)).text();
+    expect(metrics).toMatch(/switchyard_deliveries_total\{route="alerts",target="phone",outcome="dead"\} 1/);
+    expect(metrics).toMatch(/switchyard_deliveries_total\{route="audit",target="log",outcome="dead"\} 1/);
   });
 
   it("raises config.reload_failed with the error text, and the old config keeps serving", async () => {

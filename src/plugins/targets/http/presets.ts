@@ -147,8 +147,8 @@ export function createPreset(option: PresetOption, problems: OptionProblem[]): P
           const segments = url.pathname.split("/");
           const topic = segments.filter(Boolean).at(-1) ?? "";
           const root = new URL(url.href);
+          // The query stays: it is where ntfy takes an access token (`?auth=`, docs.ntfy.sh/publish/#query-param).
           root.pathname = url.pathname.slice(0, url.pathname.lastIndexOf(topic));
-          root.search = "";
           return json(root.href, {
             topic,
             title: n.title,

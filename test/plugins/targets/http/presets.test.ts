@@ -60,6 +60,12 @@ describe("http presets", () => {
     });
   });
 
+  it("ntfy: keeps the URL's query, where ntfy takes an access token (?auth=)", async () => {
+    const r = await render("https://ntfy.example.net/my-topic?auth=QmFzaWMgZGVtbw", "ntfy");
+    expect(r.url).toBe("https://ntfy.example.net/?auth=QmFzaWMgZGVtbw");
+    expect(r.json).toMatchObject({ topic: "my-topic" });
+  });
+
   it("gotify: POST /message with title, message, priority and the click URL in extras", async () => {
     const r = await render("https://gotify.example.net/message?token=AbC", "gotify");
     expect(r.method).toBe("POST");
