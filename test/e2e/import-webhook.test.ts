@@ -329,6 +329,9 @@ describe("switchyard import webhook", () => {
         /warning: hook "gitlab": value match on header X-Gitlab-Token: checked as a shared token.*answered 401/,
       );
       expect(imported.stderr).toContain('warning: {{ getenv "GREETING" | html }}: webhook used the html-escaped value');
+      expect(imported.stderr).toContain(
+        'warning: hook "gitlab": pass-environment-to-command[1]: the token X-Gitlab-Token is checked by verify',
+      );
       expect(imported.code).toBe(1);
       const config = readFileSync(out, "utf8");
       expect(statSync(out).mode & 0o777).toBe(0o600);
@@ -389,6 +392,7 @@ describe("switchyard import webhook", () => {
       const g = await dumpWhere(dir, "the gitlab hook's command", (d) => d.env.HEADERS_JSON !== undefined);
       expect(JSON.parse(g.env.HEADERS_JSON ?? "{}")).toMatchObject({ "Content-Type": "application/json" });
       expect(g.env.HEADERS_JSON).not.toMatch(/gitlab-token|gl-token-1/i);
+      expect(g.env.TOKEN).toBe("");
     },
     SLOW,
   );

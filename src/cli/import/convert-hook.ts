@@ -119,8 +119,19 @@ export function convertHook(hook: Record<string, unknown>, o: ConvertOptions): C
     );
   }
 
+  // A token that became verify is removed from the stored event: a command given it gets "".
+  const token = rule.verify?.type === "token" ? rule.verify : undefined;
+  const scrubbed = (a: HookArgument, where: string) => {
+    const name = String(a.name ?? "");
+    const hit =
+      token !== undefined &&
+      ((a.source === "header" && typeof token.header === "string" && name.toLowerCase() === token.header.toLowerCase()) ||
+        ((a.source === "url" || a.source === "query") && name === token.query));
+    if (hit) problems.push(`${where}: the token ${name} is checked by verify and removed from the stored event, so the command gets ""`);
+  };
   const target: Record<string, unknown> = { name: "run", type: "exec", command: argv };
   const args = list(hook["pass-arguments-to-command"]).map((a, i) => {
+    scrubbed(a, `pass-arguments-to-command[${i}]`);
     const p = parameterExpression(a, json, "command");
     if ("problem" in p) {
       problems.push(`pass-arguments-to-command[${i}]: ${p.problem}; an empty argument is passed, as adnanh/webhook does`);
@@ -142,6 +153,7 @@ export function convertHook(hook: Record<string, unknown>, o: ConvertOptions): C
   };
   list(hook["pass-environment-to-command"]).forEach((a, i) => {
     const where = `pass-environment-to-command[${i}]`;
+    scrubbed(a, where);
     const p = parameterExpression(a, json, "command");
     // adnanh/webhook leaves out a variable whose value it cannot get.
     if ("problem" in p) {
@@ -157,6 +169,7 @@ export function convertHook(hook: Record<string, unknown>, o: ConvertOptions): C
   const files: Record<string, string | { value: string; base64: true }> = {};
   list(hook["pass-file-to-command"]).forEach((a, i) => {
     const where = `pass-file-to-command[${i}]`;
+    scrubbed(a, where);
     const p = parameterExpression(a, json, "command");
     if ("problem" in p) {
       problems.push(`${where}: ${p.problem}; no file is written`);
