@@ -17,6 +17,7 @@ import { ConfigError, formatIssue } from "./errors.js";
 import type { ReceivedEvent } from "./pipeline/event.js";
 import { Worker } from "./pipeline/worker.js";
 import { HelperClient } from "./plugins/targets/exec/helper-client.js";
+import { sweepTempFolders } from "./plugins/targets/exec/sweep-temp-folders.js";
 import {
   carryConnections,
   closeConnections,
@@ -140,6 +141,9 @@ export class Daemon {
     const config = loadAndCompile(file, { log, env: opts.env, overrides: opts.overrides, commands });
     applyLogLevel(log, config, opts.env ?? process.env);
     for (const w of config.warnings) log.warn({ place: w.place, line: w.line }, `config warning: ${w.message}`);
+    // What exec files a daemon killed mid-run left behind (payloads, some of them secret).
+    const swept = await sweepTempFolders();
+    if (swept > 0) log.info({ folders: swept }, "removed exec files folders left by a daemon that is no longer running");
     // The metrics exist before the store, which reports a Redis that lost its data into them.
     let opened: Store | undefined;
     let daemon: Daemon | undefined;

@@ -1,7 +1,7 @@
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { metric, post, type RunningDaemon, startDaemon, tempDir, waitFor, writeConfig } from "./harness.js";
+import { cleanupAfterEach, metric, post, type RunningDaemon, startDaemon, tempDir, waitFor, writeConfig } from "./harness.js";
 
 /**
  * The built daemon runs a command that backgrounds a child in its own process group and fails:
@@ -58,4 +58,70 @@ routes:
     expect(started).toHaveLength(3);
     expect(started.filter(alive)).toEqual([]);
   }, 60_000);
+});
+
+describe("e2e: exec files a killed daemon left behind", () => {
+  const { track, later } = cleanupAfterEach();
+
+  it("the next start removes the folder of a daemon killed mid-run, and not a live daemon's", async () => {
+    const dir = tempDir("switchyard-stale-files-");
+    // The daemons' own temporary folder, so that nothing of another test's is looked at.
+    const tmp = join(dir, "tmp");
+    mkdirSync(tmp);
+    const mark = join(dir, "mark");
+    const file = writeConfig(
+      dir,
+      `
+server: { listen: 127.0.0.1:0 }
+store: { path: ./data.db }
+routes:
+  - name: job
+    path: /job
+    verify: { type: none }
+    targets:
+      - name: run
+        type: exec
+        # The first run writes down its file's path and waits to be killed with the daemon; a rerun ends at once.
+        command: [/bin/sh, -c, '[ -e "$0.done" ] && exit 0; : > "$0.done"; echo "$PAYLOAD" > "$0"; echo $$ > "$0.pid"; exec sleep 60', ${JSON.stringify(mark)}]
+        files: { PAYLOAD: body.secret }
+        timeout: 2m
+`,
+    );
+    const env = { TMPDIR: tmp };
+    // A folder another running daemon (this test's own process stands for it) is using.
+    const live = join(tmp, `switchyard-files-${process.pid}-AbC123`);
+    mkdirSync(live);
+    writeFileSync(join(live, "PAYLOAD"), "in use");
+
+    const first = await startDaemon(file, env);
+    later(() => {
+      // The command this test started, by its pid, if it outlived its daemon.
+      const pid = Number(existsSync(`${mark}.pid`) ? readFileSync(`${mark}.pid`, "utf8") : Number.NaN);
+      if (Number.isSafeInteger(pid)) {
+        try {
+          process.kill(pid, "SIGKILL");
+        } catch {
+          // Already gone.
+        }
+      }
+    });
+    expect((await post(`${first.url}/job`, '{"secret":"s3cret"}')).status).toBe(202);
+    const path = await waitFor(() => existsSync(mark) && readFileSync(mark, "utf8").trim(), "the command to run", 30_000);
+    const stale = dirname(path);
+    expect(basename(stale)).toMatch(new RegExp(`^switchyard-files-${first.proc.pid}-`));
+    await first.stop("SIGKILL");
+    expect(readFileSync(join(stale, "PAYLOAD"), "utf8")).toBe("s3cret");
+
+    const second = track(await startDaemon(file, env));
+    expect(existsSync(stale)).toBe(false);
+    expect(second.logs.some((l) => l.msg === "removed exec files folders left by a daemon that is no longer running")).toBe(true);
+    expect(readFileSync(join(live, "PAYLOAD"), "utf8")).toBe("in use");
+    // The rerun of the interrupted delivery leaves nothing either.
+    await waitFor(async () => {
+      const m = await (await fetch(`${second.adminUrl}/metrics`)).text();
+      return metric(m, "switchyard_deliveries_total", { outcome: "success" }) === 1;
+    }, "the interrupted delivery to run again");
+    await waitFor(() => readdirSync(tmp).length === 1, "only the live daemon's folder to remain");
+    expect(readdirSync(tmp)).toEqual([basename(live)]);
+  }, 90_000);
 });

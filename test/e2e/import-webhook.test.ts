@@ -1,5 +1,5 @@
 import { createHmac } from "node:crypto";
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { cleanupAfterEach, runCli, startDaemon, tempDir, waitFor } from "./harness.js";
@@ -73,6 +73,15 @@ async function dumpOf(dir: string, id: unknown): Promise<Dump> {
   const file = join(dir, "dumps", `${String(id)}.json`);
   await waitFor(() => existsSync(file), `the command to run for event ${String(id)}`, 30_000);
   return JSON.parse(readFileSync(file, "utf8")) as Dump;
+}
+
+/** The one dump that `match` picks, whichever event it came from. */
+async function dumpWhere(dir: string, what: string, match: (d: Dump) => boolean): Promise<Dump> {
+  const folder = join(dir, "dumps");
+  const pick = () =>
+    (existsSync(folder) ? readdirSync(folder) : []).map((f) => JSON.parse(readFileSync(join(folder, f), "utf8")) as Dump).find(match);
+  await waitFor(() => pick() !== undefined, what, 30_000);
+  return pick() as Dump;
 }
 
 const text = (b64: string | undefined) => Buffer.from(b64 ?? "", "base64").toString("utf8");
@@ -295,9 +304,118 @@ describe("switchyard import webhook", () => {
       writeFileSync(join(dir, "ok.json"), '[{"id": "a", "execute-command": "/bin/true"}]');
       expect((await runCli(["import", "webhook", join(dir, "ok.json"), "-o", out])).code).toBe(2);
       expect(readFileSync(out, "utf8")).toBe("mine\n");
+      chmodSync(out, 0o644);
       const forced = await runCli(["import", "webhook", join(dir, "ok.json"), "-o", out, "--force", "--url-prefix", "api/v1"]);
       expect(forced.code).toBe(0);
       expect(readFileSync(out, "utf8")).toContain("path: /api/v1/a");
+      // It can hold secrets read from the hooks file: its owner's only, replaced or new.
+      expect(statSync(out).mode & 0o777).toBe(0o600);
+      const fresh = join(dir, "fresh.yaml");
+      expect((await runCli(["import", "webhook", join(dir, "ok.json"), "-o", fresh])).code).toBe(0);
+      expect(statSync(fresh).mode & 0o777).toBe(0o600);
+    },
+    SLOW,
+  );
+
+  it(
+    "reads webhook's own template forms (getenv | js, | html), refuses under and/not what webhook refuses when a value is missing, and checks a token header in constant time",
+    async () => {
+      const { dir, work, env } = setup();
+      const tokens = { ...env, XXXTEST_SECRET: SECRET, GITLAB_TOKEN: "gl-token-1", GREETING: "a<b & c" };
+      const out = join(dir, "switchyard.yaml");
+      const imported = await runCli(["import", "webhook", join(FIXTURES, "pipes-and-tokens.json.tmpl"), "-o", out], tokens);
+      expect(imported.stderr).toContain("converted 3 of 3 hooks");
+      expect(imported.stderr).toMatch(
+        /warning: hook "gitlab": value match on header X-Gitlab-Token: checked as a shared token.*answered 401/,
+      );
+      expect(imported.stderr).toContain('warning: {{ getenv "GREETING" | html }}: webhook used the html-escaped value');
+      expect(imported.stderr).toContain(
+        'warning: hook "gitlab": pass-environment-to-command[1]: the token X-Gitlab-Token is checked by verify',
+      );
+      expect(imported.code).toBe(1);
+      const config = readFileSync(out, "utf8");
+      expect(statSync(out).mode & 0o777).toBe(0o600);
+      // Secrets stay in the environment, not in the file.
+      expect(config).toContain("secret: ${XXXTEST_SECRET}");
+      expect(config).toContain("secret: ${GITLAB_TOKEN}");
+      expect(config).not.toContain("gl-token-1");
+      expect(config).not.toContain("@@switchyard");
+      expect((await runCli(["check", "-c", out], tokens)).code).toBe(0);
+      const daemon = track(await startDaemon(out, tokens));
+      const json = { "content-type": "application/json" };
+
+      // docs/Templates.md's own hook: {{ getenv "XXXTEST_SECRET" | js }} is the secret itself.
+      const push = JSON.stringify({ ref: "refs/heads/master", head_commit: { id: "c0ffee" }, pusher: { name: "ana", email: "a@x" } });
+      const docs = await fetch(`${daemon.url}/hooks/webhook`, {
+        method: "POST",
+        body: push,
+        headers: { ...json, "x-hub-signature": `sha1=${hmacHex("sha1", SECRET, push)}` },
+      });
+      expect(docs.status).toBe(200);
+      expect(docs.headers.get("access-control-allow-origin")).toBe("*");
+      expect(await docs.text()).toBe("I got the payload!");
+      const ran = await dumpWhere(dir, "the documented hook's command", (d) => d.argv[0] === "c0ffee");
+      expect(ran.argv).toEqual(["c0ffee", "ana", "a@x"]);
+      expect(ran.cwd).toBe(work);
+
+      // and: [signature, not: regex on ref]: webhook refuses a signed body without ref (the
+      // missing value is an error that and turns into false); so does the route.
+      const signed256 = (body: string) => ({ ...json, "x-hub-signature-256": `sha256=${hmacHex("sha256", SECRET, body)}` });
+      const noRef = JSON.stringify({ action: "opened" });
+      expect(await send(`${daemon.url}/hooks/no-tags`, { method: "POST", body: noRef, headers: signed256(noRef) })).toMatchObject({
+        status: 200,
+        json: { status: "ignored" },
+      });
+      const tag = JSON.stringify({ ref: "refs/tags/v1" });
+      expect(await send(`${daemon.url}/hooks/no-tags`, { method: "POST", body: tag, headers: signed256(tag) })).toMatchObject({
+        status: 200,
+        json: { status: "ignored" },
+      });
+      const branch = JSON.stringify({ ref: "refs/heads/dev" });
+      const taken = await send(`${daemon.url}/hooks/no-tags`, { method: "POST", body: branch, headers: signed256(branch) });
+      expect(taken).toMatchObject({ status: 202 });
+      expect((await dumpOf(dir, taken.json.id)).argv).toEqual(["refs/heads/dev"]);
+
+      // The token header is verify: a wrong or missing one is 401; the right one runs the
+      // command, which (like the stored event) never sees the token; | html escaped the answer.
+      const gitlab = (token?: string) =>
+        fetch(`${daemon.url}/hooks/gitlab`, {
+          method: "POST",
+          body: '{"object_kind":"push"}',
+          headers: { ...json, ...(token === undefined ? {} : { "x-gitlab-token": token }) },
+        });
+      expect((await gitlab("gl-token-2")).status).toBe(401);
+      expect((await gitlab()).status).toBe(401);
+      const ok = await gitlab("gl-token-1");
+      expect(ok.status).toBe(200);
+      expect(await ok.text()).toBe("a&lt;b &amp; c");
+      const g = await dumpWhere(dir, "the gitlab hook's command", (d) => d.env.HEADERS_JSON !== undefined);
+      expect(JSON.parse(g.env.HEADERS_JSON ?? "{}")).toMatchObject({ "Content-Type": "application/json" });
+      expect(g.env.HEADERS_JSON).not.toMatch(/gitlab-token|gl-token-1/i);
+      expect(g.env.TOKEN).toBe("");
+    },
+    SLOW,
+  );
+
+  it(
+    'imports the shape of adnanh/webhook\'s own test hooks file, with {{ getenv "X" | js }} for its command',
+    async () => {
+      // test/hooks.json.tmpl from github.com/adnanh/webhook (MIT), its {{ .Hookecho }} replaced:
+      // trailing commas, an and holding a bare "or": [...], tabs, numbers as values.
+      const { dir, env } = setup();
+      const out = join(dir, "switchyard.yaml");
+      const imported = await runCli(["import", "webhook", join(FIXTURES, "upstream-test-hooks.json.tmpl"), "-o", out], env);
+      expect(imported.stderr).toContain("converted 20 of 20 hooks");
+      expect(imported.code).toBe(1);
+      expect(imported.stderr).not.toContain("@@switchyard");
+      expect(imported.stderr).toContain('execute-command "{{ getenv \\"DUMP\\" | js }} foo"');
+      const config = readFileSync(out, "utf8");
+      expect(config).not.toContain("@@switchyard");
+      // github-multi-sig: or of two secrets with soft failures, either one.
+      expect(config).toMatch(/secrets:\n\s+- mysecretFAIL\n\s+- mysecret\n/);
+      const checked = await runCli(["check", "-c", out], env);
+      expect(checked.stdout).toContain("ok (20 routes, 20 targets)");
+      expect(checked.code).toBe(0);
     },
     SLOW,
   );

@@ -1,6 +1,6 @@
 import { isAbsolute, join } from "node:path";
 import { ANSWER_OPTIONS, answerOf } from "./answer.js";
-import { interpolatedText, literalText, secretOptions } from "./hooks-file.js";
+import { hasMarker, interpolatedText, literalText, secretOptions, templateText } from "./hooks-file.js";
 import { type HookArgument, jsonParameters, parameterExpression } from "./parameter.js";
 import { convertRule } from "./trigger-rule.js";
 
@@ -58,6 +58,10 @@ function segment(text: string): string {
   return encodeURIComponent(text).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
+function isHeader(value: unknown): value is { name?: unknown; value?: unknown } {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
 function list(value: unknown): HookArgument[] {
   return Array.isArray(value) ? (value.filter((v) => typeof v === "object" && v !== null) as HookArgument[]) : [];
 }
@@ -103,18 +107,31 @@ export function convertHook(hook: Record<string, unknown>, o: ConvertOptions): C
   let program = interpolatedText(command, o.env);
   if (cwd !== undefined && !isAbsolute(program) && !program.startsWith("$")) program = join(cwd, program);
   else if (!isAbsolute(program) && program.includes("/")) {
-    notes.add(`execute-command ${command}: a relative path is now relative to the config file's folder, not to where webhook was started`);
+    notes.add(
+      `execute-command ${templateText(command)}: a relative path is now relative to the config file's folder, not to where webhook was started`,
+    );
   }
   // webhook looks the whole text up as one program and fails; what was meant is a program and its arguments.
   const argv = program.trim().split(/\s+/);
   if (argv.length > 1) {
     problems.push(
-      `execute-command ${JSON.stringify(command)}: webhook could not run it (no program has that name); it is split at spaces into ${JSON.stringify(argv)}`,
+      `execute-command ${JSON.stringify(templateText(command))}: webhook could not run it (no program has that name); it is split at spaces into ${JSON.stringify(argv)}`,
     );
   }
 
+  // A token that became verify is removed from the stored event: a command given it gets "".
+  const token = rule.verify?.type === "token" ? rule.verify : undefined;
+  const scrubbed = (a: HookArgument, where: string) => {
+    const name = String(a.name ?? "");
+    const hit =
+      token !== undefined &&
+      ((a.source === "header" && typeof token.header === "string" && name.toLowerCase() === token.header.toLowerCase()) ||
+        ((a.source === "url" || a.source === "query") && name === token.query));
+    if (hit) problems.push(`${where}: the token ${name} is checked by verify and removed from the stored event, so the command gets ""`);
+  };
   const target: Record<string, unknown> = { name: "run", type: "exec", command: argv };
   const args = list(hook["pass-arguments-to-command"]).map((a, i) => {
+    scrubbed(a, `pass-arguments-to-command[${i}]`);
     const p = parameterExpression(a, json, "command");
     if ("problem" in p) {
       problems.push(`pass-arguments-to-command[${i}]: ${p.problem}; an empty argument is passed, as adnanh/webhook does`);
@@ -136,6 +153,7 @@ export function convertHook(hook: Record<string, unknown>, o: ConvertOptions): C
   };
   list(hook["pass-environment-to-command"]).forEach((a, i) => {
     const where = `pass-environment-to-command[${i}]`;
+    scrubbed(a, where);
     const p = parameterExpression(a, json, "command");
     // adnanh/webhook leaves out a variable whose value it cannot get.
     if ("problem" in p) {
@@ -151,6 +169,7 @@ export function convertHook(hook: Record<string, unknown>, o: ConvertOptions): C
   const files: Record<string, string | { value: string; base64: true }> = {};
   list(hook["pass-file-to-command"]).forEach((a, i) => {
     const where = `pass-file-to-command[${i}]`;
+    scrubbed(a, where);
     const p = parameterExpression(a, json, "command");
     if ("problem" in p) {
       problems.push(`${where}: ${p.problem}; no file is written`);
@@ -182,7 +201,24 @@ export function convertHook(hook: Record<string, unknown>, o: ConvertOptions): C
     route.content_type = hook["incoming-payload-content-type"];
   }
   if (rule.filter) route.filter = rule.filter;
-  const answer = answerOf(hook, String(target.name));
+  // The answer's body is JSONata (never interpolated): a template function in it is read now;
+  // its headers are interpolated when the config loads.
+  const message = hook["response-message"];
+  const headers = hook["response-headers"];
+  const answered = {
+    ...hook,
+    ...(typeof message === "string" ? { "response-message": literalText(message, o.env) } : {}),
+    ...(Array.isArray(headers)
+      ? {
+          "response-headers": headers.map((h: unknown) =>
+            isHeader(h) && typeof h.value === "string" ? { ...h, value: interpolatedText(h.value, o.env) } : h,
+          ),
+        }
+      : {}),
+  };
+  const answer = answerOf(answered, String(target.name));
+  if (typeof message === "string" && hasMarker(message))
+    notes.add("response-message: its template function was read now, as the answer's body is not interpolated when the config loads");
   problems.push(...answer.problems);
   if (answer.respond) route.respond = answer.respond;
   route.targets = [target];

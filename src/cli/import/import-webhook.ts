@@ -1,4 +1,4 @@
-import { existsSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, writeFileSync } from "node:fs";
 import { basename } from "node:path";
 import { Document, isMap, isSeq } from "yaml";
 import { type ConvertedHook, convertHook } from "./convert-hook.js";
@@ -37,8 +37,9 @@ function header(file: string, hooks: number): string {
 
 export function importWebhook(file: string, o: ImportOptions): number {
   let hooks: Record<string, unknown>[];
+  let notes: string[];
   try {
-    ({ hooks } = readHooksFile(file, o.template === true));
+    ({ hooks, notes } = readHooksFile(file, o.template === true));
   } catch (err) {
     if (!(err instanceof HooksFileError)) throw err;
     process.stderr.write(`switchyard import webhook: ${err.message}\n`);
@@ -70,9 +71,26 @@ export function importWebhook(file: string, o: ImportOptions): number {
   }
   const text = doc.toString({ lineWidth: 0 });
   if (o.output === undefined) process.stdout.write(text);
-  else writeFileSync(o.output, text);
+  else {
+    // The config can hold secrets and tokens read from the hooks file: readable by its owner
+    // only, and never written over a file that appeared since the check above unless --force.
+    try {
+      writeFileSync(o.output, text, { mode: 0o600, flag: o.force ? "w" : "wx" });
+      // A replaced file keeps its old mode: narrow it too.
+      if (o.force) chmodSync(o.output, 0o600);
+    } catch (err) {
+      process.stderr.write(
+        `switchyard import webhook: cannot write ${o.output}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}\n`,
+      );
+      return IMPORT_UNUSABLE;
+    }
+  }
 
   let count = 0;
+  for (const n of notes) {
+    process.stderr.write(`warning: ${n}\n`);
+    count++;
+  }
   for (const c of converted) {
     for (const p of c.problems) {
       process.stderr.write(`warning: hook ${JSON.stringify(c.id)}: ${p}\n`);

@@ -1,4 +1,5 @@
 import { parseCidr } from "../../config/allow-from.js";
+import { HEADER_NAME_PATTERN } from "../../config/header-name.js";
 import { type HookArgument, type JsonParameter, parameterExpression } from "./parameter.js";
 
 /**
@@ -78,6 +79,30 @@ function verifiable(rule: Rule): Rule | undefined {
   return undefined;
 }
 
+/**
+ * A `value` match on a header or query parameter that every request must pass (the root or a
+ * direct member of `and`s from the root): a shared token, such as GitLab's X-Gitlab-Token.
+ */
+function tokenRule(rule: Rule, ctx: RuleContext): Rule | undefined {
+  const m = matchOf(rule);
+  if (m) {
+    const p = (isRule(m.parameter) ? m.parameter : {}) as HookArgument;
+    const name = typeof p.name === "string" ? p.name : "";
+    const fromHeader = p.source === "header" && new RegExp(HEADER_NAME_PATTERN).test(name);
+    // A dotted query name is a path in webhook; a JSON-text value is read through, not compared.
+    const fromQuery = (p.source === "url" || p.source === "query") && /^[^.]+$/.test(name);
+    const json = ctx.json.some((j) => j.name.toLowerCase() === name.toLowerCase());
+    const ok = m.type === "value" && typeof m.value === "string" && m.value !== "" && (fromHeader || fromQuery) && !json;
+    return ok ? rule : undefined;
+  }
+  if (!Array.isArray(rule.and)) return undefined;
+  for (const child of rule.and) {
+    const found = isRule(child) ? tokenRule(child, ctx) : undefined;
+    if (found) return found;
+  }
+  return undefined;
+}
+
 /** Go's RE2 syntax as a JavaScript regex literal for JSONata, or why not. */
 export function regexLiteral(source: string): { literal: string } | { problem: string } {
   let body = source;
@@ -134,7 +159,21 @@ export function convertRule(rule: unknown, ctx: RuleContext): ConvertedRule {
     }
     if (verify && !out.problems.some((p) => p.startsWith("or of signatures"))) out.verify = verify;
   }
-  const filter = convert(rule, true, chosen, ctx, out);
+  const taken = new Set<Rule>(chosen ? [chosen] : []);
+  const token = chosen ? undefined : tokenRule(rule, ctx);
+  if (token) {
+    // A token compared in the filter would be compared in variable time, and stored, shown and
+    // handed to the command with every event; as verify it is neither.
+    const m = matchOf(token) ?? {};
+    const p = (isRule(m.parameter) ? m.parameter : {}) as HookArgument;
+    const where = p.source === "header" ? { header: String(p.name) } : { query: String(p.name) };
+    out.verify = { type: "token", ...where, ...ctx.secret(String(m.value)) };
+    taken.add(token);
+    out.problems.push(
+      `value match on ${p.source === "header" ? "header" : "query parameter"} ${String(p.name)}: checked as a shared token (verify: token, in constant time, removed from the stored event); a request without the right token is answered 401, where webhook answered 200 or trigger-rule-mismatch-http-response-code`,
+    );
+  }
+  const filter = convert(rule, true, taken, ctx, out).v;
   if (out.signatureLeft && !ctx.softFailures) {
     // Without soft failures a signature that does not match is an error (500) wherever it
     // stands: the hook took no request without it. Dropping it would take unsigned ones.
@@ -167,26 +206,74 @@ function signatureVerify(m: Rule, ctx: RuleContext, out: ConvertedRule): Record<
   return undefined;
 }
 
+/**
+ * A rule as adnanh/webhook evaluates it (internal/hook/hook.go): a value and whether a request
+ * value it reads was missing (a ParameterNodeError). `and` stops at the first error and answers
+ * false; `or` ignores errors and keeps the value (`not` of a missing value is true there); `not`
+ * negates the value and passes the error up. At the top the value decides, error or not.
+ * `strict`: the rule answered true with no error, which is what an enclosing `and` needs.
+ */
+interface Evaluated {
+  v: string;
+  e: string;
+  /** The negation of `e`, kept as written (`$exists(…)`) rather than as `$not($not(…))`. */
+  present: string;
+  strict: string;
+}
+
+const constant = (v: string): Evaluated => ({ v, e: "false", present: "true", strict: v });
+
+function neg(x: string): string {
+  return x === "true" ? "false" : x === "false" ? "true" : `$not(${x})`;
+}
+
+function joined(list: string[], op: "and" | "or"): string {
+  const decides = op === "and" ? "false" : "true";
+  if (list.includes(decides)) return decides;
+  const kept = list.filter((x) => x !== (op === "and" ? "true" : "false"));
+  if (kept.length === 0) return op === "and" ? "true" : "false";
+  return kept.length === 1 ? (kept[0] ?? "true") : `(${kept.join(` ${op} `)})`;
+}
+
+/** The sources whose value a request can lack; the others (string, request, entire-*) always give one. */
+const MAY_BE_MISSING = new Set(["payload", "header", "url", "query"]);
+
 /** `positive`: true where the rule counts for acceptance, false under an odd number of `not`s. */
-function convert(rule: Rule, positive: boolean, verified: Rule | undefined, ctx: RuleContext, out: ConvertedRule): string {
+function convert(rule: Rule, positive: boolean, taken: ReadonlySet<Rule>, ctx: RuleContext, out: ConvertedRule): Evaluated {
   const refuse = (problem: string) => {
     out.problems.push(problem);
-    return positive ? "false" : "true";
+    return constant(positive ? "false" : "true");
   };
-  // The signature that became verify; one that could not (already reported) refuses everything.
-  if (rule === verified) return out.verify ? "true" : "false";
+  // The rule that became verify (checked before the filter runs); one that could not refuses everything.
+  if (taken.has(rule)) return constant(out.verify ? "true" : "false");
   if (Array.isArray(rule.and) || Array.isArray(rule.or)) {
     const isAnd = Array.isArray(rule.and);
     const members = ((isAnd ? rule.and : rule.or) as unknown[]).map((r) =>
-      isRule(r) ? convert(r, positive, verified, ctx, out) : refuse(`${isAnd ? "and" : "or"}: a member is not a rule`),
+      isRule(r) ? convert(r, positive, taken, ctx, out) : refuse(`${isAnd ? "and" : "or"}: a member is not a rule`),
     );
-    // A constant that decides the whole: `false` in an and, `true` in an or.
-    if (members.includes(isAnd ? "false" : "true")) return isAnd ? "false" : "true";
-    const kept = members.filter((m) => m !== (isAnd ? "true" : "false"));
-    if (kept.length === 0) return isAnd ? "true" : "false";
-    return kept.length === 1 ? (kept[0] ?? "true") : `(${kept.join(isAnd ? " and " : " or ")})`;
+    if (!isAnd)
+      return constant(
+        joined(
+          members.map((m) => m.v),
+          "or",
+        ),
+      );
+    const v = joined(
+      members.map((m) => m.strict),
+      "and",
+    );
+    // The error of the first member that erred while every one before it held.
+    const e = joined(
+      members.map((m, i) => joined([m.e, ...members.slice(0, i).map((p) => p.strict)], "and")),
+      "or",
+    );
+    return { v, e, present: neg(e), strict: v };
   }
-  if (isRule(rule.not)) return `$not(${convert(rule.not, !positive, verified, ctx, out)})`;
+  if (isRule(rule.not)) {
+    const inner = convert(rule.not, !positive, taken, ctx, out);
+    const v = neg(inner.v);
+    return { v, e: inner.e, present: inner.present, strict: joined([inner.present, v], "and") };
+  }
   const m = matchOf(rule);
   if (!m) return refuse(`trigger-rule ${JSON.stringify(rule)}: not an and, or, not or match rule`);
   const type = String(m.type);
@@ -208,16 +295,24 @@ function convert(rule: Rule, positive: boolean, verified: Rule | undefined, ctx:
     if (ranges.length === 0 || (bad && "error" in bad)) {
       return refuse(`ip-whitelist: ${bad && "error" in bad ? bad.error : "no ip-range"}`);
     }
-    return `$inRange(client, ${JSON.stringify(ranges)})`;
+    return constant(`$inRange(client, ${JSON.stringify(ranges)})`);
   }
-  const param = parameterExpression((isRule(m.parameter) ? m.parameter : {}) as HookArgument, ctx.json, "rule");
+  const arg = (isRule(m.parameter) ? m.parameter : {}) as HookArgument;
+  const param = parameterExpression(arg, ctx.json, "rule");
   if ("problem" in param) return refuse(`match ${type}: ${param.problem}`);
   if (param.note) out.notes.push(param.note);
-  if (type === "value") return `${asText(param.expr)} = ${JSON.stringify(ctx.literal(String(m.value ?? "")))}`;
+  // A missing value compares false below; `e` says it was missing, for the and/not around it.
+  const present = MAY_BE_MISSING.has(String(arg.source)) ? `$exists(${param.expr})` : "true";
+  const e = neg(present);
+  if (type === "value") {
+    const v = `${asText(param.expr)} = ${JSON.stringify(ctx.literal(String(m.value ?? "")))}`;
+    return { v, e, present, strict: v };
+  }
   if (type === "regex") {
     const re = regexLiteral(ctx.literal(String(m.regex ?? "")));
     if ("problem" in re) return refuse(re.problem);
-    return `$contains(${asText(param.expr)}, ${re.literal}) = true`;
+    const v = `$contains(${asText(param.expr)}, ${re.literal}) = true`;
+    return { v, e, present, strict: v };
   }
   return refuse(`match type "${type}" is not one adnanh/webhook has`);
 }

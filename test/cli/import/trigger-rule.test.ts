@@ -47,6 +47,39 @@ describe("trigger-rule conversion", () => {
     expect(await run(filter, { body: { a: "y" } })).toBe(true);
   });
 
+  it("a value the request lacks refuses under and, as webhook's AndRule does with the error NotRule passes up", async () => {
+    const noTags = {
+      and: [sig("s"), { not: { match: { type: "regex", regex: "^refs/tags/", parameter: { source: "payload", name: "ref" } } } }],
+    };
+    const { filter } = convertRule(noTags, ctx);
+    expect(await run(filter, { body: {} })).toBe(false);
+    expect(await run(filter, { body: { ref: "refs/tags/v1" } })).toBe(false);
+    expect(await run(filter, { body: { ref: "refs/heads/main" } })).toBe(true);
+    // At the top webhook takes not's value despite the error, and or swallows it.
+    expect(await run(convertRule({ not: value("ref", "x") }, ctx).filter, { body: {} })).toBe(true);
+    expect(await run(convertRule({ or: [{ not: value("ref", "x") }] }, ctx).filter, { body: {} })).toBe(true);
+    // and stops at its first false member: a missing value after it is never read.
+    const nested = { and: [{ not: { and: [value("a", "x"), value("b", "y")] } }, value("c", "1")] };
+    const n = convertRule(nested, ctx).filter;
+    expect(await run(n, { body: { a: "z", c: "1" } })).toBe(true);
+    expect(await run(n, { body: { c: "1" } })).toBe(false);
+    expect(await run(n, { body: { a: "x", c: "1" } })).toBe(false);
+    expect(await run(n, { body: { a: "x", b: "z", c: "1" } })).toBe(true);
+  });
+
+  it("a value match on a header or query parameter that every request needs becomes a token verify", () => {
+    const header = { match: { type: "value", value: "t0k", parameter: { source: "header", name: "X-Gitlab-Token" } } };
+    const out = convertRule({ and: [header, value("object_kind", "push")] }, ctx);
+    expect(out.verify).toEqual({ type: "token", header: "X-Gitlab-Token", secret: "t0k" });
+    expect(out.filter).toBe('$string(body.object_kind) = "push"');
+    expect(out.problems.join("\n")).toMatch(/answered 401/);
+    const query = { match: { type: "value", value: "t0k", parameter: { source: "url", name: "token" } } };
+    expect(convertRule(query, ctx).verify).toEqual({ type: "token", query: "token", secret: "t0k" });
+    // Under or it is not required, and beside a signature the signature is verify.
+    expect(convertRule({ or: [header, value("a", "b")] }, ctx).verify).toBeUndefined();
+    expect(convertRule({ and: [sig("s"), header] }, ctx).verify).toMatchObject({ type: "hmac" });
+  });
+
   it("replaces what it cannot convert by the constant that only makes the filter stricter", async () => {
     const bad = { match: { type: "regex", regex: "(?U)a+", parameter: { source: "payload", name: "a" } } };
     const underOr = convertRule({ or: [bad, value("b", "1")] }, ctx);

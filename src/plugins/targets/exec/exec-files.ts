@@ -5,6 +5,7 @@ import { Type } from "@sinclair/typebox";
 import { ExpressionField } from "../../../config/marks.js";
 import type { ReceivedEvent } from "../../../pipeline/event.js";
 import type { Expression } from "../../../pipeline/expression.js";
+import { TEMP_FOLDER_PREFIX } from "./sweep-temp-folders.js";
 
 /** An env name: what the command reads the file's path from. */
 export const ENV_NAME_PATTERN = "^[A-Za-z_][A-Za-z0-9_]*$";
@@ -27,7 +28,8 @@ export const filesOption = Type.Record(
     description:
       "name → JSONata (or `{ value: <JSONata>, base64: true }` for binary content): each value is written to a file of its own, " +
       "mode 0600 in a private temporary folder, and the variable `name` holds its path; the folder is removed when the run ends, " +
-      "whatever its outcome (adnanh/webhook's `pass-file-to-command`)",
+      "whatever its outcome, and what a daemon killed mid-run left there (`switchyard-files-<pid>-…` in `$TMPDIR`) is removed by the next start " +
+      "once that daemon is no longer running (adnanh/webhook's `pass-file-to-command`)",
   },
 );
 
@@ -82,7 +84,8 @@ export async function withTempFiles<T>(
   use: (paths: Record<string, string>) => Promise<T>,
 ): Promise<T> {
   if (contents.size === 0) return use({});
-  const dir = await mkdtemp(join(tmpdir(), "switchyard-files-"));
+  // The daemon's pid in the name lets its next start remove what a crash left (sweepTempFolders).
+  const dir = await mkdtemp(join(tmpdir(), `${TEMP_FOLDER_PREFIX}${process.pid}-`));
   try {
     const paths: Record<string, string> = {};
     for (const [name, bytes] of contents) {
