@@ -164,7 +164,13 @@ export class Daemon {
     const live = () => daemon?.live ?? config;
     const alerts = { raise: (a: Alert) => alerter?.raise(a) };
     const worker = new Worker({ store, metrics, log, config: live, outage, tally, feed, alerts });
-    alerter = new Alerter({ store, log, metrics, config: live, accepted: (event, targets) => worker.accepted(event, targets) });
+    alerter = new Alerter({
+      store,
+      log,
+      metrics,
+      config: live,
+      accepted: (event, targets) => (daemon ? daemon.accepted(event, targets) : worker.accepted(event, targets)),
+    });
     daemon = new Daemon(
       { ...opts, configFile: file },
       config,
@@ -281,6 +287,12 @@ export class Daemon {
 
   private async doReload(trigger: string): Promise<boolean> {
     const { log } = this.opts;
+    // A reload during shutdown would start pullers and reopen broker connections that nothing
+    // stops any more, and the process would never exit.
+    if (this.draining) {
+      log.info({ trigger }, "config reload skipped: shutting down");
+      return false;
+    }
     const file = this.live.file;
     log.debug({ trigger }, "config reload started");
     let next: CompiledConfig;
@@ -305,6 +317,11 @@ export class Daemon {
       this.lastReload = { at: new Date().toISOString(), ok: false, trigger, errors };
       this.alerter.raise({ kind: "config.reload_failed", error: errors.map((e) => e.message).join("\n") });
       log.error({ trigger }, "config reload failed; the previous config keeps serving");
+      return false;
+    }
+    // Shutdown began while the new config compiled: nothing of it may start now.
+    if (this.draining) {
+      log.info({ trigger }, "config reload skipped: shutting down");
       return false;
     }
     // Every series of the new routes at 0, a slice at a time: thousands of routes take longer
@@ -392,11 +409,13 @@ export class Daemon {
     this.pruner.stop();
     this.watcher?.close();
     unwatchFile(this.live.file);
+    // A reload under way finishes (or gives up, draining) before the pullers stop, so it
+    // cannot start one after them.
+    await this.reloading;
     // Before the store closes: a pull being written finishes and is acknowledged.
     await this.pullers.stop();
     const closing = this.servers.map(closeServer);
     await this.worker.stop(this.live.server.shutdownTimeoutMs);
-    await this.reloading;
     // Alerts the drain raised are stored before the store closes; the next start delivers them.
     await this.alerter.close();
     for (const s of this.servers) s.closeAllConnections();
