@@ -1,0 +1,124 @@
+import { randomBytes } from "node:crypto";
+import { join } from "node:path";
+import Database from "better-sqlite3";
+import { describe, expect, it } from "vitest";
+import { cleanupAfterEach, post, startDaemon, startSink, tempDir, waitFor, writeConfig } from "./harness.js";
+
+/**
+ * The relay's corners: a reload that arrives while the daemon shuts down, and a pulled batch
+ * whose first event cannot be taken at home.
+ */
+
+const SLOW = 90_000;
+
+function countRows(file: string, sql: string): number {
+  const db = new Database(file, { readonly: true, fileMustExist: true });
+  try {
+    return (db.prepare(sql).get() as { n: number }).n;
+  } finally {
+    db.close();
+  }
+}
+
+describe("e2e: relay corners", () => {
+  const { track } = cleanupAfterEach();
+
+  it(
+    "a SIGHUP during shutdown starts no relay puller again: the daemon still exits 0",
+    async () => {
+      const dir = tempDir("switchyard-relay-drain-");
+      // A target that never answers keeps the drain open long enough for the SIGHUP to land in it.
+      const sink = track(await startSink());
+      sink.respond = () => new Promise<void>(() => undefined);
+      const file = writeConfig(
+        dir,
+        `server: { listen: 127.0.0.1:0, shutdown_timeout: 4s }
+store: { path: ${join(dir, "home.db")} }
+relays:
+  - name: edge
+    url: http://127.0.0.1:9/relay/home   # nothing listens: the puller backs off and retries
+    token: "\${RELAY_TOKEN}"
+    wait: 1s
+routes:
+  - name: app
+    path: /hooks/app
+    verify: { type: none }
+    targets:
+      - { name: slow, type: http, url: "${sink.url}/slow", timeout: 60s }
+`,
+      );
+      const d = track(await startDaemon(file, { RELAY_TOKEN: randomBytes(16).toString("hex") }));
+      await waitFor(() => d.logs.some((l) => l.msg === "relay puller started"), "the puller to start");
+      expect((await post(`${d.url}/hooks/app`, '{"n":1}')).status).toBe(202);
+      await waitFor(() => sink.maxInFlight > 0, "the delivery to be in flight");
+      d.proc.kill("SIGTERM");
+      await waitFor(() => d.logs.some((l) => l.msg.startsWith("shutting down")), "the drain to begin");
+      d.proc.kill("SIGHUP");
+      const code = await Promise.race([d.exited, new Promise<string>((r) => setTimeout(() => r("still running"), 40_000))]);
+      expect(code).toBe(0);
+      expect(d.logs.filter((l) => l.msg === "relay puller started")).toHaveLength(1);
+    },
+    SLOW,
+  );
+
+  it(
+    "events behind one the home keeps are not stored at home until it is taken: the batch enters in order or not at all",
+    async () => {
+      const dir = tempDir("switchyard-relay-keep-");
+      const token = randomBytes(16).toString("hex");
+      const edge = track(
+        await startDaemon(
+          writeConfig(
+            dir,
+            `server: { listen: 127.0.0.1:0 }
+store: { path: ${join(dir, "edge.db")} }
+routes:
+  - name: hooks
+    path: /hooks/in
+    verify: { type: none }
+    targets:
+      - { name: home, type: relay, path: /relay/home, token: "\${RELAY_TOKEN}", timeout: 2s, batch: 10 }
+`,
+            "edge.yaml",
+          ),
+          { RELAY_TOKEN: token },
+        ),
+      );
+      // The first event makes the home route's filter fail (500: kept at the edge); the two behind it are fine.
+      for (const body of ['{"n":"not a number"}', '{"n":1}', '{"n":2}'])
+        expect((await post(`${edge.url}/hooks/in`, body)).status).toBe(202);
+      const sink = track(await startSink());
+      const homeDb = join(dir, "home.db");
+      const home = track(
+        await startDaemon(
+          writeConfig(
+            dir,
+            `server: { listen: 127.0.0.1:0 }
+store: { path: ${homeDb} }
+relays:
+  - { name: edge, url: "${edge.url}/relay/home", token: "\${RELAY_TOKEN}", wait: 1s, batch: 10 }
+routes:
+  - name: hooks
+    path: /hooks/in
+    verify: { type: none }
+    filter: $number(body.n) >= 0
+    targets:
+      - { name: app, type: http, url: "${sink.url}/app" }
+`,
+            "home.yaml",
+          ),
+          { RELAY_TOKEN: token },
+        ),
+      );
+      // Twice: the second is the same batch handed out again once its lease expired.
+      await waitFor(
+        () => home.logs.filter((l) => l.msg === "relayed event kept at the edge: it could not be taken now").length >= 2,
+        "the batch to be kept, pulled again and kept again",
+        40_000,
+      );
+      expect(countRows(homeDb, "SELECT count(*) AS n FROM events")).toBe(0);
+      expect(sink.requests).toHaveLength(0);
+    },
+    SLOW,
+  );
+});
