@@ -11,12 +11,13 @@ import { type AttemptRecord, type ClaimedDelivery, excerpt, type Settlement, typ
 import type { Metrics } from "../telemetry/metrics.js";
 import type { StoreOutage } from "../telemetry/store-outage.js";
 import { AnswerWaits, type AttemptAnswer } from "./answer-waits.js";
-import { type ReceivedEvent, readBodyAs, readBodyAsJson } from "./event.js";
+import type { ReceivedEvent } from "./event.js";
 import { FailingTargets } from "./failing-targets.js";
 import { FreshEvents } from "./fresh-events.js";
 import { PausedTargets } from "./paused-targets.js";
 import { prepare } from "./prepare.js";
 import { isProcessAlive } from "./proc-stat.js";
+import { readRouteBody } from "./read-route-body.js";
 import type { Redactor } from "./redact.js";
 import { settlementFor } from "./settle.js";
 
@@ -277,16 +278,14 @@ export class Worker {
         concurrency: target.concurrency,
         known: this.known,
       });
-      const jsonBody = config.byName.get(b.route)?.verifier.jsonBody === true;
-      const contentType = config.byName.get(b.route)?.contentType;
+      const route = config.byName.get(b.route);
       claims.push(
         claim.then(
           (claimed) => {
             if (probe && claimed.length === 0) this.paused.probeMissed(b, Date.now());
             for (const d of claimed) {
-              if (jsonBody && typeof d.event.body === "string") readBodyAsJson(d.event);
-              // A route's content_type: the body the ingress filtered on is the body targets see.
-              else if (contentType !== undefined) readBodyAs(d.event, contentType);
+              // The body the ingress filtered on is the body targets see.
+              readRouteBody(d.event, route);
               this.dispatch(key, d, target);
             }
           },

@@ -121,4 +121,36 @@ routes:
     },
     SLOW,
   );
+
+  it(
+    "a relay target's filter sees the body as the route reads it (content_type), as a pushed target's does",
+    async () => {
+      const dir = tempDir("switchyard-relay-body-");
+      const token = randomBytes(16).toString("hex");
+      const edge = track(
+        await startDaemon(
+          writeConfig(
+            dir,
+            `server: { listen: 127.0.0.1:0 }
+store: { path: ${join(dir, "edge.db")} }
+routes:
+  - name: hooks
+    path: /hooks/in
+    verify: { type: none }
+    content_type: application/json   # the sender says text/plain
+    targets:
+      - { name: home, type: relay, path: /relay/home, token: "\${RELAY_TOKEN}", filter: 'body.kind = "push"' }
+`,
+          ),
+          { RELAY_TOKEN: token },
+        ),
+      );
+      for (const kind of ["ping", "push"])
+        expect((await post(`${edge.url}/hooks/in`, `{"kind":"${kind}"}`, { "content-type": "text/plain" })).status).toBe(202);
+      const res = await fetch(`${edge.url}/relay/home?max=10&wait=0`, { headers: { Authorization: `Bearer ${token}` } });
+      const answer = (await res.json()) as { events: { body: string }[] };
+      expect(answer.events.map((e) => Buffer.from(e.body, "base64").toString())).toEqual(['{"kind":"push"}']);
+    },
+    SLOW,
+  );
 });
