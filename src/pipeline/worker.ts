@@ -238,7 +238,11 @@ export class Worker {
     if (now - this.lastReclaim >= RECLAIM_EVERY_MS) {
       this.lastReclaim = now;
       const n = await store.reclaimExpired(now);
-      if (n > 0) log.warn({ reclaimed: n }, "expired leases reclaimed (a worker stopped mid-delivery, or a relay puller did not acknowledge its batch in time)");
+      if (n > 0)
+        log.warn(
+          { reclaimed: n },
+          "expired leases reclaimed (a worker stopped mid-delivery, or a relay puller did not acknowledge its batch in time)",
+        );
     }
     await this.paused.refresh(now);
     const config = this.deps.config();
