@@ -72,7 +72,10 @@ export async function ingestBatch(
   let previous: Promise<void> = Promise.resolve();
   // Only the acks before the first `keep` are sent: an event behind it must not be stored here
   // either, or it would be stored yet handed out again (and stored twice once the relay's
-  // dedupe window has passed). Set before the kept event lets the next one go.
+  // dedupe window has passed). Set before the kept event lets the next one go when it is kept
+  // before its write (no route, a failing route expression); a write that fails after it was
+  // submitted (the store went down) may race the next event, which then is stored, and is a
+  // duplicate when handed out again within the relay's dedupe window.
   let kept = false;
   const results = events.map((event) => {
     let turn: () => void = () => undefined;
