@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
-import { cleanupAfterEach, post, startDaemon, startSink, tempDir, waitFor, writeConfig } from "./harness.js";
+import { cleanupAfterEach, metric, post, startDaemon, startSink, tempDir, waitFor, writeConfig } from "./harness.js";
 
 /**
  * The relay's corners: a reload that arrives while the daemon shuts down, and a pulled batch
@@ -150,6 +150,39 @@ routes:
       const res = await fetch(`${edge.url}/relay/home?max=10&wait=0`, { headers: { Authorization: `Bearer ${token}` } });
       const answer = (await res.json()) as { events: { body: string }[] };
       expect(answer.events.map((e) => Buffer.from(e.body, "base64").toString())).toEqual(['{"kind":"push"}']);
+    },
+    SLOW,
+  );
+
+  it(
+    "the lag counts an event handed out and not acknowledged, not only one nobody has pulled",
+    async () => {
+      const dir = tempDir("switchyard-relay-lag-");
+      const token = randomBytes(16).toString("hex");
+      const edge = track(
+        await startDaemon(
+          writeConfig(
+            dir,
+            `server: { listen: 127.0.0.1:0 }
+store: { path: ${join(dir, "edge.db")} }
+routes:
+  - name: hooks
+    path: /hooks/in
+    verify: { type: none }
+    targets:
+      - { name: home, type: relay, path: /relay/home, token: "\${RELAY_TOKEN}", timeout: 5m }
+`,
+          ),
+          { RELAY_TOKEN: token },
+        ),
+      );
+      expect((await post(`${edge.url}/hooks/in`, '{"n":1}')).status).toBe(202);
+      // Pulled and never acknowledged: the puller that took it is stuck; the event is not delivered.
+      const res = await fetch(`${edge.url}/relay/home?max=10&wait=0`, { headers: { Authorization: `Bearer ${token}` } });
+      expect(((await res.json()) as { events: unknown[] }).events).toHaveLength(1);
+      const lag = async () =>
+        metric(await (await fetch(`${edge.url}/metrics`)).text(), "switchyard_relay_lag_seconds", { route: "hooks", target: "home" }) ?? 0;
+      await waitFor(async () => (await lag()) >= 1, "the lag to count the leased event", 20_000);
     },
     SLOW,
   );
