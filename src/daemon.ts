@@ -26,6 +26,7 @@ import {
 } from "./plugins/targets/target-connections.js";
 import { serveRelay } from "./relay/relay-endpoint.js";
 import { RelayHub } from "./relay/relay-hub.js";
+import { RelayLagAlerts } from "./relay/relay-lag-alerts.js";
 import { RelayMetrics } from "./relay/relay-metrics.js";
 import { RelayPullers } from "./relay/relay-pullers.js";
 import { createAdminApp, createAdminRouter } from "./server/admin.js";
@@ -98,6 +99,7 @@ export class Daemon {
   private readonly relayHub = new RelayHub();
   private readonly relayMetrics: RelayMetrics;
   private readonly pullers: RelayPullers;
+  private readonly lagAlerts: RelayLagAlerts;
   listenAddress: AddressInfo | undefined;
   adminAddress: AddressInfo | undefined;
 
@@ -121,6 +123,7 @@ export class Daemon {
     this.relayMetrics.declare(live);
     const receiveDeps = { store, metrics, log: opts.log, onAccepted: this.accepted, outage, refusals, tally, feed };
     this.pullers = new RelayPullers(receiveDeps, this.relayMetrics, () => this.live, opts.log);
+    this.lagAlerts = new RelayLagAlerts({ store, config: () => this.live, raise: (a) => alerter.raise(a), log: opts.log });
   }
 
   /** An event is stored: the worker delivers its pushed targets, waiting pulls take its relayed ones. */
@@ -198,6 +201,7 @@ export class Daemon {
     openConnections(config);
     worker.start();
     await daemon.pullers.sync(config.relays);
+    daemon.lagAlerts.start();
     tally.start();
     daemon.pruner.start();
     if (opts.watch !== false) daemon.watchConfig();
@@ -407,6 +411,7 @@ export class Daemon {
     this.opts.log.info("shutting down: new webhooks get 503, in-flight deliveries may finish");
     clearTimeout(this.reloadTimer);
     this.pruner.stop();
+    this.lagAlerts.stop();
     this.watcher?.close();
     unwatchFile(this.live.file);
     // A reload under way finishes (or gives up, draining) before the pullers stop, so it

@@ -186,4 +186,47 @@ routes:
     },
     SLOW,
   );
+
+  it(
+    "raises relay.lagging on an on route once the oldest unacknowledged event is older than the target's lag_alert",
+    async () => {
+      const dir = tempDir("switchyard-relay-lagging-");
+      const sink = track(await startSink());
+      const edge = track(
+        await startDaemon(
+          writeConfig(
+            dir,
+            `server: { listen: 127.0.0.1:0 }
+store: { path: ${join(dir, "edge.db")} }
+routes:
+  - name: hooks
+    path: /hooks/in
+    verify: { type: none }
+    targets:
+      - { name: home, type: relay, path: /relay/home, token: "\${RELAY_TOKEN}", lag_alert: 2s }
+      - { name: quiet, type: relay, path: /relay/quiet, token: "\${RELAY_TOKEN}", lag_alert: false }
+  - name: alerts
+    on: [relay.lagging]
+    targets: [{ name: ops, type: http, url: "${sink.url}/alerts" }]
+`,
+          ),
+          { RELAY_TOKEN: randomBytes(16).toString("hex") },
+        ),
+      );
+      // No puller comes: the event waits at the edge.
+      expect((await post(`${edge.url}/hooks/in`, '{"n":1}')).status).toBe(202);
+      const got = await waitFor(() => sink.requests[0], "the relay.lagging alert", 30_000);
+      const alert = JSON.parse(got.body) as { body?: Record<string, unknown> } & Record<string, unknown>;
+      const body = (alert.body ?? alert) as Record<string, unknown>;
+      expect(body).toMatchObject({
+        kind: "relay.lagging",
+        severity: "error",
+        route: "hooks",
+        target: "home",
+        title: "Relay hooks/home is lagging",
+      });
+      expect(JSON.stringify(sink.requests.map((r) => r.body))).not.toContain("quiet");
+    },
+    SLOW,
+  );
 });
