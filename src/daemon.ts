@@ -27,6 +27,7 @@ import {
 } from "./plugins/targets/target-connections.js";
 import { serveRelay } from "./relay/relay-endpoint.js";
 import { RelayHub } from "./relay/relay-hub.js";
+import { RelayLagAlerts } from "./relay/relay-lag-alerts.js";
 import { RelayMetrics } from "./relay/relay-metrics.js";
 import { RelayPullers } from "./relay/relay-pullers.js";
 import { createAdminApp, createAdminRouter } from "./server/admin.js";
@@ -99,6 +100,7 @@ export class Daemon {
   private readonly relayHub = new RelayHub();
   private readonly relayMetrics: RelayMetrics;
   private readonly pullers: RelayPullers;
+  private readonly lagAlerts: RelayLagAlerts;
   listenAddress: AddressInfo | undefined;
   adminAddress: AddressInfo | undefined;
 
@@ -122,6 +124,7 @@ export class Daemon {
     this.relayMetrics.declare(live);
     const receiveDeps = { store, metrics, log: opts.log, onAccepted: this.accepted, outage, refusals, tally, feed };
     this.pullers = new RelayPullers(receiveDeps, this.relayMetrics, () => this.live, opts.log);
+    this.lagAlerts = new RelayLagAlerts({ store, config: () => this.live, raise: (a) => alerter.raise(a), log: opts.log });
   }
 
   /** An event is stored: the worker delivers its pushed targets, waiting pulls take its relayed ones. */
@@ -172,7 +175,13 @@ export class Daemon {
     const live = () => daemon?.live ?? config;
     const alerts = { raise: (a: Alert) => alerter?.raise(a) };
     const worker = new Worker({ store, metrics, log, config: live, outage, tally, feed, alerts });
-    alerter = new Alerter({ store, log, metrics, config: live, accepted: (event, targets) => worker.accepted(event, targets) });
+    alerter = new Alerter({
+      store,
+      log,
+      metrics,
+      config: live,
+      accepted: (event, targets) => (daemon ? daemon.accepted(event, targets) : worker.accepted(event, targets)),
+    });
     daemon = new Daemon(
       { ...opts, configFile: file },
       config,
@@ -200,6 +209,7 @@ export class Daemon {
     openConnections(config);
     worker.start();
     await daemon.pullers.sync(config.relays);
+    daemon.lagAlerts.start();
     tally.start();
     daemon.pruner.start();
     if (opts.watch !== false) daemon.watchConfig();
@@ -289,6 +299,12 @@ export class Daemon {
 
   private async doReload(trigger: string): Promise<boolean> {
     const { log } = this.opts;
+    // A reload during shutdown would start pullers and reopen broker connections that nothing
+    // stops any more, and the process would never exit.
+    if (this.draining) {
+      log.info({ trigger }, "config reload skipped: shutting down");
+      return false;
+    }
     const file = this.live.file;
     log.debug({ trigger }, "config reload started");
     let next: CompiledConfig;
@@ -313,6 +329,11 @@ export class Daemon {
       this.lastReload = { at: new Date().toISOString(), ok: false, trigger, errors };
       this.alerter.raise({ kind: "config.reload_failed", error: errors.map((e) => e.message).join("\n") });
       log.error({ trigger }, "config reload failed; the previous config keeps serving");
+      return false;
+    }
+    // Shutdown began while the new config compiled: nothing of it may start now.
+    if (this.draining) {
+      log.info({ trigger }, "config reload skipped: shutting down");
       return false;
     }
     // Every series of the new routes at 0, a slice at a time: thousands of routes take longer
@@ -398,13 +419,16 @@ export class Daemon {
     this.opts.log.info("shutting down: new webhooks get 503, in-flight deliveries may finish");
     clearTimeout(this.reloadTimer);
     this.pruner.stop();
+    this.lagAlerts.stop();
     this.watcher?.close();
     unwatchFile(this.live.file);
+    // A reload under way finishes (or gives up, draining) before the pullers stop, so it
+    // cannot start one after them.
+    await this.reloading;
     // Before the store closes: a pull being written finishes and is acknowledged.
     await this.pullers.stop();
     const closing = this.servers.map(closeServer);
     await this.worker.stop(this.live.server.shutdownTimeoutMs);
-    await this.reloading;
     // Alerts the drain raised are stored before the store closes; the next start delivers them.
     await this.alerter.close();
     for (const s of this.servers) s.closeAllConnections();

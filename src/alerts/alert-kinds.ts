@@ -48,6 +48,12 @@ export const ALERT_KINDS = {
     title: () => "Store recovered",
     message: () => "The store takes writes again; webhooks are accepted.",
   },
+  "relay.lagging": {
+    severity: "error",
+    title: (_a, subject) => `Relay ${subject} is lagging`,
+    message: (_a, subject, error) =>
+      `Events for ${subject} wait at this edge: no puller has acknowledged them (is the home instance pulling?). ${error}`,
+  },
 } as const satisfies Record<string, KindSpec>;
 
 export type AlertKind = keyof typeof ALERT_KINDS;

@@ -158,6 +158,20 @@ export function compileRoute(r: RouteConfig, at: Path, h: CompileHelpers): Compi
     );
     return undefined;
   }
+  // An on route's events are the daemon's own and have no path: a home instance that pulled one
+  // would find no route for it and keep it at the edge for ever.
+  if (r.on !== undefined) {
+    let pulledOnAlerts = false;
+    for (const c of targets) {
+      if (!c.target.pulled) continue;
+      pulledOnAlerts = true;
+      h.issue(
+        [...at, "targets", r.targets.findIndex((t) => String(t.name) === c.name), "type"],
+        `${c.name} is a relay target: an on route's alerts are never pulled by a home instance; send them with an http, exec or notification target`,
+      );
+    }
+    if (pulledOnAlerts) return undefined;
+  }
   if (!sound || !verifier || targets.length !== r.targets.length || (r.allow_from && !allowFrom)) return undefined;
   if (r.respond !== undefined && !respond) return undefined;
   return {

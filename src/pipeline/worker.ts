@@ -11,12 +11,13 @@ import { type AttemptRecord, type ClaimedDelivery, excerpt, type Settlement, typ
 import type { Metrics } from "../telemetry/metrics.js";
 import type { StoreOutage } from "../telemetry/store-outage.js";
 import { AnswerWaits, type AttemptAnswer } from "./answer-waits.js";
-import { type ReceivedEvent, readBodyAs, readBodyAsJson } from "./event.js";
+import type { ReceivedEvent } from "./event.js";
 import { FailingTargets } from "./failing-targets.js";
 import { FreshEvents } from "./fresh-events.js";
 import { PausedTargets } from "./paused-targets.js";
 import { prepare } from "./prepare.js";
 import { isProcessAlive } from "./proc-stat.js";
+import { readRouteBody } from "./read-route-body.js";
 import type { Redactor } from "./redact.js";
 import { settlementFor } from "./settle.js";
 
@@ -237,7 +238,11 @@ export class Worker {
     if (now - this.lastReclaim >= RECLAIM_EVERY_MS) {
       this.lastReclaim = now;
       const n = await store.reclaimExpired(now);
-      if (n > 0) log.warn({ reclaimed: n }, "expired leases reclaimed (a worker stopped mid-delivery)");
+      if (n > 0)
+        log.warn(
+          { reclaimed: n },
+          "expired leases reclaimed (a worker stopped mid-delivery, or a relay puller did not acknowledge its batch in time)",
+        );
     }
     await this.paused.refresh(now);
     const config = this.deps.config();
@@ -277,8 +282,7 @@ export class Worker {
         concurrency: target.concurrency,
         known: this.known,
       });
-      const jsonBody = config.byName.get(b.route)?.verifier.jsonBody === true;
-      const contentType = config.byName.get(b.route)?.contentType;
+      const route = config.byName.get(b.route);
       claims.push(
         claim.then(
           (claimed) => {
@@ -286,9 +290,8 @@ export class Worker {
             if (probe && first) this.paused.probeClaimed(b, first.id);
             else if (probe) this.paused.probeMissed(b, Date.now());
             for (const d of claimed) {
-              if (jsonBody && typeof d.event.body === "string") readBodyAsJson(d.event);
-              // A route's content_type: the body the ingress filtered on is the body targets see.
-              else if (contentType !== undefined) readBodyAs(d.event, contentType);
+              // The body the ingress filtered on is the body targets see.
+              readRouteBody(d.event, route);
               this.dispatch(key, d, target);
             }
           },

@@ -4,6 +4,7 @@ import type { Logger } from "pino";
 import type { CompiledConfig } from "../config/compile.js";
 import { ExpressionError } from "../errors.js";
 import { prepare } from "../pipeline/prepare.js";
+import { readRouteBody } from "../pipeline/read-route-body.js";
 import { safeEqual } from "../plugins/verifiers/verifier.js";
 import { readBody } from "../server/read-body.js";
 import type { Store } from "../store/store.js";
@@ -143,6 +144,8 @@ async function leaseBatch(endpoint: RelayEndpoint, owner: string, limit: number,
   for (const d of claimed) {
     let skip = false;
     try {
+      // The body the route's ingress read (SNS's JSON in text/plain, a route's content_type).
+      if (target.filter) readRouteBody(d.event, route);
       skip = (await prepare(target, d.event)).skip;
     } catch (err) {
       if (!(err instanceof ExpressionError)) throw err;

@@ -70,6 +70,13 @@ export async function ingestBatch(
   deps: ReceiveDeps,
 ): Promise<Handled[]> {
   let previous: Promise<void> = Promise.resolve();
+  // Only the acks before the first `keep` are sent: an event behind it must not be stored here
+  // either, or it would be stored yet handed out again (and stored twice once the relay's
+  // dedupe window has passed). Set before the kept event lets the next one go when it is kept
+  // before its write (no route, a failing route expression); a write that fails after it was
+  // submitted (the store went down) may race the next event, which then is stored, and is a
+  // duplicate when handed out again within the relay's dedupe window.
+  let kept = false;
   const results = events.map((event) => {
     let turn: () => void = () => undefined;
     const submitted = new Promise<void>((r) => {
@@ -91,7 +98,13 @@ export async function ingestBatch(
         return typeof value === "function" ? value.bind(target) : value;
       },
     });
-    return mine.then(() => ingestRelayed(event, relay, config, { ...deps, store })).finally(turn);
+    return mine
+      .then((): Promise<Handled> | Handled => (kept ? "keep" : ingestRelayed(event, relay, config, { ...deps, store })))
+      .then((handled) => {
+        if (handled === "keep") kept = true;
+        return handled;
+      })
+      .finally(turn);
   });
   return Promise.all(results);
 }

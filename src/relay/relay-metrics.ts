@@ -18,7 +18,7 @@ export class RelayMetrics {
     const registers = [registry];
     this.lag = new Gauge({
       name: "switchyard_relay_lag_seconds",
-      help: "Age of the oldest event a relay target's puller has not taken yet (0 when none waits).",
+      help: "Age of the oldest event of a relay target not yet acknowledged by a puller, waiting or handed out (0 when none).",
       labelNames: ["route", "target"],
       registers,
       // Read from the store at scrape time: true whichever instance took the event.
@@ -75,11 +75,21 @@ export interface RelayLag {
   seconds: number;
 }
 
-/** Each relay target's lag: the age of its oldest delivery nobody holds a lease on (0 when none waits). */
+/**
+ * Each relay target's lag: the age of its oldest delivery not yet acknowledged, waiting or
+ * handed out (0 when there is none). Leased ones count too: an event a puller keeps failing to
+ * take is leased again and again, and is exactly the lag to show.
+ */
 export async function relayLags(store: Store, config: CompiledConfig): Promise<RelayLag[]> {
   if (config.relayPaths.size === 0) return [];
   const now = Date.now();
-  const waiting = new Map((await store.backlog()).map((b) => [`${b.route}\0${b.target}`, b.nextDueAt]));
+  const keys = [...config.relayPaths.values()].map(({ route, target }) => ({ route: route.name, target: target.name }));
+  const [backlog, leased] = await Promise.all([store.backlog(), store.leasedBacklog(keys)]);
+  const waiting = new Map<string, number>();
+  for (const b of [...backlog, ...leased]) {
+    const key = `${b.route}\0${b.target}`;
+    waiting.set(key, Math.min(waiting.get(key) ?? b.nextDueAt, b.nextDueAt));
+  }
   return [...config.relayPaths.values()].map(({ route, target }) => {
     const due = waiting.get(`${route.name}\0${target.name}`);
     return { route: route.name, target: target.name, seconds: due === undefined ? 0 : Math.max(0, (now - due) / 1000) };

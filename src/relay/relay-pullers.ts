@@ -12,6 +12,8 @@ import type { RelaySettings } from "./relay-settings.js";
  */
 export class RelayPullers {
   private readonly running = new Map<string, { settings: string; puller: RelayPuller }>();
+  /** Set by stop(): a late sync (a reload racing shutdown) must not start a puller again. */
+  private stopped = false;
 
   constructor(
     private readonly deps: ReceiveDeps,
@@ -21,6 +23,7 @@ export class RelayPullers {
   ) {}
 
   async sync(relays: readonly RelaySettings[]): Promise<void> {
+    if (this.stopped) return;
     const wanted = new Map(relays.map((r) => [r.name, r]));
     const stopping: Promise<void>[] = [];
     for (const [name, run] of this.running) {
@@ -30,6 +33,7 @@ export class RelayPullers {
       stopping.push(run.puller.stop().then(() => this.log.info({ relay: name }, "relay puller stopped")));
     }
     await Promise.all(stopping);
+    if (this.stopped) return;
     for (const r of relays) {
       if (this.running.has(r.name)) continue;
       const puller = this.create(r);
@@ -40,6 +44,7 @@ export class RelayPullers {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     await Promise.all([...this.running.values()].map((r) => r.puller.stop()));
     this.running.clear();
   }

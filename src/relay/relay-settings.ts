@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { type Static, Type } from "@sinclair/typebox";
@@ -57,6 +58,11 @@ export interface RelaySettings {
   batch: number;
   waitMs: number;
   caFile?: string;
+  /**
+   * The CA file's content hash: a reload compares settings to decide which pullers to restart,
+   * and a renewed certificate in the same file must restart its puller, which reads it anew.
+   */
+  caSha256?: string;
 }
 
 /** A relay target as its endpoint serves it. */
@@ -82,10 +88,12 @@ export function compileRelays(relays: readonly RelayConfig[] | undefined, dir: s
       issue(["relays", i, "url"], "is not a URL");
     }
     const caFile = r.ca_file === undefined ? undefined : resolve(dir, r.ca_file);
+    let caSha256: string | undefined;
     if (caFile !== undefined) {
       try {
-        if (!readFileSync(caFile, "utf8").includes("-----BEGIN CERTIFICATE-----"))
-          issue(["relays", i, "ca_file"], `${caFile} holds no PEM certificate`);
+        const pem = readFileSync(caFile, "utf8");
+        caSha256 = createHash("sha256").update(pem).digest("hex");
+        if (!pem.includes("-----BEGIN CERTIFICATE-----")) issue(["relays", i, "ca_file"], `${caFile} holds no PEM certificate`);
       } catch (err) {
         issue(["relays", i, "ca_file"], `cannot read ${caFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
       }
@@ -97,6 +105,7 @@ export function compileRelays(relays: readonly RelayConfig[] | undefined, dir: s
       batch: r.batch ?? RELAY_BATCH_DEFAULT,
       waitMs,
       ...(caFile ? { caFile } : {}),
+      ...(caSha256 ? { caSha256 } : {}),
     });
   }
   return out;

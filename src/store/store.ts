@@ -275,6 +275,11 @@ export interface Store {
   enqueue(req: EnqueueRequest): Promise<EnqueueResult>;
   /** Targets with deliveries in state pending/retrying that are not leased, with the earliest due time. */
   backlog(): Promise<TargetBacklog[]>;
+  /**
+   * Of these targets, those with pending or retrying deliveries leased now, with the earliest
+   * due time among those: a relay's lag counts an event handed out and never acknowledged.
+   */
+  leasedBacklog(keys: readonly TargetKey[]): Promise<TargetBacklog[]>;
   claim(opts: ClaimOptions): Promise<ClaimedDelivery[]>;
   /**
    * Settles a claimed delivery; a no-op if `owner` no longer holds its lease. `record` joins the

@@ -179,7 +179,7 @@ describe("e2e: alerts", () => {
     expect(sign.stderr).toContain("alerts is an on route");
   });
 
-  it("check names the place of a route with both path and on, or an on route with verify", async () => {
+  it("check names the place of a route with both path and on, an on route with verify, or with a relay target", async () => {
     const dir = tempDir();
     const file = writeConfig(
       dir,
@@ -201,9 +201,12 @@ describe("e2e: alerts", () => {
         `  - name: telegram
     on: [delivery.dead]
     targets: [{ name: t, type: http, preset: telegram, url: "http://127.0.0.1:9/" }]`,
+        `  - name: relayed
+    on: [delivery.dead]
+    targets: [{ name: home, type: relay, path: /relay/alerts, token: "\${RELAY_TOKEN}" }]`,
       ]),
     );
-    const { code, stderr, stdout } = await runCli(["check", "-c", file]);
+    const { code, stderr, stdout } = await runCli(["check", "-c", file], { RELAY_TOKEN: "relay-token-0123456789" });
     const out = stdout + stderr;
     expect(code).toBe(1);
     expect(out).toContain("routes[0].on: a route has path (webhooks) or on (alerts), not both");
@@ -211,5 +214,7 @@ describe("e2e: alerts", () => {
     expect(out).toContain("routes[2].path: is required");
     expect(out).toMatch(/routes\[3\]\.on\[0\]/);
     expect(out).toContain("routes[4].targets[0].preset: the telegram preset needs chat_id");
+    // An alert has no path a home route could take it by: a relay target there could never deliver.
+    expect(out).toMatch(/routes\[5\]\.targets\[0\]\.type: home is a relay target: an on route's alerts are never pulled/);
   });
 });

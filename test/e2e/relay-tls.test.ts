@@ -125,6 +125,80 @@ routes:
   );
 
   it(
+    "a reload reads the relay's ca_file again: a home that trusted the wrong certificate pulls once the file names the right one",
+    async () => {
+      const dir = tempDir("switchyard-relay-ca-");
+      const edgeCert = makeCert(dir, "edge");
+      const other = makeCert(dir, "other");
+      const trust = join(dir, "trust.pem");
+      copyFileSync(other.cert, trust);
+      const env = { RELAY_TOKEN: randomBytes(16).toString("hex") };
+      const edge = track(
+        await startDaemon(
+          writeConfig(
+            dir,
+            `server:
+  listen: 127.0.0.1:0
+  tls: { cert_file: ${edgeCert.cert}, key_file: ${edgeCert.key} }
+store: { path: ${join(dir, "edge.db")} }
+routes:
+  - name: hooks
+    path: /hooks/in
+    verify: { type: none }
+    targets: [{ name: home, type: relay, path: /relay/home, token: "\${RELAY_TOKEN}" }]
+`,
+            "edge.yaml",
+          ),
+          env,
+        ),
+      );
+      const https = `https://127.0.0.1:${new URL(edge.url).port}`;
+      const home = track(
+        await startDaemon(
+          writeConfig(
+            dir,
+            `server: { listen: 127.0.0.1:0 }
+store: { path: ${join(dir, "home.db")} }
+relays: [{ name: edge, url: "${https}/relay/home", token: "\${RELAY_TOKEN}", ca_file: ${trust}, wait: 2s }]
+routes:
+  - name: hooks
+    path: /hooks/in
+    verify: { type: none }
+    targets: [{ name: t, type: http, url: "http://127.0.0.1:9/" }]
+`,
+            "home.yaml",
+          ),
+          env,
+        ),
+      );
+      await waitFor(() => home.logs.some((l) => l.msg === "relay pull failed; reconnecting"), "the home to refuse the edge's certificate");
+      // The edge's certificate goes into the same file; the config does not change.
+      copyFileSync(edgeCert.cert, trust);
+      home.proc.kill("SIGHUP");
+      await waitFor(() => home.logs.some((l) => l.msg === "config reloaded" && l.trigger === "SIGHUP"), "the reload");
+      const trusting = new Agent({ connect: { ca: readFileSync(edgeCert.cert, "utf8") } });
+      const res = await undiciFetch(`${https}/hooks/in`, {
+        method: "POST",
+        body: '{"n":1}',
+        headers: { "content-type": "application/json" },
+        dispatcher: trusting,
+      });
+      expect(res.status).toBe(202);
+      await waitFor(
+        async () =>
+          metric(await (await fetch(`${home.url}/metrics`)).text(), "switchyard_events_received_total", {
+            route: "hooks",
+            outcome: "accepted",
+          }) === 1,
+        "the event at home once the CA file was read again",
+        30_000,
+      );
+      await trusting.close();
+    },
+    SLOW,
+  );
+
+  it(
     "check warns when a relay target is served over plain HTTP on an address others can reach, and not with server.tls",
     async () => {
       const dir = tempDir("switchyard-relay-check-");

@@ -56,8 +56,19 @@ routes:
       const daemon = track(await startDaemon(config));
       const argvOf = async (id: unknown) => {
         const file = join(dir, `argv-${String(id)}.json`);
-        await waitFor(() => existsSync(file), "the retried run", 30_000);
-        return JSON.parse(readFileSync(file, "utf8")) as string[];
+        // The script may have created the file and not yet written it: wait for whole JSON.
+        return waitFor(
+          () => {
+            if (!existsSync(file)) return undefined;
+            try {
+              return JSON.parse(readFileSync(file, "utf8")) as string[];
+            } catch {
+              return undefined;
+            }
+          },
+          "the retried run",
+          30_000,
+        );
       };
 
       // Sent as JSON by its Content-Type, read as a form: the filter and the retried run agree.

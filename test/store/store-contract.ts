@@ -127,6 +127,26 @@ export function storeContract(name: string, open: () => Promise<StoreHarness>): 
       expect(await stateOf(e.id, "notify")).toMatchObject({ id: d.id, state: "delivered", attempts: 1 });
     });
 
+    it("leasedBacklog names the targets of the given ones with leased pending work and its earliest due time", async () => {
+      const e = makeEvent("github");
+      await enqueue(e, ["notify"]);
+      const keys = [
+        { route: "github", target: "notify" },
+        { route: "github", target: "other" },
+      ];
+      expect(await store.leasedBacklog(keys)).toEqual([]);
+      const now = Date.now();
+      const [d] = await store.claim(claimOpts("github", "notify", now));
+      expect(await store.backlog()).toEqual([]);
+      const leased = await store.leasedBacklog(keys);
+      expect(leased).toHaveLength(1);
+      expect(leased[0]).toMatchObject({ route: "github", target: "notify" });
+      expect(leased[0]?.nextDueAt).toBeLessThanOrEqual(now);
+      expect(await store.leasedBacklog([{ route: "github", target: "other" }])).toEqual([]);
+      await store.settle(d!.id, "w1", { kind: "delivered" }, now);
+      expect(await store.leasedBacklog(keys)).toEqual([]);
+    });
+
     it("lists every route and target with claimable work once, with its earliest due time, leaving out leased work", async () => {
       // Three groups, in an order that is not the sorted one, with several deliveries each.
       for (const route of ["zeta", "alpha", "mid"]) for (let i = 0; i < 3; i++) await enqueue(makeEvent(route), ["b", "a"]);

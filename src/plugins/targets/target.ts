@@ -59,6 +59,8 @@ export interface PulledTarget {
   tokens: readonly Buffer[];
   /** Most events handed out per pull. */
   batch: number;
+  /** `relay.lagging` is raised once the oldest unacknowledged event is this old; undefined: never. */
+  lagAlertMs?: number;
 }
 
 export interface Target {

@@ -56,6 +56,24 @@ return out
 `,
 };
 
+/** Per queue named in ARGV[3…]: the earliest sy_due of its leased jobs (BullMQ's active list: as many as are in flight). */
+export const LEASED_BACKLOG: LuaScript = {
+  name: "switchyardLeasedBacklog",
+  body: `
+local out = {}
+for i = 3, #ARGV do
+  local qb = qbase(ARGV[i])
+  local best = false
+  for _, id in ipairs(rcall("LRANGE", qb .. "active", 0, -1)) do
+    local due = tonumber(rcall("HGET", qb .. id, "sy_due"))
+    if due and (not best or due < best) then best = due end
+  end
+  if best then out[#out + 1] = {ARGV[i], best} end
+end
+return out
+`,
+};
+
 /** {pending, retrying, dead} over every queue: BullMQ's own list lengths, split by our retrying set. */
 export const DEPTH: LuaScript = {
   name: "switchyardDepth",

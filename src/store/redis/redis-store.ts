@@ -43,6 +43,7 @@ import {
   EVENT,
   EVENT_PAGE,
   EVENTS,
+  LEASED_BACKLOG,
   PRUNE,
   REDELIVER,
   REPLAY,
@@ -137,6 +138,17 @@ export class RedisStore implements Store {
       return { ...routeTarget(names, "backlog"), nextDueAt: num(due, "backlog") };
     });
     return rows.sort((a, b) => a.route.localeCompare(b.route) || a.target.localeCompare(b.target));
+  }
+
+  async leasedBacklog(keys: readonly TargetKey[]): Promise<TargetBacklog[]> {
+    if (keys.length === 0) return [];
+    const byQueue = new Map(keys.map((k) => [queueName(k.route, k.target), k]));
+    const rows = list(await this.run(LEASED_BACKLOG, [...byQueue.keys()], "leasedBacklog"), "leasedBacklog");
+    return rows.flatMap((row) => {
+      const [queue, due] = list(row, "leasedBacklog");
+      const key = byQueue.get(String(queue));
+      return key ? [{ route: key.route, target: key.target, nextDueAt: num(due, "leasedBacklog") }] : [];
+    });
   }
 
   async claim(opts: ClaimOptions): Promise<ClaimedDelivery[]> {

@@ -148,6 +148,11 @@ export function prepareStatements(db: Db) {
        WHERE ${claimable()} AND route = @route AND target > @target
        ORDER BY route, target, due_at LIMIT 1`,
     ),
+    // Leased rows only, through their own partial index: as many as are in flight, never the history.
+    leasedDue: db.prepare<{ route: string; target: string }, { nextDueAt: number | null }>(
+      `SELECT min(due_at) AS nextDueAt FROM deliveries INDEXED BY deliveries_lease_until
+       WHERE lease_until IS NOT NULL AND route = @route AND target = @target AND state IN ('pending', 'retrying')`,
+    ),
     firstOfNextRoute: db.prepare<{ route: string }, BacklogRow>(
       `SELECT route, target, due_at AS nextDueAt FROM deliveries INDEXED BY deliveries_claimable
        WHERE ${claimable()} AND route > @route

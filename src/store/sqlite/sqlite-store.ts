@@ -221,6 +221,15 @@ export class SqliteStore implements Store {
   // IMMEDIATE: take the write lock before reading, so a claim in another process cannot pick
   // the same rows between our read and our lease (and WAL cannot fail the upgrade with BUSY).
   // Claims and settlements made in one turn share a transaction; neither waits for the disk.
+  async leasedBacklog(keys: readonly TargetKey[]): Promise<TargetBacklog[]> {
+    return this.guard("leasedBacklog", (c) =>
+      keys.flatMap(({ route, target }) => {
+        const due = c.stmt.leasedDue.get({ route, target })?.nextDueAt;
+        return due === null || due === undefined ? [] : [{ route, target, nextDueAt: due }];
+      }),
+    );
+  }
+
   async claim(opts: ClaimOptions): Promise<ClaimedDelivery[]> {
     this.refuseWork("claim");
     return (await this.work.submit({ kind: "claim", opts })) ?? [];

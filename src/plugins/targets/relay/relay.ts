@@ -1,10 +1,13 @@
 import { Type } from "@sinclair/typebox";
 import { SecretField } from "../../../config/marks.js";
+import { DURATION_PATTERN, parseDuration } from "../../../config/units.js";
 import { defineTarget, type OptionProblem, OptionProblems } from "../target.js";
 
 /** Events handed out per pull at most: a puller asking for more gets this many. */
 export const RELAY_BATCH_DEFAULT = 100;
 export const RELAY_BATCH_MAX = 1000;
+/** Long enough that a home rebooting or a puller reconnecting does not alert; short enough to notice the same hour. */
+export const RELAY_LAG_ALERT_DEFAULT = "10m";
 const PATH_PATTERN = "^/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*$";
 
 /**
@@ -46,6 +49,13 @@ export const relay = defineTarget({
         description: "events handed out per pull at most; a puller asking for more gets this many",
       }),
     ),
+    lag_alert: Type.Optional(
+      Type.Union([Type.String({ pattern: DURATION_PATTERN }), Type.Literal(false)], {
+        default: RELAY_LAG_ALERT_DEFAULT,
+        description:
+          "raise the `relay.lagging` alert when the oldest event not yet acknowledged by a puller is this old (`switchyard_relay_lag_seconds`); `false`: never",
+      }),
+    ),
   },
   create(o) {
     const problems: OptionProblem[] = [];
@@ -61,6 +71,7 @@ export const relay = defineTarget({
       path: o.path.length > 1 && o.path.endsWith("/") ? o.path.slice(0, -1) : o.path,
       tokens,
       batch: o.batch ?? RELAY_BATCH_DEFAULT,
+      ...(o.lag_alert === false ? {} : { lagAlertMs: parseDuration(o.lag_alert ?? RELAY_LAG_ALERT_DEFAULT) }),
     };
     return {
       pulled,
