@@ -155,6 +155,7 @@ function* compileSteps(loaded: LoadedConfig, opts: CompileOptions): Generator<vo
   const routes = yield* compileRoutes(loaded, { issue, expr, dir, env, log: opts.log, unsound, redact, commands });
   warn(loaded, server.listen, issue);
   const relays = compileRelays(config.relays, dir, issue);
+  if (relays.length > 0) warnClientWithRelays(loaded, issue);
   const relayEndpoints = relayPaths(routes.routes, routes.byPath, issue, server.listen, server.tls !== undefined);
 
   const errors = issues.filter((i) => i.severity === "error");
@@ -262,6 +263,31 @@ function warn(loaded: LoadedConfig, listen: ListenAddress, issue: Issue): void {
       "warning",
     );
   }
+}
+
+/** `client` as a JSONata path of its own (`$inRange(client, …)`, `client = "…"`), not `body.client`. */
+const READS_CLIENT = /(?<![\w$.`"'])client(?![\w`"'])/;
+
+/**
+ * A pulled event reaches this instance from the edge, not from the provider: it has no client
+ * address here, so a filter on `client` ignores every relayed event (and the edge counts it
+ * delivered). Such a filter belongs on the edge's route.
+ */
+function warnClientWithRelays(loaded: LoadedConfig, issue: Issue): void {
+  loaded.config.routes.forEach((r, i) => {
+    const fields: [string[], unknown][] = [
+      [["filter"], r?.filter],
+      [["dedupe", "id"], typeof r?.dedupe === "object" ? r.dedupe.id : undefined],
+    ];
+    for (const [at, source] of fields) {
+      if (typeof source !== "string" || !READS_CLIENT.test(source)) continue;
+      issue(
+        ["routes", i, ...at],
+        "reads client, which an event pulled from a relay does not have here (the edge saw the provider's address, this instance sees none): every relayed event would be ignored; filter on client in the edge's route instead",
+        "warning",
+      );
+    }
+  });
 }
 
 /** Places of secret values (verify secrets, the admin token, …) written literally rather than as ${VAR}. */
