@@ -116,6 +116,8 @@ async function pull(ctx: Koa.Context, endpoint: RelayEndpoint, deps: RelayEndpoi
   const gone = new AbortController();
   ctx.res.once("close", () => gone.abort());
   for (;;) {
+    // A puller that hung up gets nothing leased to it: those events would wait a whole lease.
+    if (gone.signal.aborted) return;
     const events = await leaseBatch(endpoint, owner, limit, deps);
     if (events.length > 0 || Date.now() >= deadline || gone.signal.aborted || deps.draining()) {
       if (events.length > 0) deps.metrics.handedOut.inc({ route: route.name, target: target.name }, events.length);
