@@ -6,7 +6,9 @@ import { deliverToBroker } from "./broker-delivery.js";
 import {
   type BrokerMessage,
   brokerMessage,
+  brokerUrl,
   compileName,
+  forwardOf,
   forwardProperty,
   NameError,
   nameExpressionField,
@@ -86,20 +88,9 @@ export const amqp = defineTarget({
   },
   create(o, ctx) {
     const problems: OptionProblem[] = [];
-    try {
-      const u = new URL(o.url);
-      if (u.protocol !== "amqp:" && u.protocol !== "amqps:")
-        problems.push({ field: "url", message: `must start with amqp:// or amqps://, not ${u.protocol}//` });
-    } catch {
-      problems.push({ field: "url", message: `is not a valid URL: "${shownUrl(o.url)}"` });
-    }
+    brokerUrl(o.url, ["amqp:", "amqps:"], problems);
     const keyOf = compileName("routing_key", o.routing_key, o.routing_key_expression, ctx, routingKeyProblem, problems);
-    const forward = o.forward ?? "body";
-    if (forward === "raw" && o.transform !== undefined)
-      problems.push({
-        field: "transform",
-        message: "cannot be used with forward: raw, which sends the body as received: remove one of them",
-      });
+    const forward = forwardOf(o, problems);
     const tls = readTls(o, ctx.configDir, problems);
     if (problems.length > 0) throw new OptionProblems(problems);
     const exchange = o.exchange ?? "";

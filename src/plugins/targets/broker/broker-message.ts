@@ -114,3 +114,37 @@ export function shownUrl(url: string): string {
     return "(an invalid URL)";
   }
 }
+
+/**
+ * The broker URL, when it parses and has one of `protocols` (`["mqtt:", "mqtts:"]`); otherwise
+ * undefined, with the problem added (the URL shown without its credentials).
+ */
+export function brokerUrl(url: string, protocols: readonly string[], problems: OptionProblem[]): URL | undefined {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    problems.push({ field: "url", message: `is not a valid URL: "${shownUrl(url)}"` });
+    return undefined;
+  }
+  if (!protocols.includes(u.protocol)) {
+    const names = protocols.map((p) => `${p}//`);
+    const list = names.length > 1 ? `${names.slice(0, -1).join(", ")} or ${names.at(-1)}` : names[0];
+    problems.push({ field: "url", message: `must start with ${list}, not ${u.protocol}//` });
+  }
+  return u;
+}
+
+/** `forward`, with the problem of a `transform` beside `forward: raw` added. */
+export function forwardOf(
+  o: { forward?: (typeof FORWARDS)[number]; transform?: string },
+  problems: OptionProblem[],
+): (typeof FORWARDS)[number] {
+  const forward = o.forward ?? "body";
+  if (forward === "raw" && o.transform !== undefined)
+    problems.push({
+      field: "transform",
+      message: "cannot be used with forward: raw, which sends the body as received: remove one of them",
+    });
+  return forward;
+}

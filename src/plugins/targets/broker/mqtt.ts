@@ -5,7 +5,9 @@ import { defineTarget, type OptionProblem, OptionProblems } from "../target.js";
 import { deliverToBroker } from "./broker-delivery.js";
 import {
   brokerMessage,
+  brokerUrl,
   compileName,
+  forwardOf,
   forwardProperty,
   NameError,
   nameExpressionField,
@@ -103,21 +105,9 @@ export const mqtt = defineTarget({
   },
   create(o, ctx) {
     const problems: OptionProblem[] = [];
-    let url: URL | undefined;
-    try {
-      url = new URL(o.url);
-      if (!PROTOCOLS.includes(url.protocol))
-        problems.push({ field: "url", message: `must start with mqtt://, mqtts://, ws:// or wss://, not ${url.protocol}//` });
-    } catch {
-      problems.push({ field: "url", message: `is not a valid URL: "${shownUrl(o.url)}"` });
-    }
+    const url = brokerUrl(o.url, PROTOCOLS, problems);
     const topicOf = compileName("topic", o.topic, o.topic_expression, ctx, topicProblem, problems);
-    const forward = o.forward ?? "body";
-    if (forward === "raw" && o.transform !== undefined)
-      problems.push({
-        field: "transform",
-        message: "cannot be used with forward: raw, which sends the body as received: remove one of them",
-      });
+    const forward = forwardOf(o, problems);
     const tls = readTls(o, ctx.configDir, problems);
     if (problems.length > 0 || !url) throw new OptionProblems(problems);
     const qos = o.qos ?? 1;

@@ -8,7 +8,9 @@ import { deliverToBroker } from "./broker-delivery.js";
 import {
   type BrokerMessage,
   brokerMessage,
+  brokerUrl,
   compileName,
+  forwardOf,
   forwardProperty,
   NameError,
   nameExpressionField,
@@ -91,10 +93,8 @@ export const nats = defineTarget({
     const problems: OptionProblem[] = [];
     let servers = o.url;
     let { token, user, password } = o;
-    try {
-      const u = new URL(o.url);
-      if (!["nats:", "tls:"].includes(u.protocol))
-        problems.push({ field: "url", message: `must start with nats:// or tls://, not ${u.protocol}//` });
+    const u = brokerUrl(o.url, ["nats:", "tls:"], problems);
+    if (u) {
       servers = `${u.hostname}:${u.port || "4222"}`;
       // Credentials in the URL are user/password, or a token alone, as nats-server's own URLs write them.
       if (u.username && user === undefined && token === undefined) {
@@ -103,8 +103,6 @@ export const nats = defineTarget({
           password = decodeURIComponent(u.password);
         } else token = decodeURIComponent(u.username);
       }
-    } catch {
-      problems.push({ field: "url", message: `is not a valid URL: "${shownUrl(o.url)}"` });
     }
     const auths = [token, user ?? password, o.creds_file].filter((a) => a !== undefined).length;
     if (auths > 1) problems.push({ field: "token", message: "use one of token, user/password and creds_file" });
@@ -124,12 +122,7 @@ export const nats = defineTarget({
     }
     const tls = readTls(o, ctx.configDir, problems);
     const subjectOf = compileName("subject", o.subject, o.subject_expression, ctx, subjectProblem, problems);
-    const forward = o.forward ?? "body";
-    if (forward === "raw" && o.transform !== undefined)
-      problems.push({
-        field: "transform",
-        message: "cannot be used with forward: raw, which sends the body as received: remove one of them",
-      });
+    const forward = forwardOf(o, problems);
     if (problems.length > 0) throw new OptionProblems(problems);
     const mode = o.jetstream ?? "auto";
     const what = shownUrl(o.url);
