@@ -1,6 +1,7 @@
 import { Agent, request } from "undici";
 import { parseDuration } from "../config/units.js";
 import { UserError } from "../errors.js";
+import { FRAMING_HEADERS } from "../pipeline/message-headers.js";
 import { RELAY_BATCH_DEFAULT } from "../plugins/targets/relay/relay.js";
 import type { Handled } from "../relay/relay-puller.js";
 import { RelayPuller } from "../relay/relay-puller.js";
@@ -24,17 +25,7 @@ export interface RelayPullOptions {
 }
 
 /** Headers that describe one connection or one message framing, not the webhook. */
-const HOP_HEADERS = new Set([
-  "host",
-  "connection",
-  "keep-alive",
-  "transfer-encoding",
-  "te",
-  "trailer",
-  "upgrade",
-  "content-length",
-  "expect",
-]);
+const HOP_HEADERS = new Set(FRAMING_HEADERS);
 /** How long the local server may take to answer one request. */
 const FORWARD_TIMEOUT_MS = 30_000;
 

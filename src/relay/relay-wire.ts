@@ -1,4 +1,4 @@
-import type { ReceivedEvent } from "../pipeline/event.js";
+import type { ReceivedEvent, WebhookEvent } from "../pipeline/event.js";
 
 /**
  * The relay's wire format (documented in the README's "Relay protocol" so another client can
@@ -6,19 +6,10 @@ import type { ReceivedEvent } from "../pipeline/event.js";
  * The body travels as base64 of the bytes as received: signatures are over those bytes, and a
  * JSON re-serialization (what smee does) would break them.
  */
-export interface WireEvent {
+export interface WireEvent extends Omit<WebhookEvent, "body"> {
   /** What to acknowledge: the edge's delivery id. */
   ack: string;
-  /** The edge's event id: the home deduplicates by it. */
-  id: string;
-  route: string;
-  /** ISO 8601 time the edge received it. */
-  receivedAt: string;
-  method: string;
-  path: string;
-  query: Record<string, string>;
-  headers: Record<string, string>;
-  /** Base64 of the body bytes as received. */
+  /** Base64 of the body bytes as received (`id` is the edge's event id: the home deduplicates by it). */
   body: string;
 }
 

@@ -19,6 +19,7 @@ const METHODS = ["POST", "PUT", "PATCH", "DELETE", "GET"] as const;
 const DEFAULT_METHOD = "POST";
 const MAX_REDIRECTS = 5;
 
+import { FRAMING_HEADERS } from "../../../pipeline/message-headers.js";
 /** Enough of an error page to say what went wrong; a 10 MB answer must not sit in memory. */
 import { RESPONSE_EXCERPT_BYTES } from "../../../store/store.js";
 
@@ -38,18 +39,7 @@ type Forward = (typeof FORWARDS)[number];
  * Headers a delivery sets for itself from its own body and connection: copying the request's
  * would describe another message (a wrong length, another host).
  */
-const OWN_HEADERS = new Set([
-  "content-length",
-  "content-type",
-  "host",
-  "connection",
-  "keep-alive",
-  "transfer-encoding",
-  "te",
-  "trailer",
-  "upgrade",
-  "expect",
-]);
+const OWN_HEADERS = new Set([...FRAMING_HEADERS, "content-type"]);
 
 /** `forward: raw`: the body bytes as received, under the Content-Type they came with. */
 function rawPayloadOf(input: DeliveryInput): Payload {
