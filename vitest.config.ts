@@ -7,5 +7,8 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: "forks",
+    // Most files wait on daemons, brokers and child processes rather than compute: two at a
+    // time on a 2-core machine (vitest's default there is one) keeps the run well within CI's budget.
+    maxWorkers: 2,
   },
 });
