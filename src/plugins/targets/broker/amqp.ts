@@ -1,5 +1,5 @@
 import { Type } from "@sinclair/typebox";
-import { type ChannelModel, type ConfirmChannel, connect } from "amqplib";
+import type { ChannelModel, ConfirmChannel } from "amqplib";
 import { DEFAULT_TEXT_MARK, SecretField } from "../../../config/marks.js";
 import { type DeliveryOutcome, defineTarget, type OptionProblem, OptionProblems } from "../target.js";
 import { deliverToBroker } from "./broker-delivery.js";
@@ -100,7 +100,9 @@ export const amqp = defineTarget({
       what,
       log: ctx.log,
       async connect(lost) {
-        const conn = await connect(o.url, {
+        // Loaded with the first connection: every CLI verb and a daemon without brokers skip it.
+        const amqp = await import("amqplib");
+        const conn = await amqp.connect(o.url, {
           timeout: ctx.timeoutMs,
           clientProperties: { connection_name: `switchyard ${ctx.route}/${ctx.name}` },
           ...(tls.ca ? { ca: [tls.ca] } : {}),

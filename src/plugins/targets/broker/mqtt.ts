@@ -1,5 +1,5 @@
 import { Type } from "@sinclair/typebox";
-import { connect, type IClientOptions, type MqttClient } from "mqtt";
+import type { IClientOptions, MqttClient } from "mqtt";
 import { SecretField } from "../../../config/marks.js";
 import { defineTarget, type OptionProblem, OptionProblems } from "../target.js";
 import { deliverToBroker } from "./broker-delivery.js";
@@ -130,9 +130,11 @@ export const mqtt = defineTarget({
     const keeper = new ConnectionKeeper<MqttClient>({
       what,
       log: ctx.log,
-      connect: (lost) =>
-        new Promise((resolve, reject) => {
-          const client = connect(o.url, options);
+      // MQTT.js is loaded with the first connection: every CLI verb and a daemon without brokers skip it.
+      connect: async (lost) => {
+        const mqtt = await import("mqtt");
+        return new Promise((resolve, reject) => {
+          const client = mqtt.connect(o.url, options);
           let up = false;
           client.once("connect", () => {
             up = true;
@@ -164,7 +166,8 @@ export const mqtt = defineTarget({
               lost(new Error(why));
             }
           });
-        }),
+        });
+      },
       disconnect: end,
     });
 

@@ -1,7 +1,11 @@
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { Type } from "@sinclair/typebox";
-import { type ConnectionOptions, connect, credsAuthenticator, headers, type MsgHdrs, type NatsConnection } from "nats";
+import type { ConnectionOptions, MsgHdrs, NatsConnection } from "nats";
+
+/** The NATS client, loaded with a target's first connection: every CLI verb and a daemon without brokers skip it. */
+type Nats = typeof import("nats");
+
 import { SecretField } from "../../../config/marks.js";
 import { type DeliveryOutcome, defineTarget, type OptionProblem, OptionProblems } from "../target.js";
 import { deliverToBroker } from "./broker-delivery.js";
@@ -34,8 +38,8 @@ function subjectProblem(subject: string): string | undefined {
   return undefined;
 }
 
-function natsHeaders(m: BrokerMessage): MsgHdrs {
-  const h = headers();
+function natsHeaders(nats: Nats, m: BrokerMessage): MsgHdrs {
+  const h = nats.headers();
   for (const [name, value] of Object.entries(m.headers)) h.set(name, value);
   if (m.contentType) h.set("Content-Type", m.contentType);
   return h;
@@ -127,7 +131,7 @@ export const nats = defineTarget({
     const mode = o.jetstream ?? "auto";
     const what = shownUrl(o.url);
     const useTls = o.url.startsWith("tls:") || tls.ca !== undefined || tls.cert !== undefined;
-    const options: ConnectionOptions = {
+    const options = (nats: Nats): ConnectionOptions => ({
       servers,
       name: `switchyard ${ctx.route}/${ctx.name}`,
       // The keeper reconnects (with backoff) and the worker retries: nats.js must not buffer
@@ -136,7 +140,7 @@ export const nats = defineTarget({
       timeout: ctx.timeoutMs,
       ...(token === undefined ? {} : { token }),
       ...(user === undefined ? {} : { user, pass: password ?? "" }),
-      ...(creds ? { authenticator: credsAuthenticator(creds) } : {}),
+      ...(creds ? { authenticator: nats.credsAuthenticator(creds) } : {}),
       ...(useTls
         ? {
             tls: {
@@ -145,12 +149,19 @@ export const nats = defineTarget({
             },
           }
         : {}),
+    });
+    // Set by the first connection; a message is only built for a connection that exists.
+    let nats: Nats | undefined;
+    const loaded = async (): Promise<Nats> => {
+      nats ??= await import("nats");
+      return nats;
     };
     const keeper = new ConnectionKeeper<NatsConnection>({
       what,
       log: ctx.log,
       async connect(lost) {
-        const nc = await connect(options);
+        const lib = await loaded();
+        const nc = await lib.connect(options(lib));
         void nc.closed().then((err) => lost(err instanceof Error ? err : undefined));
         return nc;
       },
@@ -181,7 +192,7 @@ export const nats = defineTarget({
     };
 
     const core = async (nc: NatsConnection, subject: string, m: BrokerMessage, why: string): Promise<DeliveryOutcome> => {
-      nc.publish(subject, m.payload, { headers: natsHeaders(m) });
+      nc.publish(subject, m.payload, { headers: natsHeaders(await loaded(), m) });
       // A PING answered after the message: the server has it (and passed it to the subscribers it had).
       await nc.flush();
       return { kind: "delivered", detail: `published to ${subject} with core NATS (${why})` };
@@ -229,9 +240,11 @@ export const nats = defineTarget({
               if (stream === undefined) return core(nc, subject, message, "no stream takes it");
             }
             try {
-              const ack = await nc
-                .jetstream()
-                .publish(subject, message.payload, { msgID: input.event.id, headers: natsHeaders(message), timeout: ctx.timeoutMs });
+              const ack = await nc.jetstream().publish(subject, message.payload, {
+                msgID: input.event.id,
+                headers: natsHeaders(await loaded(), message),
+                timeout: ctx.timeoutMs,
+              });
               return {
                 kind: "delivered",
                 detail: ack.duplicate

@@ -378,47 +378,55 @@ for (const [mode, helper] of modes)
         expect(existsSync(out)).toBe(false);
       });
 
-      it.skipIf(helper === undefined)("stops its commands when the daemon is gone (its channel closes), then exits", async () => {
-        const child = fork(helper ?? "", [], { stdio: ["ignore", "ignore", "ignore", "ipc"] });
-        const commandFile = join(dir, "orphan.pid");
-        const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
-        child.send({
-          t: "run",
-          id: 1,
-          argv: [join(dir, "report-and-sleep.sh"), join(dir, "orphan-parent.pid"), commandFile],
-          cwd: dir,
-          env: { PATH: process.env.PATH ?? "" },
-          stdin: "",
-          timeoutMs: 60_000,
-        });
-        expect(await eventually(() => existsSync(commandFile) && readFileSync(commandFile, "utf8").endsWith("\n"), 8_000)).toBe(true);
-        const commandPid = Number(readFileSync(commandFile, "utf8"));
-        child.disconnect();
-        // SIGTERM, or SIGKILL after the 5 s grace: a loaded machine may take its time.
-        expect(await eventually(() => !alive(commandPid), 8_000)).toBe(true);
-        expect(await exited).toBe(0);
-      });
+      it.skipIf(helper === undefined)(
+        "stops its commands when the daemon is gone (its channel closes), then exits",
+        async () => {
+          const child = fork(helper ?? "", [], { stdio: ["ignore", "ignore", "ignore", "ipc"] });
+          const commandFile = join(dir, "orphan.pid");
+          const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
+          child.send({
+            t: "run",
+            id: 1,
+            argv: [join(dir, "report-and-sleep.sh"), join(dir, "orphan-parent.pid"), commandFile],
+            cwd: dir,
+            env: { PATH: process.env.PATH ?? "" },
+            stdin: "",
+            timeoutMs: 60_000,
+          });
+          expect(await eventually(() => existsSync(commandFile) && readFileSync(commandFile, "utf8").endsWith("\n"), 20_000)).toBe(true);
+          const commandPid = Number(readFileSync(commandFile, "utf8"));
+          child.disconnect();
+          // SIGTERM, or SIGKILL after the 5 s grace: a loaded machine (two test files at once) may take its time.
+          expect(await eventually(() => !alive(commandPid), 20_000)).toBe(true);
+          expect(await exited).toBe(0);
+        },
+        60_000,
+      );
 
-      it.skipIf(helper === undefined)("kills the commands of a helper that dies, retries them, and starts a new helper", async () => {
-        const parentFile = join(dir, "helper.pid");
-        const commandFile = join(dir, "command.pid");
-        const { target } = make({ command: ["./report-and-sleep.sh", parentFile, commandFile] });
-        const outcome = target.deliver({ event: makeEvent({}) }, never);
-        expect(await eventually(() => existsSync(commandFile) && readFileSync(commandFile, "utf8").endsWith("\n"), 8_000)).toBe(true);
-        const helperPid = Number(readFileSync(parentFile, "utf8"));
-        const commandPid = Number(readFileSync(commandFile, "utf8"));
-        expect(helperPid).not.toBe(process.pid);
-        process.kill(helperPid, "SIGKILL");
-        const o = await outcome;
-        expect(o.kind).toBe("retry");
-        expect(o.kind === "retry" && o.error).toMatch(/exec helper process exited \(SIGKILL\)/);
-        // SIGTERM, or SIGKILL after the 5 s grace: a loaded machine may take its time.
-        expect(await eventually(() => !alive(commandPid), 8_000)).toBe(true);
-        const again = join(dir, "again.json");
-        expect(await make({ command: ["./record.cjs", again] }).target.deliver({ event: makeEvent({}) }, never)).toMatchObject({
-          kind: "delivered",
-          detail: "exit 0",
-        });
-      });
+      it.skipIf(helper === undefined)(
+        "kills the commands of a helper that dies, retries them, and starts a new helper",
+        async () => {
+          const parentFile = join(dir, "helper.pid");
+          const commandFile = join(dir, "command.pid");
+          const { target } = make({ command: ["./report-and-sleep.sh", parentFile, commandFile] });
+          const outcome = target.deliver({ event: makeEvent({}) }, never);
+          expect(await eventually(() => existsSync(commandFile) && readFileSync(commandFile, "utf8").endsWith("\n"), 20_000)).toBe(true);
+          const helperPid = Number(readFileSync(parentFile, "utf8"));
+          const commandPid = Number(readFileSync(commandFile, "utf8"));
+          expect(helperPid).not.toBe(process.pid);
+          process.kill(helperPid, "SIGKILL");
+          const o = await outcome;
+          expect(o.kind).toBe("retry");
+          expect(o.kind === "retry" && o.error).toMatch(/exec helper process exited \(SIGKILL\)/);
+          // SIGTERM, or SIGKILL after the 5 s grace: a loaded machine may take its time.
+          expect(await eventually(() => !alive(commandPid), 20_000)).toBe(true);
+          const again = join(dir, "again.json");
+          expect(await make({ command: ["./record.cjs", again] }).target.deliver({ event: makeEvent({}) }, never)).toMatchObject({
+            kind: "delivered",
+            detail: "exit 0",
+          });
+        },
+        60_000,
+      );
     });
   });
