@@ -1,10 +1,10 @@
 import { spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { join, resolve } from "node:path";
 import mqtt from "mqtt";
 import { Children, waitFor } from "./children.js";
 import { cpuSnapshot, NOISY_CORES, otherCores } from "./noise.js";
+import { freePort } from "./servers.js";
 
 /**
  * `npm run bench:mqtt [-- --events N --concurrency C]`: deliveries/s from Switchyard to a local
@@ -25,15 +25,6 @@ function option(name: string, fallback: number): number {
   const value = i >= 0 ? Number(process.argv[i + 1]) : fallback;
   if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} wants a positive integer`);
   return value;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
-  const address = server.address();
-  await new Promise<void>((r) => server.close(() => r()));
-  if (address === null || typeof address === "string") throw new Error("no port");
-  return address.port;
 }
 
 function program(name: string): string {

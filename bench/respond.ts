@@ -4,8 +4,9 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Children } from "./children.js";
 import { cpuSnapshot, NOISY_CORES, otherCores, waitForQuiet } from "./noise.js";
-import { CLI } from "./paths.js";
+import { startSwitchyard } from "./servers.js";
 
 /**
  * `npm run build && node dist/bench/respond.js [--runs N] [--target-ms N] [--quiet-wait S] [--paths http,exec,plain]`:
@@ -44,23 +45,6 @@ async function startTarget(delayMs: number): Promise<{ url: string; close: () =>
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => server.close() };
-}
-
-async function startDaemon(configFile: string): Promise<{ url: string; pid: number; stop: () => void }> {
-  // warn: a log line per request would be part of what is measured, and no one runs debug in production.
-  const proc = spawn(process.execPath, [CLI, "serve", "-c", configFile], {
-    stdio: ["ignore", "pipe", "inherit"],
-    env: { ...process.env, SWITCHYARD_LOG_LEVEL: "info" },
-  });
-  return new Promise((resolve, reject) => {
-    let buffered = "";
-    proc.once("exit", (code) => reject(new Error(`the daemon exited with ${code}`)));
-    proc.stdout.setEncoding("utf8").on("data", (chunk: string) => {
-      buffered += chunk;
-      const m = /"msg":"switchyard started"/.test(buffered) ? /"listen":\{[^}]*"port":(\d+)/.exec(buffered) : null;
-      if (m) resolve({ url: `http://127.0.0.1:${m[1]}`, pid: proc.pid ?? 0, stop: () => proc.kill("SIGTERM") });
-    });
-  });
 }
 
 async function timedPost(url: string, want: (status: number, body: string) => boolean): Promise<number> {
@@ -156,7 +140,9 @@ routes:
     targets: [{ name: app, type: http, url: "${target.url}/plain" }]
 `,
   );
-  const daemon = await startDaemon(config);
+  const children = new Children();
+  process.once("exit", () => children.killAllNow());
+  const daemon = await startSwitchyard(children, config);
   const pids = () => [daemon.pid];
   try {
     const pairs: (Pair & { key: string })[] = [
@@ -164,20 +150,20 @@ routes:
         key: "http",
         name: "http target (TwiML)",
         straight: () => timedPost(`${target.url}/twiml`, (s, b) => s === 200 && b === TWIML),
-        through: () => timedPost(`${daemon.url}/hooks/twiml`, (s, b) => s === 200 && b === TWIML),
+        through: () => timedPost(`${daemon.base}/hooks/twiml`, (s, b) => s === 200 && b === TWIML),
       },
       {
         key: "exec",
         name: "exec target (/bin/cat)",
         straight: () => timedSpawn(["/bin/cat"]),
-        through: () => timedPost(`${daemon.url}/hooks/script`, (s, b) => s === 200 && b.startsWith("{")),
+        through: () => timedPost(`${daemon.base}/hooks/script`, (s, b) => s === 200 && b.startsWith("{")),
       },
       // For scale: the same store-then-202 without respond, against the target straight.
       {
         key: "plain",
         name: "no respond (202 once stored)",
         straight: () => timedPost(`${target.url}/plain`, (s) => s === 200),
-        through: () => timedPost(`${daemon.url}/hooks/plain`, (s) => s === 202),
+        through: () => timedPost(`${daemon.base}/hooks/plain`, (s) => s === 202),
       },
     ];
     const figures: Figure[] = [];
@@ -202,7 +188,7 @@ routes:
     if (answered.length > 0)
       console.log(`target: respond adds at most ${TARGET_MS} ms p50: ${worst <= TARGET_MS ? "met" : "missed"} (${ms(worst)} ms)`);
   } finally {
-    daemon.stop();
+    await daemon.stop();
     target.close();
   }
 }

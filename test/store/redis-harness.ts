@@ -29,7 +29,8 @@ export interface RedisServer {
   destroy(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
+/** A free loopback port, for a server that must be told which one to take. */
+export async function freePort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
   const address = server.address();

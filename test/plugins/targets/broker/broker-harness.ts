@@ -1,8 +1,9 @@
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { connect, createServer } from "node:net";
+import { connect } from "node:net";
 import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
+import { freePort } from "../../../store/redis-harness.js";
 
 /**
  * Real brokers from Debian's packages (mosquitto, nats-server, rabbitmq-server) for the broker
@@ -33,15 +34,6 @@ export function requireProgram(name: string, what: string): string | undefined {
       `\n*** ${name} is not installed: the ${what} tests are SKIPPED. Install it (Debian: apt-get install ${name}) to run them. ***\n`,
     );
   return found;
-}
-
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
-  const address = server.address();
-  await new Promise<void>((r) => server.close(() => r()));
-  if (address === null || typeof address === "string") throw new Error("no port");
-  return address.port;
 }
 
 function accepts(port: number): Promise<boolean> {
