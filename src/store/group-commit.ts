@@ -15,6 +15,14 @@ export interface GroupCommitOptions<I> {
   sizeOf?: (item: I) => number;
   /** What callers are rejected with when a whole batch fails (a store maps driver errors to its own). */
   batchError?: (error: unknown) => unknown;
+  /**
+   * A promise to wait for before the next batch is written, or undefined to write it now. The
+   * SQLite store passes the fsync in flight: a commit made during it would wait for the next
+   * fsync anyway, so what arrives meanwhile is written as one batch once it ends, instead of
+   * several small ones (each commit rewrites the index pages it touched). A full batch
+   * (maxBatch) and an explicit flush() do not wait.
+   */
+  wait?: () => Promise<unknown> | undefined;
 }
 
 /**
@@ -32,6 +40,8 @@ export class GroupCommit<I, O> {
   private waiting: Waiting<I, O>[] = [];
   private scheduled: NodeJS.Immediate | undefined;
   private inflight: Promise<void> | undefined;
+  /** Set while the batch waits for options.wait's promise. */
+  private waited: Promise<void> | undefined;
 
   constructor(
     private readonly writeBatch: (items: readonly I[]) => ItemResult<O>[] | Promise<ItemResult<O>[]>,
@@ -48,8 +58,24 @@ export class GroupCommit<I, O> {
       if (this.waiting.length >= this.options.maxBatch && !this.inflight) this.flush();
       // setImmediate runs after the I/O callbacks of this turn, so requests parsed in the
       // same turn share the commit without adding a timer's latency.
-      else this.scheduled ??= setImmediate(() => this.flush());
+      else this.scheduled ??= setImmediate(() => this.flushWhenReady());
     });
+  }
+
+  /** The turn's flush: now, or once what options.wait returns has settled. */
+  private flushWhenReady(): void {
+    this.scheduled = undefined;
+    if (this.waited) return;
+    const pending = this.options.wait?.();
+    if (!pending) {
+      this.flush();
+      return;
+    }
+    const resume = () => {
+      this.waited = undefined;
+      this.flush();
+    };
+    this.waited = pending.then(resume, resume);
   }
 
   /** Writes everything waiting now: synchronously for a synchronous writer; else starts the next batch. */

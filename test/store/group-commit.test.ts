@@ -20,6 +20,45 @@ describe("group commit", () => {
     expect(batches).toEqual([[1, 2, 3], [4]]);
   });
 
+  it("waits for the disk's fsync in flight, then writes what arrived meanwhile as one batch; a full batch and flush() do not wait", async () => {
+    const batches: number[][] = [];
+    let fsyncDone: (() => void) | undefined;
+    let fsync: Promise<void> | undefined;
+    const gc = new GroupCommit<number, number>(
+      (items) => {
+        batches.push([...items]);
+        return items.map((i) => ok(i));
+      },
+      { maxBatch: 4, wait: () => fsync },
+    );
+    const turn = () => new Promise((r) => setImmediate(r));
+    fsync = new Promise<void>((r) => (fsyncDone = r));
+    const answers = [gc.submit(1)];
+    await turn();
+    answers.push(gc.submit(2));
+    await turn();
+    // Two turns, nothing written: the fsync is still running.
+    expect(batches).toEqual([]);
+    fsync = undefined;
+    fsyncDone?.();
+    await turn();
+    expect(batches).toEqual([[1, 2]]);
+    // A full batch is written at once, fsync or not.
+    fsync = new Promise<void>(() => {});
+    answers.push(...[3, 4, 5, 6].map((i) => gc.submit(i)));
+    expect(batches).toEqual([
+      [1, 2],
+      [3, 4, 5, 6],
+    ]);
+    // An explicit flush (the store closing, or putting its file aside) does not wait either.
+    answers.push(gc.submit(7));
+    await turn();
+    expect(batches).toHaveLength(2);
+    gc.flush();
+    expect(batches).toEqual([[1, 2], [3, 4, 5, 6], [7]]);
+    expect(await Promise.all(answers)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+  });
+
   it("keeps one batch of an asynchronous writer in flight; what arrives meanwhile forms the next", async () => {
     const batches: string[][] = [];
     let finish: (() => void) | undefined;

@@ -118,7 +118,10 @@ interface Committed {
 export class SqliteStore implements Store {
   private readonly keeper: SqliteKeeper;
   private readonly readonly: boolean;
-  private readonly batcher = new GroupCommit<Queued, Committed>((items) => this.writeBatch(items), { maxBatch: MAX_BATCH });
+  private readonly batcher = new GroupCommit<Queued, Committed>((items) => this.writeBatch(items), {
+    maxBatch: MAX_BATCH,
+    wait: () => this.keeper.conn?.walSync?.inFlight(),
+  });
   /** The worker's claims and settlements of one turn, written as one transaction (see workBatchFast). */
   private readonly work = new GroupCommit<WorkOp, ClaimedDelivery[] | undefined>((ops) => this.writeWork(ops), { maxBatch: MAX_BATCH });
   private commits = 0;

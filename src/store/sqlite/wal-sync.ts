@@ -16,6 +16,7 @@ export class WalSync {
   private committed = 0;
   private durable = 0;
   private syncing = false;
+  private current: Promise<void> | undefined;
   private waiters: { seq: number; resolve: () => void; reject: (err: unknown) => void }[] = [];
   /**
    * The first fsync error, for good. After a failed writeback Linux reports the error once and
@@ -56,6 +57,11 @@ export class WalSync {
     });
   }
 
+  /** Settles when the fsync in flight ends (however it ends); undefined when none is. */
+  inFlight(): Promise<void> | undefined {
+    return this.current;
+  }
+
   /** Waits for what is waiting, then closes the descriptor. */
   async close(): Promise<void> {
     await this.durableThrough(this.committed).catch(() => undefined);
@@ -66,8 +72,12 @@ export class WalSync {
     if (this.syncing || this.waiters.length === 0) return;
     this.syncing = true;
     const target = this.committed;
+    let ended = () => {};
+    this.current = new Promise<void>((resolve) => (ended = resolve));
     fsync(this.fd, (err) => {
       this.syncing = false;
+      this.current = undefined;
+      ended();
       if (err) {
         this.failed ??= err;
         const all = this.waiters;

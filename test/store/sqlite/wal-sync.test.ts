@@ -29,6 +29,21 @@ describe("WalSync", () => {
     await sync.close();
   });
 
+  it("tells whether an fsync is running, and settles that promise when it ends, failed or not", async () => {
+    const sync = new WalSync(file);
+    expect(sync.inFlight()).toBeUndefined();
+    const done = sync.durableThrough(sync.committedOne());
+    const running = sync.inFlight();
+    expect(running).toBeInstanceOf(Promise);
+    await running;
+    await done;
+    expect(sync.inFlight()).toBeUndefined();
+    closeSync((sync as unknown as { fd: number }).fd);
+    const failing = sync.durableThrough(sync.committedOne()).catch(() => "failed");
+    await expect(sync.inFlight()).resolves.toBeUndefined();
+    expect(await failing).toBe("failed");
+  });
+
   it("rejects the commits an fsync failed for, and every later one", async () => {
     const sync = new WalSync(file);
     // Break the descriptor under it, as a failing disk would fail the call.
