@@ -122,8 +122,15 @@ export class SqliteStore implements Store {
     maxBatch: MAX_BATCH,
     wait: () => this.keeper.conn?.walSync?.inFlight(),
   });
-  /** The worker's claims and settlements of one turn, written as one transaction (see workBatchFast). */
-  private readonly work = new GroupCommit<WorkOp, ClaimedDelivery[] | undefined>((ops) => this.writeWork(ops), { maxBatch: MAX_BATCH });
+  /**
+   * The worker's claims and settlements of one turn, written as one transaction (see
+   * workBatchFast). Under ingest they too wait for the fsync in flight, so that each fsync is
+   * followed by one commit of each kind rather than one per turn; an idle disk delays nothing.
+   */
+  private readonly work = new GroupCommit<WorkOp, ClaimedDelivery[] | undefined>((ops) => this.writeWork(ops), {
+    maxBatch: MAX_BATCH,
+    wait: () => this.keeper.conn?.walSync?.inFlight(),
+  });
   private commits = 0;
   private workCommits = 0;
   private closed = false;
