@@ -1,10 +1,15 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 
-/** What a bench route delivers to: the HTTP sink, or a command. */
+/**
+ * What a bench route delivers to: the HTTP sink, or a command; or a relay target, whose
+ * deliveries wait in the store for a puller that never comes: nothing is delivered while the
+ * bench runs, which measures the 202's path alone.
+ */
 export type BenchTarget =
   | { type: "http"; url: string; concurrency?: number; attempts?: number }
-  | { type: "exec"; command: string[]; concurrency: number };
+  | { type: "exec"; command: string[]; concurrency: number }
+  | { type: "relay" };
 
 export interface BenchRoute {
   name: string;
@@ -26,6 +31,7 @@ export const BENCH_FILTER = `headers."x-github-event" = "push" and $exists(body.
 const q = (s: string) => JSON.stringify(s);
 
 function targetYaml(t: BenchTarget): string {
+  if (t.type === "relay") return `{ name: sink, type: relay, path: /relay/sink, token: ${q("bench-relay-token-never-pulled")} }`;
   const concurrency = t.concurrency === undefined ? "" : `, concurrency: ${t.concurrency}`;
   const retry = t.type === "http" && t.attempts !== undefined ? `, retry: { attempts: ${t.attempts} }` : "";
   return t.type === "http"

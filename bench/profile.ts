@@ -13,9 +13,11 @@ import { profileStages, type StageShare } from "./stages.js";
  * baseline's, in measures that do not depend much on how busy the machine is: CPU time per
  * request (user + system of the server process, counted over a fixed number of requests, not a
  * fixed time), the share of each stage of the work in a V8 CPU profile of the same load, and
- * peak RSS. Three Switchyard cases: a filtered route delivering to an HTTP sink (the ingest
+ * peak RSS. Four Switchyard cases: a filtered route delivering to an HTTP sink (the ingest
  * scenario), the same with a target that refuses connections and one attempt (every event
- * dead-lettered), and the delivery drain (a burst, then until the sink has every event).
+ * dead-lettered), the same route whose deliveries wait (a relay target nobody pulls: the 202's
+ * path alone, without the worker's share), and the delivery drain (a burst, then until the sink
+ * has every event; also the rate once the burst is over, delivery alone).
  */
 
 const USAGE = `usage: npm run bench:profile -- [--requests N] [--warmup N] [--connections N]
@@ -23,7 +25,7 @@ const USAGE = `usage: npm run bench:profile -- [--requests N] [--warmup N] [--co
   --requests N     requests measured per case (default 4000)
   --warmup N       requests sent first, not counted (default 500)
   --connections N  concurrent keep-alive connections (default 32)
-  --case C         sink | refusing | drain (default all three); repeatable
+  --case C         sink | refusing | stored | drain (default all four); repeatable
   --node-arg A     a node flag for Switchyard's process, e.g. --node-arg=--max-semi-space-size=16
                    (V8's default young generation instead of the one serve sets); repeatable`;
 
@@ -35,10 +37,22 @@ interface CaseResult {
   accepted: number;
   cpuMsPerRequest: number;
   peakRssMiB: number;
-  /** Delivery drain only: delivered per CPU second, and per wall second. */
-  drain?: { delivered: number; cpuMsPerDelivery: number; wallRate: number };
+  /**
+   * Delivery drain only: delivered per CPU second, and per wall second from the first 202 to the
+   * last delivery; and per wall second once the burst was over (delivery alone, not sharing the
+   * thread with ingest).
+   */
+  drain?: { delivered: number; cpuMsPerDelivery: number; wallRate: number; afterBurstRate: number };
   stages?: { busyMs: number; stages: StageShare[] };
 }
+
+const CASES = [
+  ["switchyard, filtered route, HTTP sink", "sink"],
+  ["switchyard, refusing target, attempts 1", "refusing"],
+  ["switchyard, deliveries held (ingest)", "stored"],
+  ["switchyard, delivery drain (burst + drain)", "drain"],
+] as const;
+type CaseKind = (typeof CASES)[number][1];
 
 interface Load {
   payload: Payload;
@@ -73,14 +87,17 @@ async function switchyardCase(
   children: Children,
   dir: string,
   load: Load,
-  kind: "sink" | "refusing" | "drain",
+  kind: CaseKind,
   profileDir?: string,
 ): Promise<Omit<CaseResult, "name">> {
-  const sink = kind === "refusing" ? undefined : await startSink(children);
+  const sink = kind === "sink" || kind === "drain" ? await startSink(children) : undefined;
   try {
-    const target: BenchTarget = sink
-      ? { type: "http", url: `${sink.base}/deliver`, concurrency: 4 }
-      : { type: "http", url: `http://127.0.0.1:${await freePort()}/deliver`, concurrency: 4, attempts: 1 };
+    const target: BenchTarget =
+      kind === "stored"
+        ? { type: "relay" }
+        : sink
+          ? { type: "http", url: `${sink.base}/deliver`, concurrency: 4 }
+          : { type: "http", url: `http://127.0.0.1:${await freePort()}/deliver`, concurrency: 4, attempts: 1 };
     const config = switchyardConfig(children, dir, kind, target, load.payload.secret);
     const nodeArgs = [...load.nodeArgs, ...(profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : [])];
     const sy = await startSwitchyard(children, config, nodeArgs);
@@ -92,6 +109,8 @@ async function switchyardCase(
       } else {
         const before = sy.rss.cpuSeconds();
         const sent = await burst(url, load.payload, load.requests, load.connections);
+        const burstOver = Date.now();
+        const deliveredByThen = (await sinkStats(sink)).count;
         const stats = await waitFor(
           async () => {
             const s = await sinkStats(sink);
@@ -110,6 +129,7 @@ async function switchyardCase(
             delivered: stats.count,
             cpuMsPerDelivery: (cpu * 1000) / Math.max(1, stats.count),
             wallRate: stats.count / Math.max(0.001, (stats.lastAt - sent.firstAcceptAt) / 1000),
+            afterBurstRate: (stats.count - deliveredByThen) / Math.max(0.001, (stats.lastAt - burstOver) / 1000),
           },
         };
       }
@@ -136,7 +156,7 @@ function format(results: CaseResult[]): string {
     );
     if (r.drain)
       lines.push(
-        `${"".padEnd(38)} drain: ${r.drain.delivered} delivered, ${r.drain.cpuMsPerDelivery.toFixed(3)} CPU ms each (ingest included), ${r.drain.wallRate.toFixed(0)}/s`,
+        `${"".padEnd(38)} drain: ${r.drain.delivered} delivered, ${r.drain.cpuMsPerDelivery.toFixed(3)} CPU ms each (ingest included), ${r.drain.wallRate.toFixed(0)}/s from the first 202; ${r.drain.afterBurstRate.toFixed(0)}/s once the burst was over`,
       );
   }
   for (const r of results) {
@@ -194,13 +214,10 @@ async function main(): Promise<number> {
   } finally {
     await durable.stop();
   }
-  const cases = [
-    ["switchyard, filtered route, HTTP sink", "sink"],
-    ["switchyard, refusing target, attempts 1", "refusing"],
-    ["switchyard, delivery drain (burst + drain)", "drain"],
-  ] as const;
-  const asked = (values.case ?? ["sink", "refusing", "drain"]).flatMap((c) => c.split(","));
-  for (const c of asked) if (!cases.some(([, kind]) => kind === c)) throw new Error(`--case: unknown "${c}" (sink, refusing or drain)`);
+  const asked = (values.case ?? CASES.map(([, kind]) => kind)).flatMap((c) => c.split(","));
+  for (const c of asked)
+    if (!CASES.some(([, kind]) => kind === c)) throw new Error(`--case: unknown "${c}" (sink, refusing, stored or drain)`);
+  const cases = CASES;
   for (const [name, kind] of cases.filter(([, kind]) => asked.includes(kind))) {
     progress(name);
     const plain = await switchyardCase(children, dir, load, kind);
