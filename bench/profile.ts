@@ -42,7 +42,7 @@ interface CaseResult {
    * last delivery; and per wall second once the burst was over (delivery alone, not sharing the
    * thread with ingest).
    */
-  drain?: { delivered: number; cpuMsPerDelivery: number; wallRate: number; afterBurstRate: number };
+  drain?: { delivered: number; cpuMsPerDelivery: number; wallRate: number; afterBurstRate: number | undefined };
   stages?: { busyMs: number; stages: StageShare[] };
 }
 
@@ -129,7 +129,11 @@ async function switchyardCase(
             delivered: stats.count,
             cpuMsPerDelivery: (cpu * 1000) / Math.max(1, stats.count),
             wallRate: stats.count / Math.max(0.001, (stats.lastAt - sent.firstAcceptAt) / 1000),
-            afterBurstRate: (stats.count - deliveredByThen) / Math.max(0.001, (stats.lastAt - burstOver) / 1000),
+            // Undefined when the sink had every event by the time the burst ended.
+            afterBurstRate:
+              stats.count > deliveredByThen && stats.lastAt > burstOver
+                ? (stats.count - deliveredByThen) / ((stats.lastAt - burstOver) / 1000)
+                : undefined,
           },
         };
       }
@@ -156,7 +160,7 @@ function format(results: CaseResult[]): string {
     );
     if (r.drain)
       lines.push(
-        `${"".padEnd(38)} drain: ${r.drain.delivered} delivered, ${r.drain.cpuMsPerDelivery.toFixed(3)} CPU ms each (ingest included), ${r.drain.wallRate.toFixed(0)}/s from the first 202; ${r.drain.afterBurstRate.toFixed(0)}/s once the burst was over`,
+        `${"".padEnd(38)} drain: ${r.drain.delivered} delivered, ${r.drain.cpuMsPerDelivery.toFixed(3)} CPU ms each (ingest included), ${r.drain.wallRate.toFixed(0)}/s from the first 202; ${r.drain.afterBurstRate === undefined ? "n/a (all delivered during the burst)" : `${r.drain.afterBurstRate.toFixed(0)}/s`} once the burst was over`,
       );
   }
   for (const r of results) {

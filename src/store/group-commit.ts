@@ -19,16 +19,19 @@ export interface GroupCommitOptions<I> {
    * A promise to wait for before the next batch is written, or undefined to write it now. The
    * SQLite store passes the fsync in flight: a commit made during it would wait for the next
    * fsync anyway, so what arrives meanwhile is written as one batch once it ends, instead of
-   * several small ones (each commit rewrites the index pages it touched). A full batch
-   * (maxBatch) and an explicit flush() do not wait.
+   * several small ones (each commit rewrites the index pages it touched). A batch waits for one
+   * such promise at most, and at most `maxWaitMs`; a full batch (maxBatch) and an explicit
+   * flush() do not wait.
    */
   wait?: () => Promise<unknown> | undefined;
+  /** With `wait`: the longest a batch waits (a disk that stalls for seconds must not stall it as long). */
+  maxWaitMs?: number;
 }
 
 /**
- * Group commit: calls that arrive in the same turn of the event loop are written together by
- * one `writeBatch` (one transaction, one fsync or round trip) and then each caller hears its
- * own result. Durable writes then cost one commit per batch instead of one per request, which
+ * Group commit: calls that arrive in the same turn of the event loop (or, with `wait`, while
+ * what it returned is pending) are written together by one `writeBatch` (one transaction, one
+ * fsync or round trip) and then each caller hears its own result. Durable writes then cost one commit per batch instead of one per request, which
  * is what lets a 202 wait for the disk without capping ingress at the disk's fsync rate.
  *
  * `writeBatch` returns one result per item, in order; if it throws (or its promise rejects),
@@ -71,11 +74,21 @@ export class GroupCommit<I, O> {
       this.flush();
       return;
     }
+    let timer: NodeJS.Timeout | undefined;
+    const bound =
+      this.options.maxWaitMs === undefined
+        ? pending
+        : Promise.race([pending, new Promise((r) => (timer = setTimeout(r, this.options.maxWaitMs)))]);
+    // On the next check phase, not as a microtask: the callers the awaited fsync answered get
+    // their answers out before this batch's transaction holds the thread.
     const resume = () => {
-      this.waited = undefined;
-      this.flush();
+      clearTimeout(timer);
+      setImmediate(() => {
+        this.waited = undefined;
+        this.flush();
+      });
     };
-    this.waited = pending.then(resume, resume);
+    this.waited = bound.then(resume, resume);
   }
 
   /** Writes everything waiting now: synchronously for a synchronous writer; else starts the next batch. */

@@ -39,12 +39,14 @@ describe("group commit", () => {
     await turn();
     // Two turns, nothing written: the fsync is still running.
     expect(batches).toEqual([]);
-    fsync = undefined;
+    // Another fsync already running when this one ends does not hold the batch again.
+    fsync = new Promise<void>(() => {});
     fsyncDone?.();
+    // Written on the turn after the fsync's end: its own callers are answered first.
+    await turn();
     await turn();
     expect(batches).toEqual([[1, 2]]);
-    // A full batch is written at once, fsync or not.
-    fsync = new Promise<void>(() => {});
+    // A full batch is written at once, fsync or not (this fsync never ends).
     answers.push(...[3, 4, 5, 6].map((i) => gc.submit(i)));
     expect(batches).toEqual([
       [1, 2],
@@ -57,6 +59,21 @@ describe("group commit", () => {
     gc.flush();
     expect(batches).toEqual([[1, 2], [3, 4, 5, 6], [7]]);
     expect(await Promise.all(answers)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+  });
+
+  it("waits for a stalled fsync no longer than maxWaitMs", async () => {
+    const batches: number[][] = [];
+    const gc = new GroupCommit<number, number>(
+      (items) => {
+        batches.push([...items]);
+        return items.map((i) => ok(i));
+      },
+      { maxBatch: 10, wait: () => new Promise<void>(() => {}), maxWaitMs: 30 },
+    );
+    const started = Date.now();
+    expect(await gc.submit(1)).toBe(1);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(25);
+    expect(batches).toEqual([[1]]);
   });
 
   it("keeps one batch of an asynchronous writer in flight; what arrives meanwhile forms the next", async () => {

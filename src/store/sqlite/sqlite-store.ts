@@ -70,6 +70,12 @@ const DEFAULT_BUSY_TIMEOUT_MS = 5_000;
 const MAX_BATCH = 256;
 const DEFAULT_CHECK_INTERVAL_MS = 1_000;
 /**
+ * The longest a batch waits for the WAL's fsync in flight before it commits anyway: an fsync
+ * takes a few milliseconds on an SSD and tens on an SD card, and a disk that stalls for seconds
+ * must not stop the worker's claims and settlements (which do not need the fsync) as long.
+ */
+const MAX_FSYNC_WAIT_MS = 25;
+/**
  * A WAL past this has not been checkpointed for a while (SQLite checkpoints at about 4 MiB, and
  * journal_size_limit trims the file to 16 MiB): the store then checkpoints itself, to hear why.
  */
@@ -121,6 +127,7 @@ export class SqliteStore implements Store {
   private readonly batcher = new GroupCommit<Queued, Committed>((items) => this.writeBatch(items), {
     maxBatch: MAX_BATCH,
     wait: () => this.keeper.conn?.walSync?.inFlight(),
+    maxWaitMs: MAX_FSYNC_WAIT_MS,
   });
   /**
    * The worker's claims and settlements of one turn, written as one transaction (see
@@ -130,6 +137,7 @@ export class SqliteStore implements Store {
   private readonly work = new GroupCommit<WorkOp, ClaimedDelivery[] | undefined>((ops) => this.writeWork(ops), {
     maxBatch: MAX_BATCH,
     wait: () => this.keeper.conn?.walSync?.inFlight(),
+    maxWaitMs: MAX_FSYNC_WAIT_MS,
   });
   private commits = 0;
   private workCommits = 0;
@@ -230,7 +238,8 @@ export class SqliteStore implements Store {
 
   // IMMEDIATE: take the write lock before reading, so a claim in another process cannot pick
   // the same rows between our read and our lease (and WAL cannot fail the upgrade with BUSY).
-  // Claims and settlements made in one turn share a transaction; neither waits for the disk.
+  // Claims and settlements made in one turn share a transaction; neither waits for an fsync of
+  // its own, but under ingest both wait for the one in flight (at most MAX_FSYNC_WAIT_MS).
   async leasedBacklog(keys: readonly TargetKey[]): Promise<TargetBacklog[]> {
     return this.guard("leasedBacklog", (c) =>
       keys.flatMap(({ route, target }) => {

@@ -57,7 +57,10 @@ export class WalSync {
     });
   }
 
-  /** Settles when the fsync in flight ends (however it ends); undefined when none is. */
+  /**
+   * Settles when the fsync in flight ends (however it ends), just before the commits it covers
+   * are answered and the next fsync starts; undefined when none is running.
+   */
   inFlight(): Promise<void> | undefined {
     return this.current;
   }
