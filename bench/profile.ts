@@ -221,8 +221,7 @@ async function main(): Promise<number> {
   const asked = (values.case ?? CASES.map(([, kind]) => kind)).flatMap((c) => c.split(","));
   for (const c of asked)
     if (!CASES.some(([, kind]) => kind === c)) throw new Error(`--case: unknown "${c}" (sink, refusing, stored or drain)`);
-  const cases = CASES;
-  for (const [name, kind] of cases.filter(([, kind]) => asked.includes(kind))) {
+  for (const [name, kind] of CASES.filter(([, kind]) => asked.includes(kind))) {
     progress(name);
     const plain = await switchyardCase(children, dir, load, kind);
     progress(`${name}, under --cpu-prof`);

@@ -31,8 +31,9 @@ export interface GroupCommitOptions<I> {
 /**
  * Group commit: calls that arrive in the same turn of the event loop (or, with `wait`, while
  * what it returned is pending) are written together by one `writeBatch` (one transaction, one
- * fsync or round trip) and then each caller hears its own result. Durable writes then cost one commit per batch instead of one per request, which
- * is what lets a 202 wait for the disk without capping ingress at the disk's fsync rate.
+ * fsync or round trip) and then each caller hears its own result. Durable writes then cost one
+ * commit per batch instead of one per request, which is what lets a 202 wait for the disk
+ * without capping ingress at the disk's fsync rate.
  *
  * `writeBatch` returns one result per item, in order; if it throws (or its promise rejects),
  * the whole batch failed (nothing was committed) and every caller of that batch is rejected.
