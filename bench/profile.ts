@@ -201,6 +201,9 @@ async function main(): Promise<number> {
     warmup: int(values.warmup, "warmup", 500),
     connections: int(values.connections, "connections", 32),
   };
+  const asked = (values.case ?? CASES.map(([, kind]) => kind)).flatMap((c) => c.split(","));
+  for (const c of asked)
+    if (!CASES.some(([, kind]) => kind === c)) throw new Error(`--case: unknown "${c}" (sink, refusing, stored or drain)`);
   const children = new Children();
   process.on("exit", () => children.killAllNow());
   for (const signal of ["SIGINT", "SIGTERM"] as const)
@@ -218,9 +221,6 @@ async function main(): Promise<number> {
   } finally {
     await durable.stop();
   }
-  const asked = (values.case ?? CASES.map(([, kind]) => kind)).flatMap((c) => c.split(","));
-  for (const c of asked)
-    if (!CASES.some(([, kind]) => kind === c)) throw new Error(`--case: unknown "${c}" (sink, refusing, stored or drain)`);
   for (const [name, kind] of CASES.filter(([, kind]) => asked.includes(kind))) {
     progress(name);
     const plain = await switchyardCase(children, dir, load, kind);
