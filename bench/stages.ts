@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import type { CallFrame, CpuProfile } from "./cpuprofile.js";
 
 /**
  * Splits a V8 .cpuprofile's busy time into the stages of Switchyard's work, so a profile answers
@@ -7,21 +8,6 @@ import { readFileSync } from "node:fs";
  * a frame; the broad stages (the HTTP framework, Node's HTTP and sockets) are tried only when no
  * specific one matched, so JSON.parse called by the ingress counts as the ingress's JSON work.
  */
-
-interface CallFrame {
-  functionName: string;
-  url: string;
-}
-interface ProfileNode {
-  id: number;
-  callFrame: CallFrame;
-  children?: number[];
-}
-interface CpuProfile {
-  nodes: ProfileNode[];
-  samples: number[];
-  timeDeltas: number[];
-}
 
 interface Stage {
   name: string;
