@@ -1,7 +1,7 @@
 import { type Channel, type ChannelModel, connect } from "amqplib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { metric, post, type RunningDaemon, startDaemon, tempDir, waitFor, writeConfig } from "../../../e2e/harness.js";
-import { type Broker, requireProgram, startRabbit } from "./broker-harness.js";
+import { type Broker, requireProgram, sendAcrossBrokerRestart, startRabbit } from "./broker-harness.js";
 
 /**
  * The amqp target against a real RabbitMQ, through the built daemon: publisher confirms and
@@ -143,20 +143,12 @@ describe.skipIf(!rabbit)("amqp target (real rabbitmq-server)", () => {
   });
 
   it("a broker stopped mid-stream and restarted: every accepted event is in the queue", async () => {
-    const ids: string[] = [];
-    const send = async (i: number) => {
-      const res = await post(`${daemon.url}/meraki`, JSON.stringify({ alertType: "door", n: i }));
-      expect(res.status).toBe(202);
-      ids.push((res.json() as { id: string }).id);
-    };
-    for (let i = 0; i < 5; i++) await send(i);
-    await broker.stop();
-    for (let i = 5; i < 10; i++) await send(i);
-    await waitFor(
-      async () => metric(await scrape(), "switchyard_target_connected", { route: "meraki", target: "rabbit" }) === 0,
-      "disconnected",
-    );
-    await broker.restart();
+    const ids = await sendAcrossBrokerRestart(daemon, broker, {
+      path: "/meraki",
+      body: (i) => ({ alertType: "door", n: i }),
+      route: "meraki",
+      target: "rabbit",
+    });
     await waitFor(async () => settled(await scrape()), "every delivery settled", 90_000);
     const got = await drain();
     for (const id of ids) expect(got.some((g) => g.eventId === id)).toBe(true);

@@ -3,6 +3,8 @@ import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, rmSync, writ
 import { connect } from "node:net";
 import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
+import { expect } from "vitest";
+import { metric, post, type RunningDaemon, waitFor } from "../../../e2e/harness.js";
 import { freePort } from "../../../store/redis-harness.js";
 
 /**
@@ -233,4 +235,32 @@ function rabbitUp(port: number): Promise<boolean> {
     // A method frame (type 1) on channel 0: connection.start.
     socket.once("data", (chunk) => done(chunk[0] === 1));
   });
+}
+
+/**
+ * The "broker down mid-stream" sequence the three broker targets share: ten events POSTed to
+ * `path`, each answered 202, with the broker stopped after the fifth; once the target says it is
+ * disconnected (`switchyard_target_connected` 0), the broker is started again. The events' ids.
+ */
+export async function sendAcrossBrokerRestart(
+  daemon: RunningDaemon,
+  broker: Broker,
+  o: { path: string; body: (i: number) => unknown; route: string; target: string },
+): Promise<string[]> {
+  const ids: string[] = [];
+  const send = async (i: number) => {
+    const res = await post(`${daemon.url}${o.path}`, JSON.stringify(o.body(i)));
+    expect(res.status).toBe(202);
+    ids.push((res.json() as { id: string }).id);
+  };
+  const scrape = async () => (await fetch(`${daemon.adminUrl}/metrics`)).text();
+  for (let i = 0; i < 5; i++) await send(i);
+  await broker.stop();
+  for (let i = 5; i < 10; i++) await send(i);
+  await waitFor(
+    async () => metric(await scrape(), "switchyard_target_connected", { route: o.route, target: o.target }) === 0,
+    "disconnected",
+  );
+  await broker.restart();
+  return ids;
 }

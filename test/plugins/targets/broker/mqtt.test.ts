@@ -2,7 +2,7 @@ import { writeFileSync } from "node:fs";
 import mqtt, { type MqttClient } from "mqtt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { metric, post, type RunningDaemon, runCli, startDaemon, tempDir, waitFor, writeConfig } from "../../../e2e/harness.js";
-import { type Broker, requireProgram, startMosquitto } from "./broker-harness.js";
+import { type Broker, requireProgram, sendAcrossBrokerRestart, startMosquitto } from "./broker-harness.js";
 
 /**
  * The mqtt target against a real Mosquitto, through the built daemon: what a subscriber (Home
@@ -138,20 +138,12 @@ describe.skipIf(!mosquitto)("mqtt target (real mosquitto)", () => {
   });
 
   it("a broker stopped mid-stream and restarted: every accepted event arrives", async () => {
-    const ids: string[] = [];
-    const send = async (i: number) => {
-      const res = await post(`${daemon.url}/meraki`, JSON.stringify({ alertType: "door", n: i }));
-      expect(res.status).toBe(202);
-      ids.push((res.json() as { id: string }).id);
-    };
-    for (let i = 0; i < 5; i++) await send(i);
-    await broker.stop();
-    for (let i = 5; i < 10; i++) await send(i);
-    await waitFor(
-      async () => metric(await scrape(), "switchyard_target_connected", { route: "meraki", target: "ha" }) === 0,
-      "disconnected",
-    );
-    await broker.restart();
+    const ids = await sendAcrossBrokerRestart(daemon, broker, {
+      path: "/meraki",
+      body: (i) => ({ alertType: "door", n: i }),
+      route: "meraki",
+      target: "ha",
+    });
     await waitFor(() => ids.every((id) => sub.got.some((m) => m.eventId === id)), "every event at the subscriber", 60_000);
     await waitFor(
       async () => metric(await scrape(), "switchyard_target_connected", { route: "meraki", target: "ha" }) === 1,

@@ -1,7 +1,7 @@
 import { connect, type NatsConnection, StorageType } from "nats";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { metric, post, type RunningDaemon, runCli, startDaemon, tempDir, waitFor, writeConfig } from "../../../e2e/harness.js";
-import { type Broker, requireProgram, startNats } from "./broker-harness.js";
+import { type Broker, requireProgram, sendAcrossBrokerRestart, startNats } from "./broker-harness.js";
 
 /**
  * The nats target against a real nats-server with JetStream, through the built daemon: the
@@ -136,20 +136,12 @@ describe.skipIf(!natsServer)("nats target (real nats-server -js)", () => {
   });
 
   it("a server stopped mid-stream and restarted: every accepted event is in the stream", async () => {
-    const ids: string[] = [];
-    const send = async (i: number) => {
-      const res = await post(`${daemon.url}/gh`, JSON.stringify({ kind: "tag", n: i }));
-      expect(res.status).toBe(202);
-      ids.push((res.json() as { id: string }).id);
-    };
-    for (let i = 0; i < 5; i++) await send(i);
-    await broker.stop();
-    for (let i = 5; i < 10; i++) await send(i);
-    await waitFor(
-      async () => metric(await scrape(), "switchyard_target_connected", { route: "gh", target: "stream" }) === 0,
-      "disconnected",
-    );
-    await broker.restart();
+    const ids = await sendAcrossBrokerRestart(daemon, broker, {
+      path: "/gh",
+      body: (i) => ({ kind: "tag", n: i }),
+      route: "gh",
+      target: "stream",
+    });
     await waitFor(
       async () => {
         if (!settled(await scrape())) return false;
