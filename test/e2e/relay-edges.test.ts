@@ -20,6 +20,22 @@ function countRows(file: string, sql: string): number {
   }
 }
 
+/**
+ * An edge's config: route `hooks` (POST /hooks/in, no verify, `routeLines` added) relaying to a
+ * target `home` at /relay/home, token from RELAY_TOKEN, with `targetOptions` added.
+ */
+function edgeYaml(dir: string, targetOptions: string, routeLines = ""): string {
+  return `server: { listen: 127.0.0.1:0 }
+store: { path: ${join(dir, "edge.db")} }
+routes:
+  - name: hooks
+    path: /hooks/in
+    verify: { type: none }
+${routeLines}    targets:
+      - { name: home, type: relay, path: /relay/home, token: "\${RELAY_TOKEN}", ${targetOptions} }
+`;
+}
+
 describe("e2e: relay corners", () => {
   const { track } = cleanupAfterEach();
 
@@ -66,24 +82,7 @@ routes:
     async () => {
       const dir = tempDir("switchyard-relay-keep-");
       const token = randomBytes(16).toString("hex");
-      const edge = track(
-        await startDaemon(
-          writeConfig(
-            dir,
-            `server: { listen: 127.0.0.1:0 }
-store: { path: ${join(dir, "edge.db")} }
-routes:
-  - name: hooks
-    path: /hooks/in
-    verify: { type: none }
-    targets:
-      - { name: home, type: relay, path: /relay/home, token: "\${RELAY_TOKEN}", timeout: 2s, batch: 10 }
-`,
-            "edge.yaml",
-          ),
-          { RELAY_TOKEN: token },
-        ),
-      );
+      const edge = track(await startDaemon(writeConfig(dir, edgeYaml(dir, "timeout: 2s, batch: 10"), "edge.yaml"), { RELAY_TOKEN: token }));
       // The first event makes the home route's filter fail (500: kept at the edge); the two behind it are fine.
       for (const body of ['{"n":"not a number"}', '{"n":1}', '{"n":2}'])
         expect((await post(`${edge.url}/hooks/in`, body)).status).toBe(202);
@@ -131,16 +130,7 @@ routes:
         await startDaemon(
           writeConfig(
             dir,
-            `server: { listen: 127.0.0.1:0 }
-store: { path: ${join(dir, "edge.db")} }
-routes:
-  - name: hooks
-    path: /hooks/in
-    verify: { type: none }
-    content_type: application/json   # the sender says text/plain
-    targets:
-      - { name: home, type: relay, path: /relay/home, token: "\${RELAY_TOKEN}", filter: 'body.kind = "push"' }
-`,
+            edgeYaml(dir, `filter: 'body.kind = "push"'`, "    content_type: application/json   # the sender says text/plain\n"),
           ),
           { RELAY_TOKEN: token },
         ),
@@ -159,23 +149,7 @@ routes:
     async () => {
       const dir = tempDir("switchyard-relay-lag-");
       const token = randomBytes(16).toString("hex");
-      const edge = track(
-        await startDaemon(
-          writeConfig(
-            dir,
-            `server: { listen: 127.0.0.1:0 }
-store: { path: ${join(dir, "edge.db")} }
-routes:
-  - name: hooks
-    path: /hooks/in
-    verify: { type: none }
-    targets:
-      - { name: home, type: relay, path: /relay/home, token: "\${RELAY_TOKEN}", timeout: 5m }
-`,
-          ),
-          { RELAY_TOKEN: token },
-        ),
-      );
+      const edge = track(await startDaemon(writeConfig(dir, edgeYaml(dir, "timeout: 5m")), { RELAY_TOKEN: token }));
       expect((await post(`${edge.url}/hooks/in`, '{"n":1}')).status).toBe(202);
       // Pulled and never acknowledged: the puller that took it is stuck; the event is not delivered.
       const res = await fetch(`${edge.url}/relay/home?max=10&wait=0`, { headers: { Authorization: `Bearer ${token}` } });
