@@ -15,6 +15,19 @@ import { cleanupAfterEach, metric, runCli, startDaemon, tempDir, waitFor, writeC
 
 const SLOW = 60_000;
 
+/** A home's config: pulls the edge at `https` (trusting `caFile`) into route `hooks`, whose own target never answers. */
+function homeYaml(dir: string, https: string, caFile: string): string {
+  return `server: { listen: 127.0.0.1:0 }
+store: { path: ${join(dir, "home.db")} }
+relays: [{ name: edge, url: "${https}/relay/home", token: "\${RELAY_TOKEN}", ca_file: ${caFile}, wait: 2s }]
+routes:
+  - name: hooks
+    path: /hooks/in
+    verify: { type: none }
+    targets: [{ name: t, type: http, url: "http://127.0.0.1:9/" }]
+`;
+}
+
 function makeCert(dir: string, name: string): { cert: string; key: string } {
   const cert = join(dir, `${name}.crt`);
   const key = join(dir, `${name}.key`);
@@ -74,19 +87,7 @@ routes:
       const edge = track(await startDaemon(edgeFile, env));
       const port = Number(new URL(edge.url).port);
       const https = `https://127.0.0.1:${port}`;
-      const homeFile = writeConfig(
-        dir,
-        `server: { listen: 127.0.0.1:0 }
-store: { path: ${join(dir, "home.db")} }
-relays: [{ name: edge, url: "${https}/relay/home", token: "\${RELAY_TOKEN}", ca_file: ${bundle}, wait: 2s }]
-routes:
-  - name: hooks
-    path: /hooks/in
-    verify: { type: none }
-    targets: [{ name: t, type: http, url: "http://127.0.0.1:9/" }]
-`,
-        "home.yaml",
-      );
+      const homeFile = writeConfig(dir, homeYaml(dir, https, bundle), "home.yaml");
       const home = track(await startDaemon(homeFile, env));
       const trusting = new Agent({ connect: { ca: readFileSync(bundle, "utf8") } });
       const send = async (body: string) => {
@@ -153,24 +154,7 @@ routes:
         ),
       );
       const https = `https://127.0.0.1:${new URL(edge.url).port}`;
-      const home = track(
-        await startDaemon(
-          writeConfig(
-            dir,
-            `server: { listen: 127.0.0.1:0 }
-store: { path: ${join(dir, "home.db")} }
-relays: [{ name: edge, url: "${https}/relay/home", token: "\${RELAY_TOKEN}", ca_file: ${trust}, wait: 2s }]
-routes:
-  - name: hooks
-    path: /hooks/in
-    verify: { type: none }
-    targets: [{ name: t, type: http, url: "http://127.0.0.1:9/" }]
-`,
-            "home.yaml",
-          ),
-          env,
-        ),
-      );
+      const home = track(await startDaemon(writeConfig(dir, homeYaml(dir, https, trust), "home.yaml"), env));
       await waitFor(() => home.logs.some((l) => l.msg === "relay pull failed; reconnecting"), "the home to refuse the edge's certificate");
       // The edge's certificate goes into the same file; the config does not change.
       copyFileSync(edgeCert.cert, trust);
